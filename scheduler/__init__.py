@@ -1,0 +1,3 @@
+"""The scheduler: reads the content repository, plans bundles, runs releases."""
+
+__version__ = "0.1.0"

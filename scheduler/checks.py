@@ -1,0 +1,142 @@
+"""Validation rules: everything that would stop a post going out, as Problem values.
+
+Each rule reports and moves on, so an editor sees every problem of every post in
+one run (``publish check``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from publishers.assets import UnsafePath, find_image_refs, is_remote, is_wechat_image, resolve_local, sniff_image
+from publishers.limits import AUTHOR_MAX, DIGEST_MAX, SOURCE_URL_MAX_BYTES, TITLE_MAX, wechat_len
+
+from .config import Config
+from .posts import ERROR, WARNING, Post, Problem, load_posts
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    posts: list[Post]
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> int:
+        return sum(p.severity == ERROR for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(p.severity == WARNING for p in self.problems)
+
+
+def check_repository(config: Config) -> CheckResult:
+    """Read and validate every post; problems sorted by file and line."""
+    posts = load_posts(config)
+    images = _ImageChecker(config.content.dir)
+    for post in posts:
+        check_post(post, config, images)
+    problems = sorted(p for post in posts for p in post.problems)
+    return CheckResult(posts, _config_problems(config) + problems)
+
+
+def check_post(post: Post, config: Config, images: _ImageChecker | None = None) -> None:
+    """Run every rule on a post that was read; problems are added to ``post.problems``."""
+    if not post.parsed:
+        return  # unreadable: reading already said why
+    images = images or _ImageChecker(config.content.dir)
+    _check_lengths(post)
+    _check_window(post)
+    _check_review(post, config)
+    if not post.body.strip():
+        post.report(post.body_line, ERROR, "正文为空")
+    for index, ref in find_image_refs(post.body):
+        images.check(post, ref, post.body_line + index)
+    if post.cover:
+        images.check(post, post.cover, post.line_of("cover"), cover=True)
+
+
+def _check_lengths(post: Post) -> None:
+    if post.meta.get("title") in (None, ""):
+        post.report(post.line_of("title"), ERROR, "缺少标题：请写 title 字段")
+    elif (n := wechat_len(post.title)) > TITLE_MAX:
+        post.report(post.line_of("title"), ERROR, f"标题有 {n} 个字，超过微信上限 {TITLE_MAX} 个字")
+    if (n := wechat_len(post.author)) > AUTHOR_MAX:
+        post.report(post.line_of("author"), ERROR, f"作者有 {n} 个字，超过微信上限 {AUTHOR_MAX} 个字")
+    if (n := wechat_len(post.digest)) > DIGEST_MAX:
+        post.report(post.line_of("digest"), ERROR, f"摘要有 {n} 个字，超过微信上限 {DIGEST_MAX} 个字")
+    if len(post.source_url.encode()) > SOURCE_URL_MAX_BYTES:
+        post.report(post.line_of("source_url"), ERROR, f"阅读原文网址超过微信上限 {SOURCE_URL_MAX_BYTES} 字节")
+
+
+def _check_window(post: Post) -> None:
+    if post.publish_after and post.expires and post.publish_after >= post.expires:
+        post.report(post.line_of("expires"), ERROR,
+                    f"expires（{post.meta.get('expires')}）不晚于 publish_after（{post.meta.get('publish_after')}），这篇文章永远不会发布")
+
+
+def _check_review(post: Post, config: Config) -> None:
+    if not config.review.required or post.status != "ready":
+        return
+    for key, role in (("reviewed_by", "审核"), ("approved_by", "签发")):
+        if not getattr(post, key):
+            post.report(post.line_of(key), ERROR, f"已要求先审后发（[review].required）：缺少 {key}（{role}人）")
+
+
+class _ImageChecker:
+    """Checks image references; a file shared by many posts is examined once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._seen: dict[Path, str | None] = {}
+
+    def check(self, post: Post, ref: str, line: int, cover: bool = False) -> None:
+        what = "封面" if cover else "图片"
+        if is_remote(ref):
+            self._remote(post, ref, line, what, cover)
+            return
+        try:
+            path = resolve_local(self.root, post.path.parent, ref)
+        except UnsafePath as exc:
+            post.report(line, ERROR, str(exc))
+            return
+        reason = self._examine(path)
+        if reason:
+            post.report(line, ERROR, f"{what} {ref} {reason}")
+
+    def _remote(self, post: Post, ref: str, line: int, what: str, cover: bool) -> None:
+        scheme = urlsplit(ref).scheme.lower()
+        if cover or scheme not in ("http", "https", ""):
+            post.report(line, ERROR, f"{what}地址 {ref} 不可用：请把图片放进内容仓库，用相对路径引用")
+        elif not is_wechat_image(ref):
+            post.report(line, WARNING, f"外部图片 {ref} 不会显示（微信只显示上传到微信的图片），发布时将被移除；请把图片放进内容仓库")
+
+    def _examine(self, path: Path) -> str | None:
+        if path not in self._seen:
+            self._seen[path] = _image_problem(path)
+        return self._seen[path]
+
+
+def _image_problem(path: Path) -> str | None:
+    if not path.is_file():
+        return "不存在" if not path.exists() else "不是文件"
+    try:
+        with path.open("rb") as file:
+            head = file.read(16)
+    except OSError as exc:
+        return f"无法读取：{exc.strerror}"
+    if sniff_image(head) is None:
+        return "不是图片（支持 JPG、PNG、GIF、WebP、BMP）"
+    return None
+
+
+def _config_problems(config: Config) -> list[Problem]:
+    """Covers named in config.toml that do not exist: warned, since a cover is generated instead."""
+    problems = []
+    named = [("[account].cover", config.account.cover)]
+    named += [(f"[categories.{c.key}].cover", c.cover) for c in config.categories.values()]
+    for key, path in named:
+        if path is not None and (reason := _image_problem(path)):
+            problems.append(Problem(config.path.name, 1, WARNING, f"{key} 封面 {path.name} {reason}，将使用自动生成的封面"))
+    return problems

@@ -1,0 +1,388 @@
+"""Settings: ``config.toml`` → frozen, typed dataclasses with defaults.
+
+Every setting is declared once, as a dataclass field carrying its default, its
+parser and its help text; the loader, the README and a test all read that one
+table.  Anything wrong is a single :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from publishers.limits import AUTHOR_MAX, MAX_ARTICLES as WECHAT_MAX_ARTICLES, wechat_len
+
+DEFAULT_CONFIG = "config.toml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the fix."""
+
+
+# --- slots -------------------------------------------------------------------
+
+WEEKDAYS = {
+    "mon": 0, "monday": 0, "周一": 0, "星期一": 0,
+    "tue": 1, "tuesday": 1, "周二": 1, "星期二": 1,
+    "wed": 2, "wednesday": 2, "周三": 2, "星期三": 2,
+    "thu": 3, "thursday": 3, "周四": 3, "星期四": 3,
+    "fri": 4, "friday": 4, "周五": 4, "星期五": 4,
+    "sat": 5, "saturday": 5, "周六": 5, "星期六": 5,
+    "sun": 6, "sunday": 6, "周日": 6, "星期日": 6, "周天": 6, "星期天": 6,
+}
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SLOT = re.compile(r"^\s*(\S+)\s+([01]\d|2[0-3]):([0-5]\d)\s*$")
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    """A weekly publishing time, in the account's timezone."""
+
+    weekday: int  # 0 = Monday
+    hour: int
+    minute: int
+
+    def __str__(self) -> str:
+        return f"{WEEKDAY_NAMES[self.weekday]} {self.hour:02d}:{self.minute:02d}"
+
+
+def parse_slot(text: str) -> Slot:
+    """``"tue 09:00"`` → Slot; ValueError with a Chinese reason otherwise."""
+    match = _SLOT.match(text) if isinstance(text, str) else None
+    if not match or match.group(1).lower() not in WEEKDAYS:
+        raise ValueError('应为“星期 时:分”，例如 "tue 09:00" 或 "周五 09:00"')
+    day, hour, minute = match.groups()
+    return Slot(WEEKDAYS[day.lower()], int(hour), int(minute))
+
+
+# --- value parsers: (value, context) → parsed value, or ValueError -------------
+
+@dataclass(frozen=True)
+class _Context:
+    root: Path  # the config file's folder: relative paths start here
+
+
+def _str(value: Any, ctx: _Context) -> str:
+    if not isinstance(value, str):
+        raise ValueError("应为字符串")
+    return value
+
+
+def _nonempty_str(value: Any, ctx: _Context) -> str:
+    if not _str(value, ctx).strip():
+        raise ValueError("不能为空")
+    return value.strip()
+
+
+def _author(value: Any, ctx: _Context) -> str:
+    if wechat_len(_str(value, ctx)) > AUTHOR_MAX:
+        raise ValueError(f"作者最多 {AUTHOR_MAX} 个字（微信的限制）")
+    return value
+
+
+def _bool(value: Any, ctx: _Context) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("应为 true 或 false")
+    return value
+
+
+def _int_between(low: int, high: int | None = None) -> Callable[[Any, _Context], int]:
+    def parse(value: Any, ctx: _Context) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("应为整数")
+        if value < low or (high is not None and value > high):
+            raise ValueError(f"应在 {low} 到 {high} 之间" if high is not None else f"应不小于 {low}")
+        return value
+    return parse
+
+
+def _hours(value: Any, ctx: _Context) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError("应为不小于 0 的小时数")
+    return float(value)
+
+
+def _path(value: Any, ctx: _Context) -> Path:
+    text = _nonempty_str(value, ctx)
+    return (ctx.root / Path(text).expanduser()).resolve()
+
+
+def _optional_path(value: Any, ctx: _Context) -> Path | None:
+    return None if value in ("", None) else _path(value, ctx)
+
+
+def _timezone(value: Any, ctx: _Context) -> str:
+    try:
+        ZoneInfo(_nonempty_str(value, ctx))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError('不是有效的 IANA 时区名，例如 "Asia/Shanghai"') from None
+    return value
+
+
+def _choice(*options: str) -> Callable[[Any, _Context], str]:
+    def parse(value: Any, ctx: _Context) -> str:
+        if value not in options:
+            raise ValueError("应为 " + " 或 ".join(f'"{o}"' for o in options))
+        return value
+    return parse
+
+
+def _env_name(value: Any, ctx: _Context) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError("应为环境变量名，例如 \"WECHAT_APP_SECRET\"（密钥本身不能写在配置文件里）")
+    return value
+
+
+def _http_url(value: Any, ctx: _Context) -> str:
+    parts = urlsplit(_nonempty_str(value, ctx))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("应为 http:// 或 https:// 开头的网址")
+    return value if value.endswith("/") else value + "/"
+
+
+def _slots(value: Any, ctx: _Context) -> tuple[Slot, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError('应为非空列表，例如 ["tue 09:00", "fri 09:00"]')
+    slots = []
+    for i, item in enumerate(value):
+        try:
+            slots.append(parse_slot(item))
+        except ValueError as exc:
+            raise ValueError(f"第 {i + 1} 项 {item!r} 无效：{exc}") from None
+    if len(set(slots)) != len(slots):
+        raise ValueError("有重复的时间")
+    return tuple(sorted(slots))
+
+
+def _database_url(value: Any, ctx: _Context) -> str:
+    url = _nonempty_str(value, ctx)
+    # A relative SQLite file lives beside config.toml, not wherever the daemon was started.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        database = url[len(prefix):]
+        return prefix + str((ctx.root / database).resolve())
+    if "://" not in url:
+        raise ValueError('应为 SQLAlchemy 数据库地址，例如 "sqlite:///state/tuiwen.db"')
+    return url
+
+
+def _color(value: Any, ctx: _Context) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError('应为 #RRGGBB 形式的颜色，例如 "#c53030"')
+    return value.lower()
+
+
+def _optional_cap(value: Any, ctx: _Context) -> int | None:
+    return None if value == 0 else _int_between(1, WECHAT_MAX_ARTICLES)(value, ctx)
+
+
+def setting(default: Any, parse: Callable[[Any, _Context], Any], help: str) -> Any:
+    """Declare one setting: its default (as written in TOML), parser and help."""
+    return field(default=None, metadata={"default": default, "parse": parse, "help": help})
+
+
+# --- sections -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AccountSettings:
+    name: str = setting("医保公众号", _nonempty_str, "公众号名称，用于页脚和预览")
+    author: str = setting("", _author, "默认作者（≤16 字），文章未写 author 时使用")
+    cover: Path | None = setting("", _optional_path, "账号默认封面图，相对配置文件")
+    timezone: str = setting("Asia/Shanghai", _timezone, "账号时区（IANA 名称）")
+    mode: str = setting("mass_send", _choice("mass_send", "publish"),
+                        '"mass_send" 群发（通知粉丝，计入更新）或 "publish" 仅发布')
+    app_id_env: str = setting("WECHAT_APP_ID", _env_name, "存放 AppID 的环境变量名")
+    app_secret_env: str = setting("WECHAT_APP_SECRET", _env_name, "存放 AppSecret 的环境变量名")
+    api_base_url: str = setting("https://api.weixin.qq.com/", _http_url,
+                                "微信接口地址：官方、网关、代理或本地测试服务器")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class ContentSettings:
+    dir: Path = setting("content", _path, "Markdown 内容仓库目录，相对配置文件")
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    slots: tuple[Slot, ...] = setting(["tue 09:00", "fri 09:00"], _slots,
+                                      "每周推送时间（账号时区），如 \"tue 09:00\"")
+    catch_up_hours: float = setting(6, _hours, "停机错过的推送在此时长内补发，超过则记为错过")
+    max_articles: int = setting(WECHAT_MAX_ARTICLES, _int_between(1, WECHAT_MAX_ARTICLES),
+                                "每次推送最多文章数（微信上限 8）")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = setting("sqlite:///state/tuiwen.db", _database_url,
+                       "发布台账数据库（SQLAlchemy 地址），SQLite 相对路径相对配置文件")
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    required: bool = setting(False, _bool, "为 true 时，文章须有 reviewed_by（审核）和 approved_by（签发）才能发布")
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    name: str = setting("", _nonempty_str, "分类显示名，如 \"基金监管\"")
+    max_per_bundle: int | None = setting(0, _optional_cap, "每次推送中该分类最多几篇（0 为不限）")
+    cover: Path | None = setting("", _optional_path, "分类默认封面图，相对配置文件")
+    color: str = setting("#2b6cb0", _color, "分类强调色 #RRGGBB，用于标题和分隔线")
+
+
+SECTIONS: dict[str, type] = {
+    "account": AccountSettings,
+    "content": ContentSettings,
+    "schedule": ScheduleSettings,
+    "database": DatabaseSettings,
+    "review": ReviewSettings,
+}
+
+# The seeds' columns (屈原医保 2024 宣传工作方案), in the order editors think of them.
+DEFAULT_CATEGORIES: dict[str, dict[str, Any]] = {
+    "weekly-study": {"name": "每周一学", "max_per_bundle": 1, "color": "#2b6cb0"},
+    "fund-supervision": {"name": "基金监管", "color": "#c53030"},
+    "typical-cases": {"name": "典型案例", "color": "#b7791f"},
+    "policy": {"name": "待遇政策", "color": "#2f855a"},
+    "services": {"name": "经办业务", "color": "#319795"},
+    "news": {"name": "工作动态", "color": "#4a5568"},
+    "province-city": {"name": "省市动态", "color": "#6b46c1"},
+    "other": {"name": "其他", "color": "#718096"},
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything ``config.toml`` says, with defaults filled in and paths resolved."""
+
+    path: Path
+    account: AccountSettings
+    content: ContentSettings
+    schedule: ScheduleSettings
+    database: DatabaseSettings
+    review: ReviewSettings
+    categories: dict[str, Category]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def category(self, key_or_name: str) -> Category | None:
+        """Look a category up by key (``fund-supervision``) or display name (``基金监管``)."""
+        if key_or_name in self.categories:
+            return self.categories[key_or_name]
+        return next((c for c in self.categories.values() if c.name == key_or_name), None)
+
+    def credentials(self) -> tuple[str, str]:
+        """AppID and AppSecret from the environment variables the config names."""
+        values = []
+        for key in ("app_id_env", "app_secret_env"):
+            name = getattr(self.account, key)
+            value = os.environ.get(name, "").strip()
+            if not value:
+                raise ConfigError(f"环境变量 {name} 未设置（[account].{key}）：请在运行环境中提供公众号的 AppID 和 AppSecret")
+            values.append(value)
+        return values[0], values[1]
+
+
+# --- loading ------------------------------------------------------------------
+
+def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
+    """Read and validate a config file; ConfigError (one message, naming the key) otherwise."""
+    path = Path(path).expanduser().resolve()
+    data = _read_toml(path)
+    ctx = _Context(root=path.parent)
+    where = path.name
+    unknown = sorted(set(data) - set(SECTIONS) - {"categories"})
+    if unknown:
+        raise ConfigError(f"{where}: 未知的配置节 [{unknown[0]}]（可用：{', '.join(['categories', *SECTIONS])}）")
+    sections = {}
+    for name, cls in SECTIONS.items():
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [{name}] 应为一个配置节")
+        sections[name] = _build(cls, table, ctx, f"{where}: [{name}]")
+    categories = _categories(data.get("categories", {}), ctx, where)
+    return Config(path=path, categories=categories, **sections)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"找不到配置文件 {path}（可用 --config 指定）") from None
+    except IsADirectoryError:
+        raise ConfigError(f"配置文件 {path} 是一个目录") from None
+    except OSError as exc:
+        raise ConfigError(f"无法读取配置文件 {path}：{exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: 配置文件不是 UTF-8 编码") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: TOML 语法错误：{exc}") from None
+
+
+def _build(cls: type, table: dict[str, Any], ctx: _Context, where: str, **given: Any) -> Any:
+    known = {f.name: f for f in fields(cls) if "parse" in f.metadata}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        key = unknown[0]
+        if any(word in key.lower() for word in ("secret", "token", "password")):
+            raise ConfigError(f"{where}.{key}: 密钥不能写在配置文件里，请放进环境变量，"
+                              "变量名由 [account].app_id_env / app_secret_env 指定")
+        raise ConfigError(f"{where}.{key}: 未知的配置项（可用：{', '.join(known)}）")
+    values = {}
+    for name, spec in known.items():
+        raw = table.get(name, spec.metadata["default"])
+        try:
+            values[name] = spec.metadata["parse"](raw, ctx)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.{name} = {_show(raw)} 无效：{exc}") from None
+    return cls(**given, **values)
+
+
+def _categories(table: Any, ctx: _Context, where: str) -> dict[str, Category]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [categories] 应为配置节，如 [categories.policy]")
+    merged = {key: dict(value) for key, value in DEFAULT_CATEGORIES.items()}
+    for key, value in table.items():
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", key):
+            raise ConfigError(f"{where}: [categories.{key}] 的键应由小写字母、数字和连字符组成（如 fund-supervision）")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: [categories.{key}] 应为配置节")
+        merged.setdefault(key, {}).update(value)
+    categories = {}
+    for key, value in merged.items():
+        value.setdefault("name", key)
+        categories[key] = _build(Category, value, ctx, f"{where}: [categories.{key}]", key=key)
+    names = [c.name for c in categories.values()]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ConfigError(f"{where}: [categories] 中有两个分类都叫“{duplicate}”")
+    return categories
+
+
+def _show(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def settings_table() -> list[tuple[str, str, Any, str]]:
+    """(section, key, default, help) for every setting: documentation and tests read this."""
+    rows = []
+    for name, cls in [*SECTIONS.items(), ("categories.<key>", Category)]:
+        for f in fields(cls):
+            if "parse" in f.metadata:
+                rows.append((name, f.name, f.metadata["default"], f.metadata["help"]))
+    return rows
+

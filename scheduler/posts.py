@@ -1,0 +1,318 @@
+"""Posts: Markdown files with YAML front matter, read from the content repository.
+
+Reading never raises on bad content: every problem becomes a :class:`Problem`
+value on the post, so one broken file never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterator, Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from .config import Config
+
+try:  # the C loader is ~10x faster; fall back where libyaml is missing
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader
+
+Severity = Literal["error", "warning"]
+ERROR: Severity = "error"
+WARNING: Severity = "warning"
+STATUSES = ("ready", "draft")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a post, located for the editor."""
+
+    path: str  # relative to the content folder, POSIX style
+    line: int
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        label = "错误" if self.severity == ERROR else "警告"
+        return f"{self.path}:{self.line}: {label}: {self.message}"
+
+
+@dataclass
+class Post:
+    """A post as read from disk: raw front matter, typed fields, body and problems."""
+
+    path: Path  # absolute
+    rel: str  # relative to the content folder, POSIX style
+    sha256: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    key_lines: dict[str, int] = field(default_factory=dict)
+    body: str = ""
+    body_line: int = 1
+    title: str = ""
+    category: str | None = None  # a category key, once resolved
+    author: str = ""
+    digest: str = ""
+    cover: str = ""  # as written: relative to the post
+    publish_after: datetime | None = None
+    expires: datetime | None = None  # exclusive: a date means "through that day"
+    priority: int = 0
+    lead: bool = False
+    status: str = "draft"
+    source_url: str = ""
+    reviewed_by: str = ""
+    approved_by: str = ""
+    comments: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    parsed: bool = False  # the front matter was read: field rules can run
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing stops this post from being published."""
+        return not any(p.severity == ERROR for p in self.problems)
+
+    def line_of(self, key: str) -> int:
+        """The file line of a front-matter key (the opening ``---`` when absent)."""
+        return self.key_lines.get(key, 1)
+
+    def report(self, line: int, severity: Severity, message: str) -> None:
+        self.problems.append(Problem(self.rel, line, severity, message))
+
+
+# --- reading ------------------------------------------------------------------
+
+def scan(root: Path) -> Iterator[Path]:
+    """Every post file under the content folder, in a stable order.
+
+    Folders and files starting with ``_`` or ``.`` (covers, sign-off records) are
+    not posts, nor is a README at the top.
+    """
+    for path in sorted(root.rglob("*.md")):
+        parts = path.relative_to(root).parts
+        if any(p.startswith(("_", ".")) for p in parts):
+            continue
+        if len(parts) == 1 and path.stem.lower() == "readme":
+            continue
+        yield path
+
+
+def load_posts(config: Config) -> list[Post]:
+    """Read every post of the content repository (front matter and body)."""
+    root = config.content.dir
+    return [read_post(path, root, config) for path in scan(root)]
+
+
+def read_post(path: Path, root: Path, config: Config) -> Post:
+    """Read one post; problems are recorded on it, never raised."""
+    post = Post(path=path, rel=path.relative_to(root).as_posix())
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        post.report(1, ERROR, f"无法读取文件：{exc.strerror}")
+        return post
+    post.sha256 = hashlib.sha256(data).hexdigest()
+    text = _decode(data, post)
+    if text is None:
+        return post
+    meta = _front_matter(text, post)
+    if meta is None:
+        return post
+    post.meta = meta
+    post.parsed = True
+    _apply_fields(post, meta, config)
+    post.category = _category(post, meta.get("category"), config)
+    return post
+
+
+def _decode(data: bytes, post: Post) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        post.report(line, ERROR, "文件不是 UTF-8 编码，请用 UTF-8 保存（或这是一个二进制文件）")
+        return None
+    if "\x00" in text:
+        post.report(text[: text.index("\x00")].count("\n") + 1, ERROR, "文件含有二进制内容，不是文本")
+        return None
+    return text.removeprefix("\ufeff")
+
+
+def _front_matter(text: str, post: Post) -> dict[str, Any] | None:
+    lines = text.split("\n")
+    if lines[0].rstrip("\r ") != "---":
+        post.report(1, ERROR, "缺少 YAML 头部：文件应以一行 --- 开头，写明 title 等字段，再以 --- 结束")
+        return None
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip("\r ") in ("---", "...")), None)
+    if end is None:
+        post.report(1, ERROR, "YAML 头部没有结束：缺少第二行 ---")
+        return None
+    source = "\n".join(lines[1:end])
+    post.body = "\n".join(lines[end + 1:])
+    post.body_line = end + 2
+    try:
+        meta = yaml.load(source, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        line, reason = _yaml_error_line(exc)
+        post.report(line, ERROR, f"YAML 头部格式错误：{reason}（常见原因：冒号后缺空格、引号未配对、缩进不一致）")
+        return None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        post.report(2, ERROR, f"YAML 头部应为“字段: 值”的形式，现在是{_kind(meta)}")
+        return None
+    post.key_lines = {
+        m.group(1): i + 2
+        for i, line in enumerate(lines[1:end])
+        if (m := re.match(r"^([A-Za-z_][\w-]*)\s*:", line))
+    }
+    return meta
+
+
+def _yaml_error_line(exc: yaml.YAMLError) -> tuple[int, str]:
+    """The file line of a YAML error and its reason (file line = YAML line + 2)."""
+    problem = getattr(exc, "problem", None) or "无法解析"
+    mark = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    # At "end of stream" the useful line is where the unclosed construct began.
+    if context is not None and (mark is None or "end of stream" in problem):
+        mark = context
+    return (mark.line + 2 if mark is not None else 1), problem
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "一个列表"
+    if isinstance(value, (int, float)):
+        return "一个数字"
+    return "一段文字"
+
+
+# --- fields -------------------------------------------------------------------
+
+def _text(value: Any, tz: ZoneInfo) -> str:
+    if isinstance(value, (dict, list)):
+        raise ValueError("应为一段文字")
+    return "" if value is None else str(value).strip()
+
+
+def _flag(value: Any, tz: ZoneInfo) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("应为 true 或 false")
+    return value
+
+
+def _integer(value: Any, tz: ZoneInfo) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("应为整数，例如 0、1、-1")
+    return value
+
+
+def _status(value: Any, tz: ZoneInfo) -> str:
+    if value not in STATUSES:
+        raise ValueError("应为 ready（可发布）或 draft（草稿）")
+    return value
+
+
+def _url(value: Any, tz: ZoneInfo) -> str:
+    text = _text(value, tz)
+    if text and not re.match(r"^https?://\S+$", text):
+        raise ValueError("应为 http:// 或 https:// 开头的完整网址")
+    return text
+
+
+_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+
+
+def parse_when(value: Any, tz: ZoneInfo, *, end_of_day: bool = False) -> datetime:
+    """A front-matter date or time in the account timezone, as an aware datetime.
+
+    A bare date means the start of that day, or with ``end_of_day`` the start of
+    the next (so ``expires: 2024-04-30`` still allows 30 April).
+    """
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        day = value
+    else:
+        text = str(value).strip().replace("/", "-")
+        for fmt in _FORMATS:
+            try:
+                return datetime.strptime(text, fmt).replace(tzinfo=tz)
+            except ValueError:
+                pass
+        try:
+            day = date.fromisoformat(text) if len(text) == 10 else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise ValueError(f"“{value}”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00")
+    start = datetime.combine(day, time(), tzinfo=tz)
+    return start + timedelta(days=1) if end_of_day else start
+
+
+def _start(value: Any, tz: ZoneInfo) -> datetime:
+    return parse_when(value, tz)
+
+
+def _end(value: Any, tz: ZoneInfo) -> datetime:
+    return parse_when(value, tz, end_of_day=True)
+
+
+# Front-matter key → parser; the attribute of Post has the same name.
+FIELDS: dict[str, Callable[[Any, ZoneInfo], Any]] = {
+    "title": _text,
+    "category": _text,
+    "author": _text,
+    "digest": _text,
+    "cover": _text,
+    "publish_after": _start,
+    "expires": _end,
+    "priority": _integer,
+    "lead": _flag,
+    "status": _status,
+    "source_url": _url,
+    "reviewed_by": _text,
+    "approved_by": _text,
+    "comments": _flag,
+}
+
+
+def _apply_fields(post: Post, meta: dict[str, Any], config: Config) -> None:
+    tz = config.account.tz
+    for key, value in meta.items():
+        key = str(key)
+        parse = FIELDS.get(key)
+        if parse is None:
+            known = "、".join(FIELDS)
+            post.report(post.line_of(key), WARNING, f"未知字段 {key}，将被忽略（可用字段：{known}）")
+            continue
+        if value is None or key == "category":
+            continue
+        try:
+            setattr(post, key, parse(value, tz))
+        except ValueError as exc:
+            post.report(post.line_of(key), ERROR, f"{key}: {exc}")
+    if "status" not in meta:
+        post.report(1, WARNING, "未写 status，按草稿处理，不会发布；写 status: ready 才会发布")
+
+
+def _category(post: Post, declared: Any, config: Config) -> str | None:
+    choices = "、".join(f"{c.key}（{c.name}）" for c in config.categories.values())
+    if declared not in (None, ""):
+        category = config.category(str(declared).strip())
+        if category is None:
+            post.report(post.line_of("category"), ERROR, f"未知分类“{declared}”，可用分类：{choices}")
+            return None
+        return category.key
+    parts = Path(post.rel).parts
+    category = config.category(parts[0]) if len(parts) > 1 else None
+    if category is None:
+        where = f"文件夹“{parts[0]}”不是分类" if len(parts) > 1 else "文件不在分类文件夹中"
+        post.report(1, ERROR, f"无法确定分类：{where}；请放入分类文件夹或写 category 字段。可用分类：{choices}")
+        return None
+    return category.key

@@ -1,0 +1,74 @@
+"""Shared builders: a throw-away repository with a config file and a content folder."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from scheduler.cli import main
+from scheduler.config import load_config
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL_CONFIG = """\
+[account]
+name = "测试医保"
+author = "测试区医保局"
+"""
+
+GOOD_FRONT = """\
+title: 打击欺诈骗保 维护基金安全
+status: ready
+"""
+
+
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), color: str = "#c53030") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+class Repo:
+    """A config.toml and a content folder under tmp_path, with helpers to fill them."""
+
+    def __init__(self, root: Path, config_text: str = MINIMAL_CONFIG) -> None:
+        self.root = root
+        self.content = root / "content"
+        self.content.mkdir(parents=True, exist_ok=True)
+        self.config_path = root / "config.toml"
+        self.write_config(config_text)
+
+    def write_config(self, text: str) -> None:
+        self.config_path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+    @property
+    def config(self):
+        return load_config(self.config_path)
+
+    def post(self, rel: str, front: str = GOOD_FRONT, body: str = "正文第一段。\n") -> Path:
+        """Write content/<rel> with the given front matter (YAML text) and body."""
+        text = "---\n" + textwrap.dedent(front) + "---\n" + textwrap.dedent(body)
+        return self.raw(rel, text.encode("utf-8"))
+
+    def raw(self, rel: str, data: bytes) -> Path:
+        path = self.content / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    def image(self, rel: str, fmt: str = "JPEG", **kwargs) -> Path:
+        return self.raw(rel, image_bytes(fmt, **kwargs))
+
+    def publish(self, *args: str):
+        """Run the CLI in-process with this repository's config."""
+        return CliRunner().invoke(main, ["--config", str(self.config_path), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path / "site")

@@ -1,0 +1,328 @@
+"""`publish check`: every validation rule, each broken by exactly one post.
+
+Each test asserts what an editor reads: the path relative to content/, the line,
+the severity and the message.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from scheduler.checks import check_repository
+from tests.conftest import GOOD_FRONT
+
+
+def problems(repo, rel=None):
+    found = check_repository(repo.config).problems
+    return [p for p in found if rel is None or p.path == rel]
+
+
+def only_error(repo, rel):
+    errors = [p for p in problems(repo, rel) if p.severity == "error"]
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+def test_a_good_post_has_no_problems(repo):
+    repo.image("policy/images/a.jpg")
+    repo.post("policy/ok.md", GOOD_FRONT + "cover: images/a.jpg\n", "正文。\n\n![示意图](images/a.jpg)\n")
+    assert problems(repo) == []
+
+
+def test_missing_title(repo):
+    repo.post("policy/a.md", "status: ready\nauthor: 医保局\n")
+    error = only_error(repo, "policy/a.md")
+    assert (error.line, error.message) == (1, "缺少标题：请写 title 字段")
+
+
+def test_title_over_32_characters(repo):
+    title = "关于做好2025年度城乡居民基本医疗保险参保缴费工作的通知及说明！"
+    assert len(title) == 33
+    repo.post("policy/long.md", f"status: ready\ntitle: {title}\n")
+    error = only_error(repo, "policy/long.md")
+    assert error.line == 3
+    assert error.message == "标题有 33 个字，超过微信上限 32 个字"
+
+
+def test_title_of_exactly_32_characters_passes(repo):
+    repo.post("policy/ok.md", "status: ready\ntitle: " + "医" * 32 + "\n")
+    assert problems(repo) == []
+
+
+def test_emoji_count_twice_like_wechat(repo):
+    repo.post("policy/e.md", "status: ready\ntitle: " + "医" * 31 + "😀\n")
+    assert "33 个字" in only_error(repo, "policy/e.md").message
+
+
+def test_author_over_16(repo):
+    repo.post("news/a.md", GOOD_FRONT + "author: 屈原管理区医疗保障局基金监管股工作组\n")
+    error = only_error(repo, "news/a.md")
+    assert (error.line, error.message) == (4, "作者有 18 个字，超过微信上限 16 个字")
+
+
+def test_digest_over_128(repo):
+    repo.post("news/d.md", GOOD_FRONT + "digest: " + "摘" * 129 + "\n")
+    error = only_error(repo, "news/d.md")
+    assert (error.line, error.message) == (4, "摘要有 129 个字，超过微信上限 128 个字")
+
+
+def test_unknown_category_in_front_matter(repo):
+    repo.post("news/c.md", GOOD_FRONT + "category: 医保新闻\n")
+    error = only_error(repo, "news/c.md")
+    assert error.line == 4
+    assert error.message.startswith("未知分类“医保新闻”，可用分类：weekly-study（每周一学）")
+
+
+def test_unknown_category_folder(repo):
+    repo.post("misc/c.md")
+    error = only_error(repo, "misc/c.md")
+    assert error.line == 1
+    assert error.message.startswith("无法确定分类：文件夹“misc”不是分类")
+
+
+def test_category_from_front_matter_by_key_or_name_overrides_folder(repo):
+    repo.post("misc/by-key.md", GOOD_FRONT + "category: fund-supervision\n")
+    repo.post("misc/by-name.md", GOOD_FRONT + "category: 典型案例\n")
+    result = check_repository(repo.config)
+    assert result.problems == []
+    assert {p.rel: p.category for p in result.posts} == {
+        "misc/by-key.md": "fund-supervision", "misc/by-name.md": "typical-cases"}
+
+
+@pytest.mark.parametrize("key, value", [
+    ("publish_after", "2024-13-01"),
+    ("publish_after", "next tuesday"),
+    ("expires", "2024-02-30"),
+    ("expires", "30/04/2024"),
+])
+def test_bad_dates(repo, key, value):
+    repo.post("news/d.md", GOOD_FRONT + f'{key}: "{value}"\n')
+    error = only_error(repo, "news/d.md")
+    assert error.line == 4
+    assert error.message == f"{key}: “{value}”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00"
+
+
+def test_dates_in_every_accepted_form(repo):
+    repo.post("news/d.md", GOOD_FRONT + "publish_after: 2024-04-01 08:00\nexpires: 2024-04-30\n")
+    [post] = check_repository(repo.config).posts
+    assert post.publish_after.isoformat() == "2024-04-01T08:00:00+08:00"
+    assert post.expires.isoformat() == "2024-05-01T00:00:00+08:00"  # through 30 April
+
+
+def test_publish_after_after_expires(repo):
+    repo.post("news/w.md", GOOD_FRONT + "publish_after: 2024-05-02 08:00\nexpires: 2024-04-30\n")
+    error = only_error(repo, "news/w.md")
+    assert error.line == 5
+    assert "这篇文章永远不会发布" in error.message
+
+
+def test_missing_image(repo):
+    repo.post("news/i.md", body="第一段。\n\n![现场照片](images/none.jpg)\n")
+    error = only_error(repo, "news/i.md")
+    assert (error.line, error.message) == (7, "图片 images/none.jpg 不存在")
+
+
+def test_missing_cover(repo):
+    repo.post("news/c.md", GOOD_FRONT + "cover: images/cover.jpg\n")
+    error = only_error(repo, "news/c.md")
+    assert (error.line, error.message) == (4, "封面 images/cover.jpg 不存在")
+
+
+def test_file_that_is_not_an_image(repo):
+    repo.raw("news/images/fake.jpg", b"this is text, not a JPEG")
+    repo.post("news/i.md", body="![海报](images/fake.jpg)\n")
+    error = only_error(repo, "news/i.md")
+    assert (error.line, error.message) == (5, "图片 images/fake.jpg 不是图片（支持 JPG、PNG、GIF、WebP、BMP）")
+
+
+def test_image_in_html_is_checked_too(repo):
+    repo.post("news/i.md", body='<p><img src="images/missing.png" alt="x"></p>\n')
+    assert only_error(repo, "news/i.md").message == "图片 images/missing.png 不存在"
+
+
+def test_images_in_code_blocks_are_not_references(repo):
+    repo.post("news/code.md", body="示例：\n\n```markdown\n![图](images/none.jpg)\n```\n")
+    assert problems(repo) == []
+
+
+@pytest.mark.parametrize("ref, reason", [
+    ("../../etc/passwd", "指向内容仓库之外"),
+    ("images/../../../../etc/passwd", "指向内容仓库之外"),
+    ("..%2F..%2F..%2Fetc%2Fpasswd", "指向内容仓库之外"),
+    ("/etc/passwd", "必须是相对于文章的路径"),
+    ("file:///etc/passwd", "不可用"),
+])
+def test_paths_outside_the_repository_are_refused(repo, ref, reason):
+    repo.post("news/t.md", GOOD_FRONT + f"cover: {ref}\n")
+    error = only_error(repo, "news/t.md")
+    assert error.line == 4
+    assert reason in error.message
+
+
+def test_traversal_is_refused_without_opening_the_target(repo, tmp_path):
+    secret = tmp_path / "outside" / "secret.jpg"
+    secret.parent.mkdir()
+    secret.write_bytes(b"\xff\xd8\xff" + b"x" * 100)  # a valid-looking JPEG: only a read could tell
+    rel = "../../../outside/secret.jpg"
+    repo.post("news/t.md", GOOD_FRONT + f"cover: {rel}\n", f"正文\n\n![x]({rel})\n")
+
+    opened = []
+
+    def audit(event, args):
+        if event == "open" and args and str(args[0]).endswith("secret.jpg"):
+            opened.append(args[0])
+
+    sys.addaudithook(audit)  # audit hooks cannot be removed; this one only records
+    errors = [p for p in problems(repo) if p.severity == "error"]
+    assert len(errors) == 2 and all("内容仓库之外" in p.message for p in errors)
+    assert opened == []
+
+
+def test_symlink_out_of_the_repository_is_refused(repo, tmp_path):
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes(b"\xff\xd8\xff")
+    link = repo.content / "news" / "images" / "link.jpg"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(outside)
+    repo.post("news/s.md", body="![x](images/link.jpg)\n")
+    assert "指向内容仓库之外的链接" in only_error(repo, "news/s.md").message
+
+
+def test_remote_images_are_warned_about(repo):
+    repo.post("news/r.md", body="![x](https://example.com/a.jpg)\n\n![y](http://mmbiz.qpic.cn/mmbiz_jpg/abc/0)\n")
+    [warning] = problems(repo, "news/r.md")
+    assert warning.severity == "warning" and warning.line == 5
+    assert "外部图片 https://example.com/a.jpg 不会显示" in warning.message
+
+
+def test_malformed_yaml_reports_the_line_of_the_error(repo):
+    repo.post("news/y.md", "title: 标题\nstatus: ready\ndigest: \"没有结束的引号\nauthor: x\n")
+    error = only_error(repo, "news/y.md")
+    assert error.message.startswith("YAML 头部格式错误")
+    assert error.line == 4  # where the unclosed quote opens, not where the scanner gave up
+
+
+def test_malformed_yaml_bad_indentation(repo):
+    repo.post("news/y.md", "title: 标题\nstatus: ready\n  author: x\n")
+    error = only_error(repo, "news/y.md")
+    assert error.message.startswith("YAML 头部格式错误") and error.line == 4
+
+
+@pytest.mark.parametrize("front, kind", [("- a\n- b\n", "一个列表"), ("42\n", "一个数字")])
+def test_front_matter_that_is_not_a_mapping(repo, front, kind):
+    repo.post("news/l.md", front)
+    error = only_error(repo, "news/l.md")
+    assert (error.line, error.message) == (2, f"YAML 头部应为“字段: 值”的形式，现在是{kind}")
+
+
+def test_missing_front_matter(repo):
+    repo.raw("news/plain.md", "# 只有正文\n".encode())
+    assert only_error(repo, "news/plain.md").message.startswith("缺少 YAML 头部")
+
+
+def test_unclosed_front_matter(repo):
+    repo.raw("news/open.md", "---\ntitle: x\n正文\n".encode())
+    assert only_error(repo, "news/open.md").message == "YAML 头部没有结束：缺少第二行 ---"
+
+
+def test_non_utf8_file_names_the_line(repo):
+    text = "---\ntitle: 标题\nstatus: ready\n---\n第一段\n第二段乱码\n"
+    repo.raw("news/gbk.md", text.encode("gbk"))
+    error = only_error(repo, "news/gbk.md")
+    assert error.line == 2  # the first non-UTF-8 byte is in the title
+    assert error.message.startswith("文件不是 UTF-8 编码")
+
+
+def test_binary_file_named_md(repo):
+    repo.raw("news/photo.md", b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    assert "UTF-8" in only_error(repo, "news/photo.md").message
+
+
+def test_empty_body(repo):
+    repo.post("news/e.md", body="\n   \n")
+    error = only_error(repo, "news/e.md")
+    assert (error.line, error.message) == (5, "正文为空")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("status: published", "status: 应为 ready（可发布）或 draft（草稿）"),
+    ("priority: high", "priority: 应为整数，例如 0、1、-1"),
+    ("lead: 是", "lead: 应为 true 或 false"),
+    ("comments: 1", "comments: 应为 true 或 false"),
+    ("source_url: www.gov.cn", "source_url: 应为 http:// 或 https:// 开头的完整网址"),
+    ("title: [a, b]", "title: 应为一段文字"),
+])
+def test_field_types(repo, line, message):
+    front = "title: 标题\nstatus: ready\n" if not line.startswith(("title", "status")) else "status: ready\ntitle: 标题\n"
+    front = "\n".join(l for l in front.splitlines() if not l.startswith(line.split(":")[0])) + "\n" + line + "\n"
+    repo.post("news/f.md", front)
+    error = only_error(repo, "news/f.md")
+    assert error.message == message
+    assert error.line == front.splitlines().index(line) + 2
+
+
+def test_unknown_field_and_missing_status_are_warnings(repo):
+    repo.post("news/w.md", "title: 标题\ntitel: 标题\n")
+    found = problems(repo, "news/w.md")
+    assert [p.severity for p in found] == ["warning", "warning"]
+    assert found[0].line == 1 and found[0].message.startswith("未写 status")
+    assert found[1].line == 3 and found[1].message.startswith("未知字段 titel")
+
+
+def test_review_required_needs_reviewer_and_approver(repo):
+    repo.write_config('[review]\nrequired = true\n')
+    repo.post("news/r.md", GOOD_FRONT + "reviewed_by: 王丽\n")
+    repo.post("news/draft.md", "title: 草稿\nstatus: draft\n")
+    error = only_error(repo, "news/r.md")
+    assert error.message == "已要求先审后发（[review].required）：缺少 approved_by（签发人）"
+    assert problems(repo, "news/draft.md") == []
+
+
+def test_one_broken_post_does_not_stop_the_others(repo):
+    repo.raw("news/broken.md", b"\xff\xfe\x00garbage")
+    repo.post("news/a.md", "title: 一\nstatus: ready\n")
+    repo.post("policy/b.md", "title: " + "长" * 40 + "\nstatus: ready\n")
+    repo.post("services/c.md", "title: 三\nstatus: ready\n")
+    result = check_repository(repo.config)
+    assert [p.rel for p in result.posts] == ["news/a.md", "news/broken.md", "policy/b.md", "services/c.md"]
+    assert [p.path for p in result.problems] == ["news/broken.md", "policy/b.md"]
+    assert [p.ok for p in result.posts] == [True, False, False, True]
+
+
+def test_check_command_output_and_exit_codes(repo):
+    repo.post("news/a.md")
+    ok = repo.publish("check")
+    assert ok.exit_code == 0
+    assert ok.output.strip() == "共检查 1 篇文章：0 个错误，0 个警告；1 篇可发布。"
+
+    repo.post("policy/bad.md", "status: ready\n")
+    bad = repo.publish("check")
+    assert bad.exit_code == 1
+    lines = bad.output.strip().splitlines()
+    assert lines[0] == "policy/bad.md:1: 错误: 缺少标题：请写 title 字段"
+    assert lines[-1] == "共检查 2 篇文章：1 个错误，0 个警告；1 篇可发布。"
+
+
+def test_options_work_before_and_after_the_subcommand(repo, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+    from scheduler.cli import main
+
+    repo.post("news/a.md")
+    monkeypatch.chdir(tmp_path)  # no config.toml here
+    after = CliRunner().invoke(main, ["check", "--config", str(repo.config_path)])
+    before = CliRunner().invoke(main, ["--config", str(repo.config_path), "check"])
+    assert after.exit_code == before.exit_code == 0
+    assert after.output == before.output
+    missing = CliRunner().invoke(main, ["check"])
+    assert missing.exit_code == 2 and "找不到配置文件" in missing.output
+
+
+def test_folders_starting_with_underscore_or_dot_are_not_posts(repo):
+    repo.raw("_covers/notes.md", b"not a post")
+    repo.raw(".git/x.md", b"not a post")
+    repo.raw("README.md", "# 编辑指南\n".encode())
+    repo.post("news/a.md")
+    assert [p.rel for p in check_repository(repo.config).posts] == ["news/a.md"]
