@@ -72,3 +72,34 @@ class Repo:
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
     return Repo(tmp_path / "site")
+
+
+# --- ledger databases: SQLite always, PostgreSQL and MariaDB where CI provides them ---
+
+SERVER_URLS = {"postgresql": "TUIWEN_TEST_PG_URL", "mysql": "TUIWEN_TEST_MYSQL_URL"}
+
+
+def reset_database(url: str) -> None:
+    """Drop every table of a server database so a test starts from nothing."""
+    from sqlalchemy import MetaData, create_engine
+
+    engine = create_engine(url)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def database_url(request, tmp_path) -> str:
+    """A ledger URL on each backend; server backends skip where their variable is unset."""
+    import os
+
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    url = os.environ.get(SERVER_URLS[request.param])
+    if not url:
+        pytest.skip(f"{SERVER_URLS[request.param]} is not set")
+    reset_database(url)
+    request.addfinalizer(lambda: reset_database(url))
+    return url

@@ -1,0 +1,375 @@
+"""The release ledger: what was pushed, when, and what WeChat answered.
+
+SQLAlchemy 2.0 models and the queries the scheduler needs.  The database, not
+the job store, decides who publishes a slot: the claim is an INSERT guarded by
+UNIQUE(account, slot), and a post path can be live in only one release
+(UNIQUE(account, post_path, live), where ``live`` is 1 or NULL — NULLs never
+collide, on SQLite, PostgreSQL and MariaDB alike).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable, Sequence
+
+from sqlalchemy import (
+    JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, create_engine, delete, event,
+    func, select, update,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+# Release states.  Retrying is allowed only before "sent"; after an unknown send
+# outcome the release is "unconfirmed" until WeChat is asked, never re-sent blindly.
+CLAIMED, UPLOADED, DRAFTED, SENT, CONFIRMED = "claimed", "uploaded", "drafted", "sent", "confirmed"
+FAILED, MISSED, UNCONFIRMED, EMPTY = "failed", "missed", "unconfirmed", "empty"
+IN_PROGRESS = (CLAIMED, UPLOADED, DRAFTED, SENT, UNCONFIRMED)
+FINAL = (CONFIRMED, FAILED, MISSED, EMPTY)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; stored naive UTC (MySQL has no zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Release(Base):
+    __tablename__ = "release"
+    __table_args__ = (UniqueConstraint("account", "slot", name="uq_release_account_slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    slot: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=CLAIMED)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    mode: Mapped[str] = mapped_column(String(16))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    draft_media_id: Mapped[str | None] = mapped_column(String(128))
+    msg_id: Mapped[str | None] = mapped_column(String(64))
+    msg_data_id: Mapped[str | None] = mapped_column(String(64))
+    publish_id: Mapped[str | None] = mapped_column(String(64))
+    clientmsgid: Mapped[str | None] = mapped_column(String(32))
+    digest: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+
+    items: Mapped[list[ReleaseItem]] = relationship(
+        back_populates="release", order_by="ReleaseItem.position", lazy="selectin")
+
+
+class ReleaseItem(Base):
+    __tablename__ = "release_item"
+    __table_args__ = (
+        UniqueConstraint("release_id", "position", name="uq_item_position"),
+        UniqueConstraint("account", "post_path", "live", name="uq_item_live_post"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"))
+    account: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    post_path: Mapped[str] = mapped_column(String(512))
+    sha256: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255))
+    category: Mapped[str | None] = mapped_column(String(64))
+    live: Mapped[int | None] = mapped_column(Integer, default=1)  # 1, or NULL once its release failed
+    article_url: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict | None] = mapped_column(JSON)
+
+    release: Mapped[Release] = relationship(back_populates="items")
+
+
+class Media(Base):
+    """Uploaded images, by content: the same bytes are never uploaded twice."""
+
+    __tablename__ = "media"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "body" | "cover"
+    media_id: Mapped[str | None] = mapped_column(String(128))
+    url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Event(Base):
+    """Append-only audit log."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_account_release", "account", "release_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    account: Mapped[str] = mapped_column(String(64))
+    release_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class Heartbeat(Base):
+    """One row per running daemon, touched on every reconcile."""
+
+    __tablename__ = "heartbeat"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)  # account@host:pid
+    account: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Token(Base):
+    """Access tokens shared by every process on this ledger, so none invalidates another's."""
+
+    __tablename__ = "token"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+@dataclass(frozen=True)
+class ItemPlan:
+    """What a release will carry at one position (written at claim time)."""
+
+    position: int
+    post_path: str
+    sha256: str
+    title: str
+    category: str | None = None
+
+
+class PostTaken(Exception):
+    """A post of the planned bundle is already live in another release (a race): plan again."""
+
+
+class Ledger:
+    """All reads and writes of the release ledger."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+        if migrate:
+            from .migrations import upgrade
+
+            upgrade(self.engine)
+
+    def session(self) -> Session:
+        return self._session()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- releases ---------------------------------------------------------
+
+    def claim(self, account: str, slot: datetime, mode: str, items: Sequence[ItemPlan], *,
+              late: bool = False, forced: bool = False, status: str = CLAIMED, error: str | None = None,
+              digest: str | None = None) -> Release | None:
+        """Insert the release of a slot with its items; None when another process holds it.
+
+        The unique keys make this safe with several processes on one database:
+        the slot is claimed once, and a post can be live in one release only
+        (PostTaken when a post, not the slot, collided).
+        """
+        with self.session() as session:
+            release = Release(account=account, slot=slot, mode=mode, late=late, forced=forced,
+                              status=status, error=error, digest=digest)
+            release.items = [ReleaseItem(account=account, position=i.position, post_path=i.post_path,
+                                         sha256=i.sha256, title=i.title[:255], category=i.category)
+                             for i in items]
+            session.add(release)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                if self.find(account, slot) is None:
+                    raise PostTaken(f"{_local(slot)} 的文章已被另一次发布占用") from None
+                return None
+            self._event(session, account, release.id, "claimed" if status == CLAIMED else status,
+                        f"{_local(slot)} 认领，{len(items)} 篇文章")
+            session.commit()
+            return release
+
+    def get(self, release_id: int) -> Release:
+        with self.session() as session:
+            return session.get_one(Release, release_id)
+
+    def find(self, account: str, slot: datetime) -> Release | None:
+        with self.session() as session:
+            return session.scalar(select(Release).where(Release.account == account, Release.slot == slot))
+
+    def advance(self, release_id: int, status: str, message: str = "", **fields) -> Release:
+        """Record a step of a release (and its event) in one committed transaction."""
+        with self.session() as session:
+            release = session.get_one(Release, release_id)
+            release.status = status
+            for key, value in fields.items():
+                setattr(release, key, value)
+            if status == FAILED:
+                # A release that never reached WeChat's send frees its posts for a later slot.
+                session.execute(update(ReleaseItem).where(ReleaseItem.release_id == release_id).values(live=None))
+            self._event(session, release.account, release_id, status, message or status)
+            session.commit()
+            return release
+
+    def set_urls(self, release_id: int, urls: dict[int, str]) -> None:
+        """Article URLs by position, once WeChat reports them."""
+        with self.session() as session:
+            for item in session.scalars(select(ReleaseItem).where(ReleaseItem.release_id == release_id)):
+                if item.position in urls:
+                    item.article_url = urls[item.position]
+            session.commit()
+
+    def retry(self, release_id: int) -> Release:
+        """Count another attempt at a release that had not been sent."""
+        with self.session() as session:
+            release = session.get_one(Release, release_id)
+            release.attempt += 1
+            session.commit()
+            return release
+
+    def releases(self, account: str, limit: int | None = None, *, statuses: Iterable[str] | None = None) -> list[Release]:
+        """Newest first."""
+        query = select(Release).where(Release.account == account).order_by(Release.slot.desc())
+        if statuses is not None:
+            query = query.where(Release.status.in_(list(statuses)))
+        with self.session() as session:
+            return list(session.scalars(query.limit(limit)))
+
+    def last_slot(self, account: str) -> datetime | None:
+        with self.session() as session:
+            return session.scalar(select(func.max(Release.slot)).where(Release.account == account))
+
+    def published_paths(self, account: str) -> set[str]:
+        """Post paths live in a release (claimed, sent or confirmed): never chosen again."""
+        with self.session() as session:
+            query = select(ReleaseItem.post_path).where(ReleaseItem.account == account, ReleaseItem.live == 1)
+            return set(session.scalars(query))
+
+    # --- media cache ------------------------------------------------------
+
+    def media(self, account: str, sha256: str, kind: str) -> Media | None:
+        with self.session() as session:
+            return session.get(Media, (account, sha256, kind))
+
+    def remember_media(self, account: str, sha256: str, kind: str, *, media_id: str | None = None,
+                       url: str | None = None) -> None:
+        with self.session() as session:
+            session.merge(Media(account=account, sha256=sha256, kind=kind, media_id=media_id, url=url))
+            session.commit()
+
+    # --- events, heartbeat, tokens ----------------------------------------
+
+    def event(self, account: str, kind: str, message: str, release_id: int | None = None) -> None:
+        with self.session() as session:
+            self._event(session, account, release_id, kind, message)
+            session.commit()
+
+    def events(self, account: str, release_id: int | None = None) -> list[Event]:
+        query = select(Event).where(Event.account == account).order_by(Event.id)
+        if release_id is not None:
+            query = query.where(Event.release_id == release_id)
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    @staticmethod
+    def _event(session: Session, account: str, release_id: int | None, kind: str, message: str) -> None:
+        session.add(Event(account=account, release_id=release_id, kind=kind[:32], message=message))
+
+    def beat(self, account: str, started_at: datetime, now: datetime | None = None) -> None:
+        name = f"{account}@{socket.gethostname()}:{os.getpid()}"[:128]
+        with self.session() as session:
+            session.merge(Heartbeat(name=name, account=account, started_at=started_at, beat_at=now or utcnow()))
+            session.commit()
+
+    def stop_beating(self, account: str) -> None:
+        name = f"{account}@{socket.gethostname()}:{os.getpid()}"[:128]
+        with self.session() as session:
+            session.execute(delete(Heartbeat).where(Heartbeat.name == name))
+            session.commit()
+
+    def last_beat(self, account: str) -> datetime | None:
+        with self.session() as session:
+            return session.scalar(select(func.max(Heartbeat.beat_at)).where(Heartbeat.account == account))
+
+    def token(self, key: str, now: datetime | None = None) -> str | None:
+        """A stored token still valid at ``now``, or None."""
+        with self.session() as session:
+            row = session.get(Token, key)
+            if row is None or row.expires_at <= (now or utcnow()):
+                return None
+            return row.value
+
+    def store_token(self, key: str, value: str, expires_at: datetime) -> None:
+        with self.session() as session:
+            session.merge(Token(key=key, value=value, expires_at=expires_at))
+            session.commit()
+
+    def forget_token(self, key: str) -> None:
+        with self.session() as session:
+            session.execute(delete(Token).where(Token.key == key))
+            session.commit()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the settings each backend needs for several processes at once."""
+    if url.startswith("sqlite"):
+        _ensure_sqlite_folder(url)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+
+
+def _local(slot: datetime) -> str:
+    return slot.strftime("%Y-%m-%d %H:%M UTC")

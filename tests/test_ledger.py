@@ -1,0 +1,123 @@
+"""The release ledger on SQLite, PostgreSQL and MariaDB: claims, items, media, tokens, events."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine
+
+from scheduler import ledger as L
+from scheduler.ledger import ItemPlan, Ledger, PostTaken
+from scheduler.migrations import current, head
+
+SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
+
+
+def items(*paths: str) -> list[ItemPlan]:
+    return [ItemPlan(i + 1, p, f"{i:064d}", f"标题{i}", "news") for i, p in enumerate(paths)]
+
+
+@pytest.fixture
+def ledger(database_url):
+    ledger = Ledger(database_url)
+    yield ledger
+    ledger.close()
+
+
+def test_migrations_bring_a_new_database_to_head(ledger):
+    assert current(ledger.engine) == head()
+    Ledger(ledger.url).close()  # a second open finds the schema current and changes nothing
+    assert current(ledger.engine) == head()
+
+
+def test_models_match_the_migrations(ledger):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with ledger.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), L.Base.metadata)
+    assert diff == []
+
+
+def test_a_slot_is_claimed_once(ledger):
+    first = ledger.claim("qy", SLOT, "mass_send", items("news/a.md", "policy/b.md"))
+    assert first is not None and first.status == L.CLAIMED
+    assert ledger.claim("qy", SLOT, "mass_send", items("news/c.md")) is None
+    assert ledger.claim("other-account", SLOT, "mass_send", items("news/a.md")) is not None
+    [release] = ledger.releases("qy")
+    assert [i.post_path for i in release.items] == ["news/a.md", "policy/b.md"]
+    assert release.slot == SLOT  # stored naive UTC, read back aware
+
+
+def test_a_post_is_live_in_one_release_only(ledger):
+    ledger.claim("qy", SLOT, "mass_send", items("news/a.md"))
+    with pytest.raises(PostTaken):
+        ledger.claim("qy", SLOT + timedelta(days=3), "mass_send", items("news/a.md"))
+    assert ledger.find("qy", SLOT + timedelta(days=3)) is None  # nothing half-written
+    assert ledger.published_paths("qy") == {"news/a.md"}
+
+
+def test_a_failed_release_frees_its_posts(ledger):
+    release = ledger.claim("qy", SLOT, "mass_send", items("news/a.md"))
+    ledger.advance(release.id, L.FAILED, "微信返回 45009", error="45009")
+    assert ledger.published_paths("qy") == set()
+    later = ledger.claim("qy", SLOT + timedelta(days=3), "mass_send", items("news/a.md"))
+    assert later is not None
+    assert ledger.get(release.id).error == "45009"
+
+
+def test_advance_records_fields_and_an_event(ledger):
+    release = ledger.claim("qy", SLOT, "mass_send", items("news/a.md"))
+    ledger.advance(release.id, L.DRAFTED, "草稿已建", draft_media_id="MEDIA1")
+    ledger.advance(release.id, L.SENT, "已群发", msg_id="1000001", clientmsgid="qy-20240402T0100")
+    ledger.set_urls(release.id, {1: "https://mp.weixin.qq.com/s/x"})
+    got = ledger.get(release.id)
+    assert (got.status, got.draft_media_id, got.msg_id) == (L.SENT, "MEDIA1", "1000001")
+    assert got.items[0].article_url == "https://mp.weixin.qq.com/s/x"
+    assert [e.kind for e in ledger.events("qy", release.id)] == ["claimed", "drafted", "sent"]
+
+
+def test_empty_and_missed_slots_are_recorded_without_items(ledger):
+    ledger.claim("qy", SLOT, "mass_send", [], status=L.MISSED, error="停机超过补发时限")
+    ledger.claim("qy", SLOT + timedelta(days=3), "mass_send", [], status=L.EMPTY)
+    assert [r.status for r in ledger.releases("qy")] == [L.EMPTY, L.MISSED]
+    assert ledger.last_slot("qy") == SLOT + timedelta(days=3)
+
+
+def test_media_cache_by_content(ledger):
+    assert ledger.media("qy", "ab" * 32, "body") is None
+    ledger.remember_media("qy", "ab" * 32, "body", url="http://mmbiz.qpic.cn/a/0")
+    ledger.remember_media("qy", "ab" * 32, "cover", media_id="PERM1", url="http://mmbiz.qpic.cn/b/0")
+    assert ledger.media("qy", "ab" * 32, "body").url == "http://mmbiz.qpic.cn/a/0"
+    assert ledger.media("qy", "ab" * 32, "cover").media_id == "PERM1"
+
+
+def test_tokens_expire(ledger):
+    now = datetime(2024, 4, 2, tzinfo=timezone.utc)
+    ledger.store_token("wx1", "TOKEN", now + timedelta(seconds=7000))
+    assert ledger.token("wx1", now) == "TOKEN"
+    assert ledger.token("wx1", now + timedelta(seconds=7001)) is None
+    ledger.forget_token("wx1")
+    assert ledger.token("wx1", now) is None
+
+
+def test_heartbeat(ledger):
+    start = datetime(2024, 4, 2, tzinfo=timezone.utc)
+    assert ledger.last_beat("qy") is None
+    ledger.beat("qy", start, start + timedelta(minutes=5))
+    ledger.beat("qy", start, start + timedelta(minutes=10))
+    assert ledger.last_beat("qy") == start + timedelta(minutes=10)
+    ledger.stop_beating("qy")
+    assert ledger.last_beat("qy") is None
+
+
+def test_naive_datetimes_are_refused(ledger):
+    with pytest.raises(Exception):
+        ledger.claim("qy", datetime(2024, 4, 2, 9), "mass_send", [])
+
+
+def test_sqlite_folder_is_created(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state' / 'deep' / 'tuiwen.db'}"
+    Ledger(url).close()
+    assert (tmp_path / "state" / "deep" / "tuiwen.db").exists()
