@@ -178,6 +178,19 @@ def _color(value: Any, ctx: _Context) -> str:
     return value.lower()
 
 
+def _months(value: Any, ctx: _Context) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value or not all(
+            isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12 for m in value):
+        raise ValueError("应为 1 到 12 的月份列表，例如 [4] 或 [9, 10, 11, 12]")
+    return tuple(sorted(set(value)))
+
+
+def _str_list(value: Any, ctx: _Context) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError('应为非空的字符串列表，例如 ["fund-supervision", "typical-cases"]')
+    return tuple(value)
+
+
 def _optional_cap(value: Any, ctx: _Context) -> int | None:
     return None if value == 0 else _int_between(1, WECHAT_MAX_ARTICLES)(value, ctx)
 
@@ -233,6 +246,14 @@ class ReviewSettings:
 
 
 @dataclass(frozen=True)
+class ThemeSettings:
+    hotline: str = setting("医保服务热线：12393", _str, "页脚热线文字，如基金监管举报电话")
+    qr_image: Path | None = setting("", _optional_path, "页脚关注二维码图片（须在内容仓库内），相对配置文件")
+    templates: Path | None = setting("", _optional_path,
+                                     "自定义模板目录（header.html、footer.html、article.html），相对配置文件")
+
+
+@dataclass(frozen=True)
 class Category:
     key: str
     name: str = setting("", _nonempty_str, "分类显示名，如 \"基金监管\"")
@@ -241,13 +262,29 @@ class Category:
     color: str = setting("#2b6cb0", _color, "分类强调色 #RRGGBB，用于标题和分隔线")
 
 
+@dataclass(frozen=True)
+class CampaignSettings:
+    name: str = setting("", _nonempty_str, "宣传活动名称，如 \"基金监管集中宣传月\"")
+    months: tuple[int, ...] = setting([], _months, "活动月份（1–12），如 [4]")
+    categories: tuple[str, ...] = setting([], _str_list, "活动期间优先的分类键，如 [\"fund-supervision\"]")
+    weight: int = setting(10, _int_between(0), "优先程度：加到这些分类文章的 priority 上")
+
+
 SECTIONS: dict[str, type] = {
     "account": AccountSettings,
     "content": ContentSettings,
     "schedule": ScheduleSettings,
     "database": DatabaseSettings,
     "review": ReviewSettings,
+    "theme": ThemeSettings,
 }
+
+# Seed 000's campaign calendar: April is the fund-supervision publicity month, and
+# autumn is the enrolment season for residents' insurance.
+DEFAULT_CAMPAIGNS: list[dict[str, Any]] = [
+    {"name": "基金监管集中宣传月", "months": [4], "categories": ["fund-supervision", "typical-cases"]},
+    {"name": "城乡居民医保参保缴费", "months": [9, 10, 11, 12], "categories": ["policy", "services"]},
+]
 
 # The seeds' columns (屈原医保 2024 宣传工作方案), in the order editors think of them.
 DEFAULT_CATEGORIES: dict[str, dict[str, Any]] = {
@@ -272,7 +309,9 @@ class Config:
     schedule: ScheduleSettings
     database: DatabaseSettings
     review: ReviewSettings
+    theme: ThemeSettings
     categories: dict[str, Category]
+    campaigns: tuple[CampaignSettings, ...]
 
     @property
     def root(self) -> Path:
@@ -304,9 +343,10 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
     data = _read_toml(path)
     ctx = _Context(root=path.parent)
     where = path.name
-    unknown = sorted(set(data) - set(SECTIONS) - {"categories"})
+    unknown = sorted(set(data) - set(SECTIONS) - {"categories", "campaigns"})
     if unknown:
-        raise ConfigError(f"{where}: 未知的配置节 [{unknown[0]}]（可用：{', '.join(['categories', *SECTIONS])}）")
+        known = ", ".join([*SECTIONS, "categories", "campaigns"])
+        raise ConfigError(f"{where}: 未知的配置节 [{unknown[0]}]（可用：{known}）")
     sections = {}
     for name, cls in SECTIONS.items():
         table = data.get(name, {})
@@ -314,7 +354,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
             raise ConfigError(f"{where}: [{name}] 应为一个配置节")
         sections[name] = _build(cls, table, ctx, f"{where}: [{name}]")
     categories = _categories(data.get("categories", {}), ctx, where)
-    return Config(path=path, categories=categories, **sections)
+    campaigns = _campaigns(data.get("campaigns", DEFAULT_CAMPAIGNS), categories, ctx, where)
+    return Config(path=path, categories=categories, campaigns=campaigns, **sections)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -373,6 +414,19 @@ def _categories(table: Any, ctx: _Context, where: str) -> dict[str, Category]:
     return categories
 
 
+def _campaigns(value: Any, categories: dict[str, Category], ctx: _Context, where: str) -> tuple[CampaignSettings, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{where}: campaigns 应写成 [[campaigns]] 表数组")
+    campaigns = []
+    for i, table in enumerate(value, 1):
+        campaign = _build(CampaignSettings, table, ctx, f"{where}: 第 {i} 个 [[campaigns]]")
+        unknown = [key for key in campaign.categories if key not in categories]
+        if unknown:
+            raise ConfigError(f"{where}: 第 {i} 个 [[campaigns]].categories 中的分类 {unknown[0]} 不存在")
+        campaigns.append(campaign)
+    return tuple(campaigns)
+
+
 def _show(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
@@ -380,7 +434,7 @@ def _show(value: Any) -> str:
 def settings_table() -> list[tuple[str, str, Any, str]]:
     """(section, key, default, help) for every setting: documentation and tests read this."""
     rows = []
-    for name, cls in [*SECTIONS.items(), ("categories.<key>", Category)]:
+    for name, cls in [*SECTIONS.items(), ("categories.<key>", Category), ("[campaigns]", CampaignSettings)]:
         for f in fields(cls):
             if "parse" in f.metadata:
                 rows.append((name, f.name, f.metadata["default"], f.metadata["help"]))

@@ -86,6 +86,7 @@ class Release(Base):
     digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # intent, before the call
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -276,11 +277,16 @@ class Ledger:
         with self.session() as session:
             return session.scalar(select(func.max(Release.slot)).where(Release.account == account))
 
-    def published_paths(self, account: str) -> set[str]:
-        """Post paths live in a release (claimed, sent or confirmed): never chosen again."""
+    def published(self, account: str) -> tuple[set[str], set[str]]:
+        """(paths, sha256s) of posts live in a release (claimed, sent or confirmed): never chosen again."""
         with self.session() as session:
-            query = select(ReleaseItem.post_path).where(ReleaseItem.account == account, ReleaseItem.live == 1)
-            return set(session.scalars(query))
+            query = select(ReleaseItem.post_path, ReleaseItem.sha256).where(
+                ReleaseItem.account == account, ReleaseItem.live == 1)
+            rows = session.execute(query).all()
+        return {path for path, _ in rows}, {sha for _, sha in rows}
+
+    def published_paths(self, account: str) -> set[str]:
+        return self.published(account)[0]
 
     # --- media cache ------------------------------------------------------
 

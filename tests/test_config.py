@@ -164,3 +164,35 @@ def test_every_setting_is_documented_in_the_readme():
     missing = [name for section, key, _, _ in settings_table()
                if (name := f"`[{section}].{key}`") not in readme]
     assert not missing, f"README.md does not document: {missing}"
+
+
+def test_default_campaigns_follow_the_seed_calendar(repo):
+    names = {c.name: (c.months, c.categories) for c in repo.config.campaigns}
+    assert names["基金监管集中宣传月"] == ((4,), ("fund-supervision", "typical-cases"))
+    assert names["城乡居民医保参保缴费"][0] == (9, 10, 11, 12)
+
+
+def test_campaigns_can_be_replaced_or_switched_off(repo):
+    repo.write_config("""
+        [[campaigns]]
+        name = "医保政策宣传月"
+        months = [6]
+        categories = ["policy"]
+        weight = 3
+    """)
+    [campaign] = repo.config.campaigns
+    assert (campaign.months, campaign.categories, campaign.weight) == ((6,), ("policy",), 3)
+    repo.write_config("campaigns = []\n")
+    assert repo.config.campaigns == ()
+
+
+@pytest.mark.parametrize("toml, names", [
+    ('[[campaigns]]\nname = "x"\nmonths = [13]\ncategories = ["policy"]\n', "[[campaigns]].months"),
+    ('[[campaigns]]\nname = "x"\nmonths = [4]\ncategories = ["fraud"]\n', "fraud"),
+    ('[[campaigns]]\nname = "x"\nmonth = [4]\ncategories = ["policy"]\n', "[[campaigns]].month"),
+])
+def test_bad_campaigns_name_the_key(repo, toml, names):
+    repo.write_config(toml)
+    with pytest.raises(ConfigError) as caught:
+        load_config(repo.config_path)
+    assert names in str(caught.value)
