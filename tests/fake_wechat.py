@@ -1,0 +1,1025 @@
+"""A strict local fake of the WeChat Official Account API, served over real HTTP.
+
+It follows /work/shared/WECHAT_API.md; where sources disagree it takes the stricter value, so
+whatever passes against it should pass against the real WeChat. Endpoints live under
+``<url>cgi-bin/…`` as on api.weixin.qq.com. Tests observe ``calls``, ``drafts``, ``published``,
+``mass_sends``, ``filtered`` … and inject faults with ``inject(path, fault)``.
+
+Run by hand: ``python tests/fake_wechat.py --port 8765`` and point ``api_base_url`` at the URL.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import itertools
+import json
+import os
+import re
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from html import escape
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, NamedTuple
+from urllib.parse import parse_qsl, urlsplit
+
+DEFAULT_APPID = "wx_test_appid"
+DEFAULT_SECRET = "wx_test_secret_0123456789abcdef"
+BEIJING = timezone(timedelta(hours=8))  # WeChat daily and monthly quotas reset at Beijing midnight
+
+UPLOADIMG_MAX = 1024 * 1024 - 1  # body images: "< 1 MB"
+# add_material: current pages say 10 MB, older ones 2 MB; the stricter one wins.
+MATERIAL_MAX = 2 * 1024 * 1024
+THUMB_MAX = 64 * 1024  # temporary "thumb" media: 64 KB JPEG
+MAX_ARTICLES = 8
+TITLE_MAX, AUTHOR_MAX, DIGEST_MAX = 32, 16, 128  # title: 32 (older pages said 64)
+# Both exclusive ("< 20,000", "< 1 MB"), counted on the HTML as sent, before any filtering.
+CONTENT_MAX_CHARS, CONTENT_MAX_BYTES = 20_000, 1024 * 1024
+SOURCE_URL_MAX = 1024
+CLIENTMSGID_MAX = 32  # wechatpy's docstring says 64 bytes; the contract says 32 ASCII
+FORCE_REFRESH_PER_DAY = 20
+DEFAULT_QUOTAS = {"token": 2000, "draft/add": 1000, "freepublish/submit": 100,
+                  "freepublish/get": 100}
+FAULTS = ("busy", "rate", "http500", "timeout", "lost", "token_expired")
+
+_EXTENSIONS = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "gif": "gif", "bmp": "bmp"}
+_HTML_404 = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not"
+             b" Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+_HTML_500 = (b"<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n"
+             b"<center><h1>500 Internal Server Error</h1></center>\r\n</body>\r\n</html>\r\n")
+# Real WeChat writes "encoding=", not "charset=": a client must not rely on the header to decode.
+_JSON_TYPE = "application/json; encoding=utf-8"
+
+
+class WeChatError(Exception):
+    """An error answer: ``{"errcode": code, "errmsg": "... rid: ..."}`` plus extra fields."""
+
+    def __init__(self, errcode: int, errmsg: str, **extra: Any):
+        super().__init__(errcode, errmsg)
+        self.errcode, self.errmsg, self.extra = errcode, errmsg, extra
+
+    def answer(self) -> dict:
+        # Real errmsgs end with a request id, so clients must never compare errmsg exactly.
+        rid = "-".join(os.urandom(4).hex() for _ in range(3))
+        return {"errcode": self.errcode, "errmsg": f"{self.errmsg} rid: {rid}", **self.extra}
+
+
+@dataclass
+class Call:
+    """One request as the fake saw it."""
+    method: str
+    path: str                 # e.g. "cgi-bin/draft/add"
+    query: dict
+    body: Any                 # parsed JSON, a multipart summary, or None
+    errcode: int | None       # 0 for success, None when no JSON answer was given
+    time: float
+    fault: Any = None         # the injected fault this call consumed, if any
+    endpoint: str | None = None  # route key, e.g. "draft/add"; None for an unknown path
+
+
+class _Route(NamedTuple):
+    handler: str
+    methods: tuple = ("POST",)
+    token: bool = True         # needs ?access_token=
+    verified: bool = False     # 48001 for unverified accounts
+
+
+# Since July 2025 free publish needs a verified account; mass send always did (接口权限说明).
+_ROUTES = {
+    "token": _Route("_token", ("GET", "POST"), token=False),
+    "stable_token": _Route("_stable_token", token=False),
+    "media/uploadimg": _Route("_uploadimg"),
+    "media/upload": _Route("_media_upload"),
+    "material/add_material": _Route("_add_material"),
+    "material/del_material": _Route("_del_material"),
+    "material/get_materialcount": _Route("_material_count", ("GET", "POST")),
+    "draft/add": _Route("_draft_add"),
+    "draft/get": _Route("_draft_get"),
+    "draft/update": _Route("_draft_update"),
+    "draft/delete": _Route("_draft_delete"),
+    "draft/count": _Route("_draft_count", ("GET", "POST")),
+    "draft/batchget": _Route("_draft_batchget"),
+    "freepublish/submit": _Route("_publish_submit", verified=True),
+    "freepublish/get": _Route("_publish_get", verified=True),
+    "freepublish/batchget": _Route("_publish_batchget", verified=True),
+    "freepublish/getarticle": _Route("_publish_getarticle", verified=True),
+    "freepublish/delete": _Route("_publish_delete", verified=True),
+    "message/mass/sendall": _Route("_mass_sendall", verified=True),
+    "message/mass/get": _Route("_mass_get", verified=True),
+    "message/mass/preview": _Route("_mass_preview", verified=True),
+}
+
+
+def route_key(path: str) -> str:
+    """"cgi-bin/draft/add", "/cgi-bin/draft/add" and "draft/add" all name route "draft/add"."""
+    path = path.lstrip("/")
+    return path[len("cgi-bin/"):] if path.startswith("cgi-bin/") else path
+
+
+def utf16_len(text: str) -> int:
+    """Length as the stricter reading of WeChat's "characters": UTF-16 units (an emoji is 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type by magic bytes: WeChat checks the content, not only the name."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if data.startswith(b"BM"):
+        return "bmp"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """Form fields of a multipart/form-data body: name -> (filename, bytes)."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type or "")
+    if not match:
+        return {}
+    fields = {}
+    for chunk in body.split(b"--" + match.group(1).encode())[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, data = chunk.partition(b"\r\n\r\n")
+        name = re.search(rb'\bname="([^"]*)"', head)
+        filename = re.search(rb'filename="([^"]*)"', head)
+        if name:
+            fields[name.group(1).decode()] = (
+                filename.group(1).decode() if filename else None,
+                data[:-2] if data.endswith(b"\r\n") else data)
+    return fields
+
+
+_UNICODE_ESCAPE = re.compile(r"(\\+)u([0-9a-fA-F]{4})")
+
+
+def keep_unicode_escapes(text: str) -> str:
+    """Make ``\\uXXXX`` escapes of non-ASCII characters literal, as WeChat stores them.
+
+    WeChat does not decode such escapes (PHP's json_encode default gives garbled articles), so a
+    client must send raw UTF-8 JSON, as wechatpy does with ``ensure_ascii=False``.
+    """
+    def literal(match: re.Match) -> str:
+        slashes, code = match.groups()
+        if len(slashes) % 2 == 0 or int(code, 16) < 0x80:
+            return match.group(0)
+        return slashes + "\\u" + code
+    return _UNICODE_ESCAPE.sub(literal, text)
+
+
+def _is_mp_link(href: str) -> bool:
+    """Only links to mp.weixin.qq.com articles survive in an article body."""
+    url = urlsplit(href.strip())
+    return url.scheme in ("http", "https") and url.hostname == "mp.weixin.qq.com"
+
+
+def _image_key(url: str) -> str:
+    """An mmbiz URL without scheme and query: https and ?wx_fmt= name the same picture."""
+    parts = urlsplit(url.strip())
+    return f"{parts.netloc}{parts.path}"
+
+
+class ContentFilter(HTMLParser):
+    """Re-emits article HTML the way WeChat keeps it and notes every piece WeChat drops."""
+
+    DROPPED_WITH_BODY = {"script": "script", "style": "style_block", "iframe": "iframe"}
+
+    def __init__(self, issued_image: Callable[[str], bool]):
+        super().__init__(convert_charrefs=False)
+        self.issued_image = issued_image
+        self.out: list[str] = []
+        self.found: list[tuple[str, str]] = []  # (kind, snippet)
+        self._skip, self._depth = None, 0
+
+    def run(self, html: str) -> str:
+        self.feed(html)
+        self.close()
+        return "".join(self.out)
+
+    def _note(self, kind: str) -> None:
+        self.found.append((kind, (self.get_starttag_text() or "")[:200]))
+
+    def handle_starttag(self, tag, attrs, end=">"):
+        if self._skip:
+            self._depth += tag == self._skip
+            return
+        if tag in self.DROPPED_WITH_BODY:
+            self._note(self.DROPPED_WITH_BODY[tag])
+            if end == ">":
+                self._skip, self._depth = tag, 1
+            return
+        if tag == "form":  # the form goes, its text stays
+            self._note("form")
+            return
+        kept = self._kept_attrs(tag, attrs)
+        if kept is not None:
+            text = "".join(f' {n}="{escape(v)}"' if v is not None else f" {n}" for n, v in kept)
+            self.out.append(f"<{tag}{text}{end}")
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs, end=" />")
+
+    def _kept_attrs(self, tag: str, attrs: list) -> list | None:
+        """Attributes WeChat keeps; None drops the whole element."""
+        if tag == "img" and not self.issued_image(dict(attrs).get("src") or ""):
+            self._note("foreign_image")  # only pictures uploaded with uploadimg are shown
+            return None
+        kept = []
+        for name, value in attrs:
+            squeezed = re.sub(r"[\s\x00-\x1f]", "", value or "").lower()
+            if name.startswith("on"):
+                self._note("event_handler")
+            elif squeezed.startswith("javascript:"):
+                self._note("javascript_url")
+            elif name == "class":
+                self._note("class_attr")  # only inline style survives
+            elif tag == "a" and name == "href" and not _is_mp_link(value or ""):
+                self._note("external_link")
+            else:
+                kept.append((name, value))
+        return kept
+
+    def handle_endtag(self, tag):
+        if self._skip:
+            if tag == self._skip:
+                self._depth -= 1
+                self._skip = self._skip if self._depth else None
+            return
+        if tag not in self.DROPPED_WITH_BODY and tag not in ("form", "img"):
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.out.append(data)
+
+    def handle_entityref(self, name):
+        self.handle_data(f"&{name};")
+
+    def handle_charref(self, name):
+        self.handle_data(f"&#{name};")
+
+    def handle_comment(self, data):
+        self.handle_data(f"<!--{data}-->")
+
+
+class _Request:
+    """What a handler reads: query, JSON body or multipart files, and the caller's IP."""
+
+    def __init__(self, method: str, query: dict, content_type: str, body: bytes, ip: str):
+        self.method, self.query, self.content_type, self.body, self.ip = (
+            method, query, content_type, body, ip)
+
+    @property
+    def json(self) -> dict:
+        if not self.body.strip():
+            raise WeChatError(44002, "empty post data")
+        try:
+            data = json.loads(keep_unicode_escapes(self.body.decode("utf-8")))
+        except (UnicodeDecodeError, ValueError):
+            raise WeChatError(47001, "data format error") from None
+        if not isinstance(data, dict):
+            raise WeChatError(47001, "data format error")
+        return data
+
+    @property
+    def files(self) -> dict:
+        return parse_multipart(self.content_type, self.body)
+
+
+def _summary(content_type: str, body: bytes) -> Any:
+    """What a Call records of a request body."""
+    if "multipart/" in (content_type or ""):
+        return {name: {"filename": fn, "size": len(data),
+                       "sha256": hashlib.sha256(data).hexdigest()}
+                for name, (fn, data) in parse_multipart(content_type, body).items()}
+    try:
+        return json.loads(body.decode("utf-8")) if body.strip() else None
+    except (UnicodeDecodeError, ValueError):
+        return {"raw": body[:200]}
+
+
+def _int(value: Any) -> bool:
+    return type(value) is int  # strict: JSON true is refused where WeChat documents 0 or 1
+
+
+def _flag(value: Any) -> bool:
+    return _int(value) and value in (0, 1)
+
+
+class FakeWeChat:
+    """A local HTTP server behaving like the WeChat Official Account API; see the module doc."""
+
+    def __init__(self, appid: str = DEFAULT_APPID, secret: str = DEFAULT_SECRET, *,
+                 verified: bool = True, account_type: str = "service",
+                 ip_whitelist: list[str] | None = None, token_ttl: float = 7200,
+                 clock: Callable[[], float] = time.time, publish_polls: int = 1,
+                 send_polls: int = 1, timeout_hold: float = 3.0,
+                 clientmsgid_retry_window: float = 60.0, quotas: dict | None = None,
+                 material_max_bytes: int = MATERIAL_MAX, host: str = "127.0.0.1", port: int = 0):
+        if account_type not in ("service", "subscription"):
+            raise ValueError(f"account_type must be 'service' or 'subscription', not {account_type!r}")
+        self.appid, self.secret, self.verified, self.account_type = (
+            appid, secret, verified, account_type)
+        self.ip_whitelist, self.token_ttl, self.clock = ip_whitelist, token_ttl, clock
+        self.publish_polls, self.send_polls, self.timeout_hold = publish_polls, send_polls, timeout_hold
+        self.clientmsgid_retry_window = clientmsgid_retry_window
+        self.quotas = dict(DEFAULT_QUOTAS if quotas is None else quotas)
+        self.material_max_bytes, self.host, self.port = material_max_bytes, host, port
+        # Outcomes applied to the next publish / mass send (tests may change them).
+        self.publish_outcome, self.publish_fail_idx = 0, [1]
+        self.send_outcome = "SEND_SUCCESS"
+        # Observable state.
+        self.calls: list[Call] = []
+        self.tokens_issued: list[str] = []
+        self.images: dict[str, dict] = {}      # uploadimg url -> {sha256, size, type}
+        self.materials: dict[str, dict] = {}   # permanent media_id -> {sha256, size, type, url}
+        self.temp_media: dict[str, dict] = {}  # temporary media_id -> {...}
+        self.drafts: dict[str, dict] = {}      # media_id -> {articles, create_time, update_time}
+        self.published: dict[str, dict] = {}   # publish_id -> job
+        self.mass_sends: list[dict] = []
+        self.previews: list[dict] = []
+        self.filtered: list[dict] = []         # {media_id, index, kind, snippet}
+        self.errors: list[str] = []            # tracebacks of bugs in the fake itself
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._faults: dict[str, list[dict]] = {}
+        self._token_expiry: dict[str, float] = {}
+        self._current_token: dict[str, str] = {}  # "stable" / "basic" -> token
+        self._daily: dict[tuple, int] = {}        # (name, beijing day) -> calls
+        self._clientmsgids: dict[str, dict] = {}
+        self._ids = itertools.count(1)
+        self._salt = os.urandom(8).hex()
+        self._server: ThreadingHTTPServer | None = None
+
+    # ----- life cycle -------------------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "FakeWeChat":
+        """Built from FAKE_WECHAT_APPID / _SECRET / _PORT / _ACCOUNT_TYPE / _UNVERIFIED."""
+        env = os.environ if environ is None else environ
+        return cls(env.get("FAKE_WECHAT_APPID", DEFAULT_APPID),
+                   env.get("FAKE_WECHAT_SECRET", DEFAULT_SECRET),
+                   verified=not env.get("FAKE_WECHAT_UNVERIFIED"),
+                   account_type=env.get("FAKE_WECHAT_ACCOUNT_TYPE", "service"),
+                   port=int(env.get("FAKE_WECHAT_PORT", "0")))
+
+    def start(self) -> "FakeWeChat":
+        self._stopping.clear()
+        self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
+        self._server.fake = self
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.01}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._stopping.set()  # wakes requests held by a "timeout" fault
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        self._server = None
+
+    def __enter__(self) -> "FakeWeChat":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The ``api_base_url`` a client uses: endpoints are ``url + "cgi-bin/…"``."""
+        return f"http://{self.host}:{self.port}/"
+
+    # ----- observation and faults -------------------------------------------------------------
+
+    def count(self, path: str) -> int:
+        """Calls made to one endpoint ("draft/add" or "cgi-bin/draft/add"), faults included."""
+        key = route_key(path)
+        with self._lock:
+            return sum(call.endpoint == key for call in self.calls)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def inject(self, path: str, fault: str | dict, times: int = 1, after: int = 0) -> None:
+        """Queue ``fault`` for the next ``times`` calls to ``path``, after skipping ``after``.
+
+        Faults: "busy" (-1), "rate" (45011), "token_expired" (42001), an errcode dict answered
+        as is, "http500" — all without effect; "timeout" holds the request ``timeout_hold``
+        seconds and closes without effect; "lost" performs the effect, then closes unanswered.
+        Per path, faults are consumed in order; ``after`` counts calls while its entry is first.
+        """
+        key = route_key(path)
+        if key not in _ROUTES:
+            raise ValueError(f"unknown endpoint {path!r}")
+        if not (isinstance(fault, dict) and "errcode" in fault) and fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; use one of {FAULTS} or an errcode dict")
+        with self._lock:
+            self._faults.setdefault(key, []).append(
+                {"fault": fault, "times": times, "after": after})
+
+    def faults_left(self) -> list[dict]:
+        """Injected faults not consumed yet: [{path, fault, times, after}]."""
+        with self._lock:
+            return [{"path": key, **entry} for key, queue in self._faults.items()
+                    for entry in queue]
+
+    def valid_token(self) -> str:
+        """The current stable access token, issued without an HTTP call (not counted)."""
+        with self._lock:
+            token = self._current_token.get("stable")
+            if token is None or self.clock() >= self._token_expiry.get(token, 0):
+                token = self._issue_token("stable")
+            return token
+
+    def _take_fault(self, key: str) -> Any:
+        queue = self._faults.get(key)
+        if not queue:
+            return None
+        head = queue[0]
+        if head["after"] > 0:
+            head["after"] -= 1
+            return None
+        head["times"] -= 1
+        if head["times"] <= 0:
+            queue.pop(0)
+        return head["fault"]
+
+    # ----- HTTP plumbing ----------------------------------------------------------------------
+
+    def _serve(self, http: "_Handler", method: str) -> None:
+        url = urlsplit(http.path)
+        path, query = url.path.lstrip("/"), dict(parse_qsl(url.query, keep_blank_values=True))
+        body = http.rfile.read(int(http.headers.get("Content-Length") or 0))
+        content_type = http.headers.get("Content-Type", "")
+        key = route_key(path) if path.startswith("cgi-bin/") else None
+        route = _ROUTES.get(key)
+        with self._lock:
+            fault = self._take_fault(key) if route else None
+        record = dict(method=method, path=path, query=query, body=_summary(content_type, body),
+                      time=self.clock(), fault=fault, endpoint=key if route else None)
+        if route is None:  # what a wrong api_base_url gets from the gateway
+            self._record(record, None)
+            return _send(http, 404, _HTML_404, "text/html")
+        if fault == "timeout":
+            self._record(record, None)
+            self._stopping.wait(self.timeout_hold)
+            return _drop(http)
+        if fault is not None and fault != "lost":
+            return self._answer_fault(http, record, fault)
+        request = _Request(method, query, content_type, body, http.client_address[0])
+        answer = self._answer(key, route, request)
+        self._record(record, answer.get("errcode", 0))
+        if fault == "lost":  # the effect happened; the answer never arrives
+            return _drop(http)
+        _send(http, 200, json.dumps(answer, ensure_ascii=False).encode("utf-8"), _JSON_TYPE)
+
+    def _answer_fault(self, http: "_Handler", record: dict, fault: Any) -> None:
+        if fault == "http500":
+            self._record(record, None)
+            return _send(http, 500, _HTML_500, "text/html")
+        answer = dict(fault) if isinstance(fault, dict) else {
+            "busy": WeChatError(-1, "system error"),
+            "rate": WeChatError(45011, "api minute-quota reach limit  mustslower  retry next minute"),
+            "token_expired": WeChatError(42001, "access_token expired"),
+        }[fault].answer()
+        self._record(record, answer.get("errcode"))
+        _send(http, 200, json.dumps(answer, ensure_ascii=False).encode("utf-8"), _JSON_TYPE)
+
+    def _record(self, record: dict, errcode: int | None) -> None:
+        with self._lock:
+            self.calls.append(Call(errcode=errcode, **record))
+
+    def _answer(self, key: str, route: _Route, request: _Request) -> dict:
+        try:
+            with self._lock:
+                if route.token:
+                    self._check_token(request.query.get("access_token"))
+                if request.method not in route.methods:
+                    raise WeChatError(44002, "empty post data")
+                if route.verified and not self.verified:
+                    raise WeChatError(48001, "api unauthorized")
+                self._count_daily(key, self.quotas.get(key))
+                return getattr(self, route.handler)(request)
+        except WeChatError as error:
+            return error.answer()
+        except Exception:  # a bug in the fake: keep it visible to tests, never a quiet answer
+            self.errors.append(traceback.format_exc())
+            raise
+
+    def _check_token(self, token: str | None) -> None:
+        if not token:
+            raise WeChatError(41001, "access_token missing")
+        expires = self._token_expiry.get(token)
+        if expires is None:
+            raise WeChatError(40001, "invalid credential, access_token is invalid or not latest")
+        if self.clock() >= expires:
+            raise WeChatError(42001, "access_token expired")
+
+    def _count_daily(self, name: str, limit: int | None) -> None:
+        """Counts a call against a per-day quota (Beijing day): 45009 once it is used up."""
+        if limit is None:
+            return
+        day = (name, _beijing(self.clock()).date())
+        if self._daily.get(day, 0) >= limit:
+            raise WeChatError(45009, "reach max api daily quota limit")
+        self._daily[day] = self._daily.get(day, 0) + 1
+
+    def _new_id(self, kind: str, length: int = 43) -> str:
+        seed = f"{self._salt}:{kind}:{next(self._ids)}".encode()
+        blocks = [hashlib.sha256(seed + bytes([i])).digest() for i in range(length // 43 + 1)]
+        return base64.urlsafe_b64encode(b"".join(blocks)).decode()[:length]
+
+    # ----- tokens -----------------------------------------------------------------------------
+
+    def _check_credentials(self, request: _Request, grant_type, appid, secret, bad_secret):
+        if grant_type != "client_credential":
+            raise WeChatError(40002, "invalid grant_type")
+        if not appid:
+            raise WeChatError(41002, "appid missing")
+        if appid != self.appid:
+            raise WeChatError(40013, "invalid appid")
+        if not secret:
+            raise WeChatError(41004, "appsecret missing")
+        if secret != self.secret:
+            raise WeChatError(*bad_secret)
+        if self.ip_whitelist is not None and request.ip not in self.ip_whitelist:
+            raise WeChatError(40164, f"invalid ip {request.ip} ipv6 ::ffff:{request.ip}, "
+                                     "not in whitelist")
+
+    def _issue_token(self, kind: str) -> str:
+        """A new token of one kind; the previous one of that kind dies at once (stricter than
+        the documented 5-minute overlap). stable_token and token are isolated from each other."""
+        self._token_expiry.pop(self._current_token.get(kind, ""), None)
+        token = self._new_id("token", 160)
+        self._token_expiry[token] = self.clock() + self.token_ttl
+        self._current_token[kind] = token
+        self.tokens_issued.append(token)
+        return token
+
+    def _token(self, request: _Request) -> dict:
+        """GET cgi-bin/token: the old API; every call replaces the token."""
+        q = request.query
+        self._check_credentials(request, q.get("grant_type"), q.get("appid"), q.get("secret"),
+                                (40001, "invalid credential, access_token is invalid or not latest"))
+        return {"access_token": self._issue_token("basic"), "expires_in": int(self.token_ttl)}
+
+    def _stable_token(self, request: _Request) -> dict:
+        """POST cgi-bin/stable_token: the same token while valid unless force_refresh."""
+        body = request.json
+        self._check_credentials(request, body.get("grant_type"), body.get("appid"),
+                                body.get("secret"), (40125, "invalid appsecret"))
+        now, token = self.clock(), self._current_token.get("stable")
+        if body.get("force_refresh") is True:
+            self._count_daily("force_refresh", FORCE_REFRESH_PER_DAY)
+            token = self._issue_token("stable")
+        elif token is None or now >= self._token_expiry.get(token, 0):
+            token = self._issue_token("stable")
+        return {"access_token": token, "expires_in": int(self._token_expiry[token] - now)}
+
+    # ----- media and material -----------------------------------------------------------------
+
+    def _media_file(self, request: _Request, allowed: set, max_bytes: int) -> tuple[str, bytes]:
+        """The ``media`` part, checked by content and by file-name extension (a name without
+        one is refused by WeChat too): (image type, bytes)."""
+        filename, data = request.files.get("media", (None, None))
+        if data is None:
+            raise WeChatError(41005, "media data missing")
+        if not data:
+            raise WeChatError(44001, "empty media data")
+        kind, ext = sniff_image(data), (filename or "").rpartition(".")[2].lower()
+        if kind not in allowed or _EXTENSIONS.get(ext) not in allowed:
+            raise WeChatError(40005, "invalid file type")
+        if len(data) > max_bytes:
+            raise WeChatError(40009, "invalid image size")
+        return kind, data
+
+    def _stored_image(self, kind: str, data: bytes) -> tuple[str, dict]:
+        ident = self._new_id("image", 54)
+        url = f"http://mmbiz.qpic.cn/mmbiz_{'jpg' if kind == 'jpeg' else kind}/{ident}/0"
+        info = {"type": kind, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                "time": self.clock()}
+        return url, info
+
+    def _uploadimg(self, request: _Request) -> dict:
+        """Body images: jpg/png < 1 MB. Not deduplicated: the same bytes get a new URL."""
+        kind, data = self._media_file(request, {"jpeg", "png"}, UPLOADIMG_MAX)
+        url, info = self._stored_image(kind, data)
+        self.images[url] = info
+        return {"url": url}
+
+    def _add_material(self, request: _Request) -> dict:
+        """Permanent image material: bmp/png/jpeg/gif; only ``type=image`` is modelled."""
+        if request.query.get("type") != "image":
+            raise WeChatError(40004, "invalid media type")
+        kind, data = self._media_file(request, {"bmp", "png", "jpeg", "gif"},
+                                      self.material_max_bytes)
+        url, info = self._stored_image(kind, data)
+        media_id = self._new_id("material")
+        self.materials[media_id] = {**info, "url": f"{url}?wx_fmt={kind}"}
+        return {"media_id": media_id, "url": f"{url}?wx_fmt={kind}"}
+
+    def _media_upload(self, request: _Request) -> dict:
+        """Temporary media (3 days): its media_id looks like a permanent one but is not one."""
+        media_type = request.query.get("type")
+        if media_type not in ("image", "thumb"):
+            raise WeChatError(40004, "invalid media type")
+        allowed, limit = ({"jpeg"}, THUMB_MAX) if media_type == "thumb" else (
+            {"jpeg", "png"}, self.material_max_bytes)
+        kind, data = self._media_file(request, allowed, limit)
+        media_id = self._new_id("temp")
+        self.temp_media[media_id] = {"type": media_type, "size": len(data), "time": self.clock()}
+        return {"type": media_type, "media_id": media_id, "created_at": int(self.clock())}
+
+    def _del_material(self, request: _Request) -> dict:
+        media_id = request.json.get("media_id")
+        if not isinstance(media_id, str) or self.materials.pop(media_id, None) is None:
+            raise WeChatError(40007, "invalid media_id")
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _material_count(self, request: _Request) -> dict:
+        return {"voice_count": 0, "video_count": 0, "image_count": len(self.materials),
+                "news_count": 0}
+
+    # ----- draft box --------------------------------------------------------------------------
+    # Codes chosen where the docs do not say: no articles 44003 "empty news data", more than 8
+    # 45008 "article size out of limit", no title 44003, no content 44004 "empty content",
+    # author too long 45110 "author size out of limit", a non-string field 47001, a comment
+    # flag other than 0/1 40035 "invalid args", a missing or non-permanent thumb 40007.
+
+    def _validate_article(self, article: Any) -> None:
+        if not isinstance(article, dict):
+            raise WeChatError(47001, "data format error")
+        title, author, digest, content, source = (
+            _text(article, name) for name in
+            ("title", "author", "digest", "content", "content_source_url"))
+        checks = [
+            (not title.strip(), 44003, "empty news data"),
+            (utf16_len(title) > TITLE_MAX, 45003, "title size out of limit"),
+            (utf16_len(author) > AUTHOR_MAX, 45110, "author size out of limit"),
+            (utf16_len(digest) > DIGEST_MAX, 45004, "description size out of limit"),
+            (not content.strip(), 44004, "empty content"),
+            (utf16_len(content) >= CONTENT_MAX_CHARS
+             or len(content.encode("utf-8")) >= CONTENT_MAX_BYTES, 45002,
+             "content size out of limit"),
+            (len(source.encode("utf-8")) > SOURCE_URL_MAX, 45005, "url size out of limit"),
+            (not all(_flag(article.get(name, 0))
+                     for name in ("need_open_comment", "only_fans_can_comment")),
+             40035, "invalid args"),
+            # The cover must be a permanent image material, not a temporary media_id.
+            (not isinstance(article.get("thumb_media_id"), str)
+             or article["thumb_media_id"] not in self.materials, 40007, "invalid media_id"),
+        ]
+        for failed, errcode, errmsg in checks:
+            if failed:
+                raise WeChatError(errcode, errmsg)
+
+    def _stored_article(self, article: dict, media_id: str, index: int) -> dict:
+        """The article as WeChat keeps it: filtered content, and what was filtered noted."""
+        sanitizer = ContentFilter(self._issued_image)
+        content = sanitizer.run(article["content"])
+        self.filtered.extend({"media_id": media_id, "index": index, "kind": kind,
+                              "snippet": snippet} for kind, snippet in sanitizer.found)
+        thumb = article["thumb_media_id"]
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", "", content)).strip()
+        return {
+            "title": article["title"], "author": _text(article, "author"),
+            # WeChat fills an empty digest with the first 54 characters of the text.
+            "digest": _text(article, "digest") or text[:54], "content": content,
+            "content_source_url": _text(article, "content_source_url"),
+            "thumb_media_id": thumb, "thumb_url": self.materials[thumb]["url"],
+            "need_open_comment": article.get("need_open_comment", 0),
+            "only_fans_can_comment": article.get("only_fans_can_comment", 0),
+            "url": f"http://mp.weixin.qq.com/s?__biz=fake&tempkey={self._new_id('tempkey', 24)}",
+        }
+
+    def _issued_image(self, src: str) -> bool:
+        """Body images must be uploadimg URLs of this account (add_material URLs are not
+        documented for bodies, so the stricter reading refuses them)."""
+        return any(_image_key(src) == _image_key(url) for url in self.images)
+
+    def _draft(self, media_id: Any) -> dict:
+        draft = self.drafts.get(media_id) if isinstance(media_id, str) else None
+        if draft is None:
+            raise WeChatError(40007, "invalid media_id")
+        return draft
+
+    def _draft_add(self, request: _Request) -> dict:
+        articles = request.json.get("articles")
+        if not isinstance(articles, list) or not articles:
+            raise WeChatError(44003, "empty news data")
+        if len(articles) > MAX_ARTICLES:
+            raise WeChatError(45008, "article size out of limit")
+        for article in articles:
+            self._validate_article(article)
+        media_id, now = self._new_id("draft"), int(self.clock())
+        self.drafts[media_id] = {
+            "articles": [self._stored_article(a, media_id, i) for i, a in enumerate(articles)],
+            "create_time": now, "update_time": now}
+        return {"media_id": media_id}
+
+    def _draft_get(self, request: _Request) -> dict:
+        return {"news_item": [dict(a) for a in self._draft(request.json.get("media_id"))["articles"]]}
+
+    def _draft_update(self, request: _Request) -> dict:
+        body = request.json
+        draft, index = self._draft(body.get("media_id")), body.get("index")
+        if not _int(index) or not 0 <= index < len(draft["articles"]):
+            raise WeChatError(40035, "invalid args")
+        self._validate_article(body.get("articles"))
+        draft["articles"][index] = self._stored_article(body["articles"], body["media_id"], index)
+        draft["update_time"] = int(self.clock())
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _draft_delete(self, request: _Request) -> dict:
+        media_id = request.json.get("media_id")
+        self._draft(media_id)
+        del self.drafts[media_id]
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _draft_count(self, request: _Request) -> dict:
+        return {"total_count": len(self.drafts)}
+
+    def _draft_batchget(self, request: _Request) -> dict:
+        items = [{"media_id": media_id, "content": {"news_item": draft["articles"]},
+                  "update_time": draft["update_time"]}
+                 for media_id, draft in reversed(self.drafts.items())]
+        return _page(request.json, items)
+
+    # ----- free publish -----------------------------------------------------------------------
+
+    def _publish_submit(self, request: _Request) -> dict:
+        """Accepts a draft for publishing; the draft leaves the draft box."""
+        media_id = request.json.get("media_id")
+        draft = self._draft(media_id)
+        del self.drafts[media_id]
+        job = {"publish_id": str(100_000_000 + next(self._ids)),
+               "msg_data_id": 2_247_483_000 + next(self._ids), "media_id": media_id,
+               "articles": [dict(a) for a in draft["articles"]],
+               "polls_left": self.publish_polls, "outcome": self.publish_outcome,
+               "fail_idx": list(self.publish_fail_idx), "status": 1, "article_id": "",
+               "time": int(self.clock())}
+        self.published[job["publish_id"]] = job
+        return {"errcode": 0, "errmsg": "ok", "publish_id": job["publish_id"],
+                "msg_data_id": job["msg_data_id"]}
+
+    def _publish_job(self, publish_id: Any) -> dict:
+        job = self.published.get(str(publish_id))
+        if job is None:
+            raise WeChatError(40035, "invalid args")
+        return job
+
+    def _publish_get(self, request: _Request) -> dict:
+        """publish_status 1 (publishing) for ``publish_polls`` polls, then the outcome."""
+        job = self._publish_job(request.json.get("publish_id"))
+        if job["polls_left"] > 0:
+            job["polls_left"] -= 1
+        elif job["status"] == 1:
+            job["status"] = job["outcome"]
+            if job["status"] == 0:
+                job["article_id"] = self._new_id("article")
+                for article in job["articles"]:
+                    article["url"] = f"https://mp.weixin.qq.com/s/{self._new_id('url', 22)}"
+                    article["is_deleted"] = False
+        done = job["status"] in (0, 5)
+        items = [{"idx": i + 1, "article_url": a["url"]}
+                 for i, a in enumerate(job["articles"])] if done else []
+        return {"publish_id": job["publish_id"], "publish_status": job["status"],
+                "article_id": job["article_id"],
+                "article_detail": {"count": len(items), "item": items},
+                "fail_idx": job["fail_idx"] if job["status"] in (2, 3) else []}
+
+    def _published_by_article(self, article_id: Any) -> dict:
+        for job in self.published.values():
+            if article_id and job["article_id"] == article_id:
+                return job
+        raise WeChatError(40035, "invalid args")
+
+    def _publish_batchget(self, request: _Request) -> dict:
+        items = [{"article_id": job["article_id"],
+                  "content": {"news_item": job["articles"], "create_time": job["time"],
+                              "update_time": job["time"]},
+                  "update_time": job["time"]}
+                 for job in reversed(self.published.values()) if job["status"] == 0]
+        return _page(request.json, items)
+
+    def _publish_getarticle(self, request: _Request) -> dict:
+        job = self._published_by_article(request.json.get("article_id"))
+        return {"news_item": [dict(a) for a in job["articles"]]}
+
+    def _publish_delete(self, request: _Request) -> dict:
+        """Deletes one article (index from 1) or, with index 0 or none, all of them."""
+        body = request.json
+        job, index = self._published_by_article(body.get("article_id")), body.get("index", 0)
+        if not _int(index) or not 0 <= index <= len(job["articles"]):
+            raise WeChatError(40035, "invalid args")
+        for i, article in enumerate(job["articles"], 1):
+            article["is_deleted"] = article["is_deleted"] or index in (0, i)
+        if all(a["is_deleted"] for a in job["articles"]):
+            job["status"] = 5
+        return {"errcode": 0, "errmsg": "ok"}
+
+    # ----- mass send --------------------------------------------------------------------------
+    # Codes chosen: filter.group_id (wechatpy's send_mass_article) 40050 "invalid group id",
+    # neither is_to_all true nor an integer tag_id 40035, msgtype other than mpnews 40008,
+    # clientmsgid longer than 32 45067, non-ASCII or non-string clientmsgid 40035.
+
+    def _mass_sendall(self, request: _Request) -> dict:
+        body = request.json
+        selection = body.get("filter")
+        if not isinstance(selection, dict):
+            raise WeChatError(40035, "invalid args")
+        if "group_id" in selection:
+            raise WeChatError(40050, "invalid group id")
+        if selection.get("is_to_all") is not True and not _int(selection.get("tag_id")):
+            raise WeChatError(40035, "invalid args")
+        media_id = self._mpnews_media_id(body)
+        clientmsgid = _clientmsgid(body.get("clientmsgid"))
+        if not _flag(body.get("send_ignore_reprint", 0)):
+            raise WeChatError(40035, "invalid args")
+        now = self.clock()
+        # The repeat check comes before the draft lookup: a retried send must learn its msg_id
+        # even though the first send already removed the draft.
+        if clientmsgid:
+            self._refuse_repeat(clientmsgid, now)
+        draft = self._draft(media_id)
+        # Without clientmsgid WeChat derives one from the audience and the content.
+        audience_and_content = [selection, [(a["title"], a["digest"], a["content"])
+                                            for a in draft["articles"]]]
+        key = clientmsgid or "auto:" + hashlib.sha256(
+            json.dumps(audience_and_content, sort_keys=True).encode()).hexdigest()
+        if not clientmsgid:
+            self._refuse_repeat(key, now)
+        self._check_mass_quota(now)
+        del self.drafts[media_id]
+        send = {"msg_id": 1_000_000_000 + next(self._ids),
+                "msg_data_id": 2_247_483_000 + next(self._ids), "clientmsgid": clientmsgid,
+                "media_id": media_id, "articles": draft["articles"], "filter": selection,
+                "time": now, "polls_left": self.send_polls, "outcome": self.send_outcome}
+        self.mass_sends.append(send)
+        self._clientmsgids[key] = {"msg_id": send["msg_id"], "sent": now, "last": now}
+        return {"errcode": 0, "errmsg": "send job submission success",
+                "msg_id": send["msg_id"], "msg_data_id": send["msg_data_id"]}
+
+    def _mpnews_media_id(self, body: dict) -> Any:
+        if body.get("msgtype") != "mpnews":
+            raise WeChatError(40008, "invalid message type")
+        mpnews = body.get("mpnews")
+        return mpnews.get("media_id") if isinstance(mpnews, dict) else None
+
+    def _refuse_repeat(self, key: str, now: float) -> None:
+        """45065 (with the earlier msg_id) for a repeat within 24 h; 45066 when the previous
+        attempt with this clientmsgid was less than a minute ago."""
+        seen = self._clientmsgids.get(key)
+        if seen is None or now - seen["sent"] >= 86_400:
+            return
+        too_fast = now - seen["last"] < self.clientmsgid_retry_window
+        seen["last"] = now
+        if too_fast:
+            raise WeChatError(45066, "same clientmsgid retry too fast")
+        raise WeChatError(45065, "clientmsgid exist", msg_id=seen["msg_id"])
+
+    def _check_mass_quota(self, now: float) -> None:
+        """Subscription accounts: one mass send a day; service accounts: 4 a month (modelled
+        per account, the per-follower limit with every follower reached)."""
+        today = _beijing(now)
+        if self.account_type == "subscription":
+            used = sum(_beijing(s["time"]).date() == today.date() for s in self.mass_sends)
+            limit = 1
+        else:
+            used = sum(_beijing(s["time"]).strftime("%Y%m") == today.strftime("%Y%m")
+                       for s in self.mass_sends)
+            limit = 4
+        if used >= limit:
+            raise WeChatError(45028, "has no masssend quota")
+
+    def _mass_get(self, request: _Request) -> dict:
+        """SENDING for ``send_polls`` polls, then the configured outcome."""
+        msg_id = request.json.get("msg_id")
+        for send in self.mass_sends:
+            if str(send["msg_id"]) == str(msg_id):
+                if send["polls_left"] > 0:
+                    send["polls_left"] -= 1
+                    return {"msg_id": send["msg_id"], "msg_status": "SENDING"}
+                return {"msg_id": send["msg_id"], "msg_status": send["outcome"]}
+        raise WeChatError(40035, "invalid args")
+
+    def _mass_preview(self, request: _Request) -> dict:
+        """Sends a draft to one phone; the draft stays in the box."""
+        body = request.json
+        to = {k: body[k] for k in ("touser", "towxname") if isinstance(body.get(k), str) and body[k]}
+        if not to:
+            raise WeChatError(40003, "invalid openid")
+        media_id = self._mpnews_media_id(body)
+        draft = self._draft(media_id)
+        msg_id = 1_000_000_000 + next(self._ids)
+        self.previews.append({**to, "media_id": media_id, "msg_id": msg_id,
+                              "articles": [dict(a) for a in draft["articles"]],
+                              "time": self.clock()})
+        return {"errcode": 0, "errmsg": "preview success", "msg_id": msg_id}
+
+
+def _text(article: dict, name: str) -> str:
+    value = article.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WeChatError(47001, "data format error")
+    return value
+
+
+def _clientmsgid(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.isascii():
+        raise WeChatError(40035, "invalid args")
+    if len(value) > CLIENTMSGID_MAX:
+        raise WeChatError(45067, "clientmsgid size out of limit")
+    return value
+
+
+def _page(body: dict, items: list) -> dict:
+    """draft/batchget and freepublish/batchget: offset, count 1..20, no_content."""
+    offset, count, no_content = body.get("offset", 0), body.get("count"), body.get("no_content", 0)
+    if not (_int(offset) and offset >= 0 and _int(count) and 1 <= count <= 20
+            and _flag(no_content)):
+        raise WeChatError(40035, "invalid args")
+    page = [dict(item) for item in items[offset:offset + count]]
+    if no_content:
+        for item in page:
+            item["content"] = {**item["content"], "news_item": [
+                {k: v for k, v in a.items() if k != "content"} for a in item["content"]["news_item"]]}
+    return {"total_count": len(items), "item_count": len(page), "item": page}
+
+
+def _beijing(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, BEIJING)
+
+
+def _send(http: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str) -> None:
+    http.send_response(status)
+    http.send_header("Content-Type", content_type)
+    http.send_header("Content-Length", str(len(body)))
+    http.end_headers()
+    http.wfile.write(body)
+
+
+def _drop(http: BaseHTTPRequestHandler) -> None:
+    """Closes the connection without a byte of answer."""
+    http.close_connection = True
+    try:
+        http.connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def version_string(self):
+        return "nginx"
+
+    def do_GET(self):
+        self.server.fake._serve(self, "GET")
+
+    def do_POST(self):
+        self.server.fake._serve(self, "POST")
+
+    def log_message(self, format, *args):  # keep test output quiet
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a fake WeChat API until Ctrl-C.")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--appid", default=os.environ.get("FAKE_WECHAT_APPID", DEFAULT_APPID))
+    parser.add_argument("--secret", default=os.environ.get("FAKE_WECHAT_SECRET", DEFAULT_SECRET))
+    parser.add_argument("--account-type", choices=("service", "subscription"), default="service")
+    parser.add_argument("--unverified", action="store_true")
+    args = parser.parse_args(argv)
+    fake = FakeWeChat(args.appid, args.secret, verified=not args.unverified,
+                      account_type=args.account_type, port=args.port).start()
+    try:
+        print(f"fake WeChat at {fake.url} (appid {fake.appid}, secret {fake.secret})", flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,510 @@
+"""Tests of the WeChat fake itself, through real HTTP."""
+import io
+import json
+import time
+
+import pytest
+import requests
+from PIL import Image
+
+from tests.fake_wechat import FakeWeChat
+
+START = 1_767_225_600.0  # 2026-01-01 08:00 Beijing time
+NO_ANSWER = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+
+
+class Clock:
+    def __init__(self, now: float = START):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Api:
+    """A tiny raw client: the fake's answers, unprocessed."""
+
+    def __init__(self, fake: FakeWeChat):
+        self.fake = fake
+
+    def raw(self, path, body=None, *, files=None, params=None, token=True, timeout=2.0,
+            ensure_ascii=False):
+        params = dict(params or {})
+        if token:
+            params.setdefault("access_token", self.fake.valid_token())
+        data = None if body is None else json.dumps(body, ensure_ascii=ensure_ascii).encode()
+        return requests.post(self.fake.url + "cgi-bin/" + path, params=params, data=data,
+                             files=files, timeout=timeout)
+
+    def post(self, path, body=None, **kwargs) -> dict:
+        return self.raw(path, body, **kwargs).json()
+
+    def token(self, **body) -> dict:
+        body = {"grant_type": "client_credential", "appid": self.fake.appid,
+                "secret": self.fake.secret, "force_refresh": False, **body}
+        return self.post("stable_token", body, token=False)
+
+    def body_image(self, data=None, name="pic.png") -> str:
+        return self.post("media/uploadimg", files={"media": (name, data or image("PNG"))})["url"]
+
+    def cover(self) -> str:
+        answer = self.post("material/add_material", params={"type": "image"},
+                           files={"media": ("cover.jpg", image("JPEG"))})
+        return answer["media_id"]
+
+    def article(self, **fields) -> dict:
+        return {"title": "医保政策解读", "author": "区医保局", "digest": "摘要",
+                "content": f'<p style="color:#333">正文</p><img src="{self.body_image()}">',
+                "content_source_url": "", "thumb_media_id": self.cover(),
+                "need_open_comment": 0, "only_fans_can_comment": 0, **fields}
+
+    def draft(self, count=1) -> str:
+        return self.post("draft/add", {"articles": [self.article() for _ in range(count)]})["media_id"]
+
+    def sendall(self, media_id, clientmsgid=None, **body) -> dict:
+        body = {"filter": {"is_to_all": True}, "msgtype": "mpnews",
+                "mpnews": {"media_id": media_id}, "send_ignore_reprint": 0, **body}
+        if clientmsgid:
+            body["clientmsgid"] = clientmsgid
+        return self.post("message/mass/sendall", body)
+
+
+def image(fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def padded_jpeg(size: int) -> bytes:
+    return b"\xff\xd8\xff\xe0" + b"\0" * (size - 4)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def fake(clock):
+    with FakeWeChat(clock=clock, timeout_hold=1.0) as server:
+        yield server
+        assert server.errors == []
+
+
+@pytest.fixture
+def api(fake):
+    return Api(fake)
+
+
+# ----- tokens -------------------------------------------------------------------------------
+
+def test_stable_token_is_shared_until_it_expires(fake, api, clock):
+    first, second = api.token(), api.token()
+    assert first["access_token"] == second["access_token"]
+    assert first["expires_in"] == 7200
+    clock.advance(7200)
+    stale = api.post("draft/count", token=False, params={"access_token": first["access_token"]})
+    assert stale["errcode"] == 42001
+    assert api.token()["access_token"] != first["access_token"]
+    assert len(fake.tokens_issued) == 2
+
+
+def test_force_refresh_replaces_the_token_and_is_limited_to_20_a_day(api, clock):
+    old = api.token()["access_token"]
+    new = api.token(force_refresh=True)["access_token"]
+    assert new != old
+    assert api.post("draft/count", token=False, params={"access_token": old})["errcode"] == 40001
+    for _ in range(19):
+        api.token(force_refresh=True)
+    assert api.token(force_refresh=True)["errcode"] == 45009
+    clock.advance(86_400)
+    assert "access_token" in api.token(force_refresh=True)
+
+
+def test_old_token_api_kills_the_previous_token(fake, api):
+    params = {"grant_type": "client_credential", "appid": fake.appid, "secret": fake.secret}
+    first = requests.get(fake.url + "cgi-bin/token", params=params, timeout=2).json()
+    second = requests.get(fake.url + "cgi-bin/token", params=params, timeout=2).json()
+    assert first["access_token"] != second["access_token"]
+    dead = api.post("draft/count", token=False, params={"access_token": first["access_token"]})
+    assert dead["errcode"] == 40001
+    assert "errcode" not in api.post("draft/count", token=False,
+                                     params={"access_token": second["access_token"]})
+
+
+@pytest.mark.parametrize("field, value, errcode", [
+    ("grant_type", "password", 40002),
+    ("appid", "wx_other", 40013),
+    ("secret", "wrong", 40125),
+])
+def test_stable_token_credential_errors(api, field, value, errcode):
+    assert api.token(**{field: value})["errcode"] == errcode
+
+
+def test_ip_not_in_whitelist_gets_40164_naming_the_ip():
+    with FakeWeChat(ip_whitelist=["203.0.113.7"]) as fake:
+        answer = Api(fake).token()
+    assert answer["errcode"] == 40164
+    assert "invalid ip 127.0.0.1 ipv6 ::ffff:127.0.0.1, not in whitelist rid: " in answer["errmsg"]
+    with FakeWeChat(ip_whitelist=["127.0.0.1"]) as fake:
+        assert "access_token" in Api(fake).token()
+
+
+def test_endpoints_need_a_valid_token(api):
+    assert api.post("draft/count", token=False)["errcode"] == 41001
+    assert api.post("draft/count", token=False, params={"access_token": "x"})["errcode"] == 40001
+
+
+def test_unknown_path_answers_404_html(fake):
+    answer = requests.post(fake.url + "draft/add", data=b"{}", timeout=2)  # no cgi-bin/
+    assert answer.status_code == 404
+    assert "text/html" in answer.headers["Content-Type"]
+    assert fake.count("draft/add") == 0
+
+
+# ----- images -------------------------------------------------------------------------------
+
+def test_uploadimg_gives_a_new_mmbiz_url_for_the_same_bytes(fake, api):
+    data = image("PNG")
+    first, second = api.body_image(data), api.body_image(data)
+    assert first.startswith("http://mmbiz.qpic.cn/mmbiz_png/") and first != second
+    assert api.body_image(image("JPEG"), "a.jpg").startswith("http://mmbiz.qpic.cn/mmbiz_jpg/")
+    assert fake.count("cgi-bin/media/uploadimg") == 3
+    assert fake.images[first]["sha256"] == fake.images[second]["sha256"]
+
+
+@pytest.mark.parametrize("name, data, errcode", [
+    ("a.jpg", image("WEBP"), 40005),            # checked by content, not by name
+    ("a.gif", image("GIF"), 40005),             # body images: jpg/png only
+    ("media", image("JPEG"), 40005),            # a file name without extension
+    ("a.jpg", padded_jpeg(1024 * 1024), 40009),  # "< 1 MB"
+], ids=["webp", "gif", "no-extension", "1MB"])
+def test_uploadimg_refuses(fake, api, name, data, errcode):
+    answer = api.post("media/uploadimg", files={"media": (name, data)})
+    assert answer["errcode"] == errcode
+    assert fake.images == {}
+
+
+def test_uploadimg_accepts_just_under_1_mb(api):
+    assert api.body_image(padded_jpeg(1024 * 1024 - 1), "big.jpg")
+
+
+def test_add_material(fake, api):
+    media_id = api.cover()
+    assert fake.materials[media_id]["url"].startswith("http://mmbiz.qpic.cn/")
+    bmp = api.post("material/add_material", params={"type": "image"},
+                   files={"media": ("a.bmp", image("BMP"))})
+    assert bmp["media_id"] in fake.materials
+    voice = api.post("material/add_material", params={"type": "voice"},
+                     files={"media": ("a.jpg", image("JPEG"))})
+    assert voice["errcode"] == 40004
+    big = api.post("material/add_material", params={"type": "image"},
+                   files={"media": ("a.jpg", padded_jpeg(2 * 1024 * 1024 + 1))})
+    assert big["errcode"] == 40009
+    assert api.post("material/get_materialcount")["image_count"] == 2
+
+
+# ----- draft box ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fields, errcode", [
+    ({"title": "题" * 33}, 45003),
+    ({"title": "😀" * 17}, 45003),               # an emoji counts as 2
+    ({"title": ""}, 44003),
+    ({"author": "作" * 17}, 45110),
+    ({"digest": "摘" * 129}, 45004),
+    ({"content": "字" * 20_000}, 45002),          # "< 20,000 characters"
+    ({"content": ""}, 44004),
+    ({"content_source_url": "https://example.gov.cn/" + "a" * 1002}, 45005),
+    ({"need_open_comment": 2}, 40035),
+    ({"only_fans_can_comment": True}, 40035),
+    ({"thumb_media_id": "nope"}, 40007),
+    ({"title": 5}, 47001),
+])
+def test_draft_add_limits(fake, api, fields, errcode):
+    answer = api.post("draft/add", {"articles": [api.article(**fields)]})
+    assert answer["errcode"] == errcode
+    assert fake.drafts == {}
+
+
+def test_draft_add_accepts_values_at_the_limits(fake, api):
+    article = api.article(title="题" * 32, author="作" * 16, digest="摘" * 128,
+                          content="字" * 19_999,
+                          content_source_url="https://example.gov.cn/" + "a" * 1001)
+    media_id = api.post("draft/add", {"articles": [article] * 8})["media_id"]
+    assert len(fake.drafts[media_id]["articles"]) == 8
+
+
+@pytest.mark.parametrize("count, errcode", [(0, 44003), (9, 45008)])
+def test_draft_add_takes_one_to_eight_articles(api, count, errcode):
+    article = api.article()
+    assert api.post("draft/add", {"articles": [article] * count})["errcode"] == errcode
+
+
+def test_thumb_must_be_a_permanent_material(api):
+    temporary = api.post("media/upload", params={"type": "image"},
+                         files={"media": ("c.jpg", image("JPEG"))})["media_id"]
+    for thumb in (temporary, api.body_image()):
+        answer = api.post("draft/add", {"articles": [api.article(thumb_media_id=thumb)]})
+        assert answer["errcode"] == 40007
+    assert "media_id" in api.post("draft/add", {"articles": [api.article()]})
+
+
+def test_escaped_unicode_is_kept_literally(fake, api):
+    # "医保政策解读" sent as \\uXXXX escapes is 36 characters long for WeChat.
+    escaped = api.post("draft/add", {"articles": [api.article()]}, ensure_ascii=True)
+    assert escaped["errcode"] == 45003
+    media_id = api.post("draft/add", {"articles": [api.article(title="政策", author="")]},
+                        ensure_ascii=True)["media_id"]
+    assert fake.drafts[media_id]["articles"][0]["title"] == "\\u653f\\u7b56"
+
+
+def test_what_wechat_filters_is_recorded_and_removed(fake, api):
+    own = api.body_image()
+    content = (
+        f'<p class="lead" onclick="x()">正文<img src="{own}"></p>'
+        '<img src="https://example.com/a.png"><script>alert(1)</script>'
+        '<style>p{color:red}</style><iframe src="https://v.qq.com/x"></iframe>'
+        '<form action="/f">表单</form><a href="javascript:void(0)">js</a>'
+        '<a href="https://example.gov.cn/">外链</a><a href="https://mp.weixin.qq.com/s/abc">内链</a>')
+    media_id = api.post("draft/add", {"articles": [api.article(content=content)]})["media_id"]
+    kinds = sorted(entry["kind"] for entry in fake.filtered)
+    assert kinds == sorted(["class_attr", "event_handler", "foreign_image", "script",
+                            "style_block", "iframe", "form", "javascript_url", "external_link"])
+    assert {entry["media_id"] for entry in fake.filtered} == {media_id}
+    kept = fake.drafts[media_id]["articles"][0]["content"]
+    assert own in kept and "https://mp.weixin.qq.com/s/abc" in kept and "表单" in kept
+    for gone in ("example.com", "alert", "color:red", "v.qq.com", "javascript", "example.gov.cn",
+                 "class=", "onclick"):
+        assert gone not in kept
+
+
+def test_clean_content_filters_nothing(fake, api):
+    api.draft(count=2)
+    assert fake.filtered == []
+
+
+def test_draft_get_update_delete_count_batchget(fake, api):
+    first, second = api.draft(), api.draft(count=2)
+    assert api.post("draft/count")["total_count"] == 2
+    assert api.post("draft/get", {"media_id": second})["news_item"][1]["title"] == "医保政策解读"
+    update = api.post("draft/update", {"media_id": second, "index": 1,
+                                       "articles": api.article(title="新标题")})
+    assert update["errcode"] == 0
+    assert fake.drafts[second]["articles"][1]["title"] == "新标题"
+    bad_index = api.post("draft/update", {"media_id": second, "index": 2,
+                                          "articles": api.article()})
+    assert bad_index["errcode"] == 40035
+    page = api.post("draft/batchget", {"offset": 0, "count": 20, "no_content": 1})
+    assert [item["media_id"] for item in page["item"]] == [second, first]
+    assert "content" not in page["item"][0]["content"]["news_item"][0]
+    assert api.post("draft/batchget", {"offset": 0, "count": 21})["errcode"] == 40035
+    assert api.post("draft/delete", {"media_id": first})["errcode"] == 0
+    assert api.post("draft/get", {"media_id": first})["errcode"] == 40007
+
+
+# ----- free publish -------------------------------------------------------------------------
+
+def test_publish_polls_then_succeeds_and_removes_the_draft(fake, api):
+    media_id = api.draft(count=2)
+    submitted = api.post("freepublish/submit", {"media_id": media_id})
+    assert submitted["errcode"] == 0 and media_id not in fake.drafts
+    publish_id = submitted["publish_id"]
+    assert api.post("freepublish/get", {"publish_id": publish_id})["publish_status"] == 1
+    done = api.post("freepublish/get", {"publish_id": publish_id})
+    assert done["publish_status"] == 0 and "errcode" not in done
+    urls = [item["article_url"] for item in done["article_detail"]["item"]]
+    assert len(urls) == 2 and all(u.startswith("https://mp.weixin.qq.com/s/") for u in urls)
+    article = api.post("freepublish/getarticle", {"article_id": done["article_id"]})
+    assert [a["url"] for a in article["news_item"]] == urls
+    listing = api.post("freepublish/batchget", {"offset": 0, "count": 10, "no_content": 1})
+    assert listing["item"][0]["article_id"] == done["article_id"]
+    assert api.post("freepublish/submit", {"media_id": media_id})["errcode"] == 40007
+    assert api.post("freepublish/delete", {"article_id": done["article_id"]})["errcode"] == 0
+    assert api.post("freepublish/get", {"publish_id": publish_id})["publish_status"] == 5
+
+
+@pytest.mark.parametrize("outcome, fail_idx", [(3, [1]), (4, [])])
+def test_publish_can_fail(fake, api, outcome, fail_idx):
+    fake.publish_outcome, fake.publish_polls = outcome, 0
+    publish_id = api.post("freepublish/submit", {"media_id": api.draft()})["publish_id"]
+    answer = api.post("freepublish/get", {"publish_id": publish_id})
+    assert answer["publish_status"] == outcome and answer["fail_idx"] == fail_idx
+    assert answer["article_detail"]["item"] == []
+
+
+def test_unverified_account_gets_48001():
+    with FakeWeChat(verified=False) as fake:
+        api = Api(fake)
+        media_id = api.draft()
+        assert api.post("freepublish/submit", {"media_id": media_id})["errcode"] == 48001
+        assert api.sendall(media_id)["errcode"] == 48001
+        assert media_id in fake.drafts
+
+
+# ----- mass send ----------------------------------------------------------------------------
+
+def test_mass_send_removes_the_draft_and_reports_status(fake, api):
+    media_id = api.draft()
+    sent = api.sendall(media_id, "rel-2026-01-01-0800")
+    assert sent["errcode"] == 0 and isinstance(sent["msg_id"], int)
+    assert media_id not in fake.drafts
+    assert fake.mass_sends[0]["clientmsgid"] == "rel-2026-01-01-0800"
+    assert fake.mass_sends[0]["articles"][0]["title"] == "医保政策解读"
+    statuses = [api.post("message/mass/get", {"msg_id": sent["msg_id"]})["msg_status"]
+                for _ in range(2)]
+    assert statuses == ["SENDING", "SEND_SUCCESS"]
+
+
+def test_repeated_clientmsgid(fake, api, clock):
+    sent = api.sendall(api.draft(), "rel-1")
+    again = api.draft()
+    assert api.sendall(again, "rel-1")["errcode"] == 45066      # within a minute
+    clock.advance(61)
+    repeat = api.sendall(again, "rel-1")
+    assert repeat["errcode"] == 45065 and repeat["msg_id"] == sent["msg_id"]
+    assert again in fake.drafts and len(fake.mass_sends) == 1
+    clock.advance(86_400)
+    assert api.sendall(again, "rel-1")["errcode"] == 0
+
+
+def test_mass_send_parameter_checks(fake, api):
+    media_id = api.draft()
+    assert api.sendall(media_id, "x" * 33)["errcode"] == 45067
+    assert api.sendall(media_id, "发布")["errcode"] == 40035
+    assert api.sendall(media_id, filter={"is_to_all": False})["errcode"] == 40035
+    assert api.sendall(media_id, msgtype="text")["errcode"] == 40008
+    assert api.sendall("not-a-draft", "rel-9")["errcode"] == 40007
+    assert fake.mass_sends == [] and media_id in fake.drafts
+
+
+def test_subscription_account_sends_once_a_day(api, clock):
+    with FakeWeChat(account_type="subscription", clock=clock) as fake:
+        api = Api(fake)
+        assert api.sendall(api.draft(), "day-1")["errcode"] == 0
+        assert api.sendall(api.draft(), "day-1b")["errcode"] == 45028
+        clock.advance(86_400)
+        assert api.sendall(api.draft(), "day-2")["errcode"] == 0
+
+
+def test_service_account_sends_four_times_a_month(api, clock):
+    for n in range(4):
+        assert api.sendall(api.draft(), f"jan-{n}")["errcode"] == 0
+    assert api.sendall(api.draft(), "jan-4")["errcode"] == 45028
+    clock.advance(31 * 86_400)
+    assert api.sendall(api.draft(), "feb-0")["errcode"] == 0
+
+
+def test_preview_keeps_the_draft(fake, api):
+    media_id = api.draft()
+    answer = api.post("message/mass/preview", {"towxname": "editor01", "msgtype": "mpnews",
+                                               "mpnews": {"media_id": media_id}})
+    assert answer["errcode"] == 0
+    assert media_id in fake.drafts and fake.previews[0]["towxname"] == "editor01"
+
+
+def test_wechatpy_send_mass_article_is_refused_for_its_group_id(fake, api):
+    from wechatpy import WeChatClient
+    from wechatpy.exceptions import WeChatClientException
+
+    class Client(WeChatClient):
+        API_BASE_URL = fake.url + "cgi-bin/"
+
+        def fetch_access_token(self):
+            answer = Api(fake).token()
+            self.session.set(self.access_token_key, answer["access_token"], answer["expires_in"])
+            self.expires_at = int(time.time()) + answer["expires_in"]
+            return answer
+
+    client = Client(fake.appid, fake.secret, timeout=2, auto_retry=False)
+    assert client.media.upload_image(("a.png", image("PNG"))).startswith("http://mmbiz.qpic.cn/")
+    media_id = api.draft()
+    with pytest.raises(WeChatClientException) as refused:
+        client.message.send_mass_article(None, media_id, is_to_all=True, client_msg_id="r1")
+    assert refused.value.errcode == 40050
+    assert media_id in fake.drafts and fake.mass_sends == []
+
+
+# ----- faults -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fault, errcode", [
+    ("busy", -1), ("rate", 45011), ("token_expired", 42001),
+    ({"errcode": 45009, "errmsg": "reach max api daily quota limit"}, 45009),
+])
+def test_error_faults_have_no_effect(fake, api, fault, errcode):
+    body = {"articles": [api.article()]}
+    fake.inject("draft/add", fault)
+    assert api.post("draft/add", body)["errcode"] == errcode
+    assert fake.drafts == {}
+    assert "media_id" in api.post("draft/add", body)
+    assert fake.calls[-2].fault == fault and fake.calls[-2].errcode == errcode
+
+
+def test_http500_fault(fake, api):
+    fake.inject("cgi-bin/media/uploadimg", "http500")
+    answer = api.raw("media/uploadimg", files={"media": ("a.png", image("PNG"))})
+    assert answer.status_code == 500 and "text/html" in answer.headers["Content-Type"]
+    assert fake.images == {}
+
+
+def test_timeout_fault_holds_the_request_without_effect(fake, api):
+    body = {"articles": [api.article()]}
+    fake.inject("draft/add", "timeout")
+    with pytest.raises(requests.Timeout):
+        api.raw("draft/add", body, timeout=0.3)
+    assert fake.drafts == {}
+
+
+def test_lost_fault_performs_the_effect_without_answering(fake, api):
+    body = {"articles": [api.article()]}
+    fake.inject("draft/add", "lost")
+    with pytest.raises(NO_ANSWER):
+        api.raw("draft/add", body)
+    assert len(fake.drafts) == 1 and fake.calls[-1].errcode == 0
+
+
+def test_lost_mass_send_is_found_again_by_clientmsgid(fake, api, clock):
+    media_id = api.draft()
+    fake.inject("message/mass/sendall", "lost")
+    with pytest.raises(NO_ANSWER):
+        api.raw("message/mass/sendall", {"filter": {"is_to_all": True}, "msgtype": "mpnews",
+                                         "mpnews": {"media_id": media_id},
+                                         "clientmsgid": "rel-lost"})
+    assert media_id not in fake.drafts and len(fake.mass_sends) == 1
+    clock.advance(60)
+    repeat = api.sendall(media_id, "rel-lost")
+    assert repeat["errcode"] == 45065 and repeat["msg_id"] == fake.mass_sends[0]["msg_id"]
+
+
+def test_faults_are_queued_with_after(fake, api):
+    fake.inject("stable_token", "busy", times=2, after=1)
+    fake.inject("stable_token", "rate")
+    codes = [api.token().get("errcode", 0) for _ in range(5)]
+    assert codes == [0, -1, -1, 45011, 0]
+    fake.inject("freepublish/get", "busy", after=3)
+    assert fake.faults_left() == [{"path": "freepublish/get", "fault": "busy", "times": 1,
+                                   "after": 3}]
+    with pytest.raises(ValueError):
+        fake.inject("draft/ad", "busy")
+    with pytest.raises(ValueError):
+        fake.inject("draft/add", "slow")
+
+
+def test_calls_are_recorded_and_counted(fake, api):
+    api.draft()
+    assert fake.count("draft/add") == 1 and fake.count("cgi-bin/draft/add") == 1
+    assert fake.count("material/add_material") == 1
+    call = next(c for c in fake.calls if c.endpoint == "draft/add")
+    assert call.method == "POST" and call.path == "cgi-bin/draft/add"
+    assert call.body["articles"][0]["title"] == "医保政策解读" and call.errcode == 0
+    upload = next(c for c in fake.calls if c.endpoint == "media/uploadimg")
+    assert upload.body["media"]["filename"] == "pic.png"
+    fake.reset_counts()
+    assert fake.calls == [] and fake.count("draft/add") == 0
+
+
+def test_from_env():
+    fake = FakeWeChat.from_env({"FAKE_WECHAT_APPID": "wx_env", "FAKE_WECHAT_UNVERIFIED": "1"})
+    assert fake.appid == "wx_env" and not fake.verified
