@@ -61,6 +61,7 @@ def upgrade() -> None:
     sa.Column('digest', sa.String(length=64), nullable=True),
     sa.Column('created_at', UTCDateTime, nullable=False),
     sa.Column('updated_at', UTCDateTime, nullable=False),
+    sa.Column('send_started_at', UTCDateTime, nullable=True),
     sa.Column('sent_at', UTCDateTime, nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id'),

@@ -1,0 +1,533 @@
+"""The WeChat publisher through real HTTP against the strict fake (tests/fake_wechat.py)."""
+from __future__ import annotations
+
+import io
+import logging
+import time
+import traceback
+
+import pytest
+from PIL import Image
+from wechatpy.session.memorystorage import MemoryStorage
+
+from publishers.base import DraftArticle, Publication, PublishError, Sent, UnknownOutcome
+from publishers.errors import describe
+from publishers.wechat import WeChatPublisher, scrub, upload_file
+from tests.fake_wechat import FakeWeChat
+
+START = 1_767_225_600.0  # 2026-01-01 08:00 Beijing time
+CLIENT_TIMEOUT = 0.3  # the fake holds a "timeout" fault for 1 s
+
+
+class Clock:
+    def __init__(self, now: float = START):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class StrStorage(MemoryStorage):
+    """Stores everything as text, like the scheduler's ledger-backed storage."""
+
+    def set(self, key, value, ttl=None):
+        super().set(key, None if value is None else str(value), ttl)
+
+
+def image(fmt: str = "JPEG", size=(40, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def fake(clock):
+    with FakeWeChat(clock=clock, timeout_hold=1.0) as server:
+        yield server
+    assert server.errors == []
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+def make(fake, sleeps=None, **options) -> WeChatPublisher:
+    options = {"timeout": CLIENT_TIMEOUT, "sleep": (sleeps if sleeps is not None else []).append,
+               **options}
+    return WeChatPublisher(options.pop("app_id", fake.appid), options.pop("app_secret", fake.secret),
+                           api_base_url=fake.url, **options)
+
+
+@pytest.fixture
+def wx(fake, sleeps):
+    return make(fake, sleeps)
+
+
+def articles(wx, count: int = 1, **fields) -> list[DraftArticle]:
+    url = wx.upload_image(image("PNG"), "body.png")
+    thumb, _ = wx.upload_cover(image(), "cover.jpg")
+    return [DraftArticle(**{"title": f"医保政策解读第{i}篇", "author": "屈原区医保局",
+                            "content": f'<p style="color:#333">正文{i}</p><img src="{url}">',
+                            "thumb_media_id": thumb, **fields})
+            for i in range(1, count + 1)]
+
+
+def draft(wx, count: int = 1) -> str:
+    return wx.create_draft(articles(wx, count))
+
+
+def stable_token_bodies(fake) -> list[dict]:
+    return [c.body for c in fake.calls if c.endpoint == "stable_token"]
+
+
+# ----- tokens ------------------------------------------------------------------------------------
+
+def test_token_from_stable_token_is_fetched_once_and_shared(fake):
+    storage = StrStorage()  # text values, as the ledger stores them
+    first, second = make(fake, session=storage), make(fake, session=storage)
+    first.upload_image(image(), "a.jpg")
+    second.upload_image(image(), "b.jpg")
+    assert fake.count("stable_token") == 1 and fake.count("token") == 0
+    assert stable_token_bodies(fake)[0]["force_refresh"] is False
+    assert fake.count("media/uploadimg") == 2
+
+
+def test_a_token_near_its_end_is_replaced(fake):
+    storage = MemoryStorage()
+    wx = make(fake, session=storage)
+    key = f"{fake.appid}_access_token"
+    storage.set(key, fake.valid_token())
+    storage.set(key + "_expires_at", time.time() + 600)  # 10 minutes left: used as is
+    wx.upload_image(image(), "a.jpg")
+    assert fake.count("stable_token") == 0
+    storage.set(key + "_expires_at", time.time() + 240)  # 4 minutes left: fetched again
+    wx.upload_image(image(), "a.jpg")
+    assert fake.count("stable_token") == 1
+
+
+def test_expired_token_is_refreshed_once_and_the_request_retried(fake, wx):
+    wx.upload_image(image(), "a.jpg")
+    fake.inject("draft/add", "token_expired")
+    media_id = draft(wx)
+    assert media_id in fake.drafts
+    assert [b["force_refresh"] for b in stable_token_bodies(fake)] == [False, True]
+    assert fake.count("draft/add") == 2
+
+
+def test_a_persistent_token_error_is_not_refreshed_forever(fake, wx):
+    fake.inject("media/uploadimg", "token_expired", times=5)
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")
+    assert raised.value.code == 42001
+    assert fake.count("media/uploadimg") == 2 and fake.count("stable_token") == 2
+
+
+def test_a_token_already_refreshed_by_another_process_is_used_without_force(fake):
+    class Racy(MemoryStorage):
+        """Hands out a token another process has since replaced, once."""
+        stale = "replaced-by-another-process"
+
+        def get(self, key, default=None):
+            if key.endswith("_access_token") and self.stale:
+                stale, self.stale = self.stale, None
+                return stale
+            return super().get(key, default)
+
+    storage = Racy()
+    storage.set(f"{fake.appid}_access_token", fake.valid_token())
+    storage.set(f"{fake.appid}_access_token_expires_at", time.time() + 3600)
+    make(fake, session=storage).upload_image(image(), "a.jpg")
+    assert [c.errcode for c in fake.calls if c.endpoint == "media/uploadimg"] == [40001, 0]
+    assert fake.count("stable_token") == 0  # no force_refresh: the stored token was newer
+
+
+def test_caller_ip_not_in_whitelist_names_the_ip_and_the_fix(clock):
+    with FakeWeChat(clock=clock, ip_whitelist=["10.1.2.3"]) as fake:
+        with pytest.raises(PublishError) as raised:
+            make(fake).upload_image(image(), "a.jpg")
+        assert fake.count("stable_token") == 1  # no retry: only the administrator can fix it
+    assert raised.value.code == 40164 and not raised.value.retryable
+    assert "127.0.0.1" in raised.value.message and "IP白名单" in raised.value.message
+    assert "基本配置" in raised.value.message
+
+
+def test_wrong_secret_says_to_reset_it_and_never_shows_it(fake):
+    wrong = "wrong_secret_0123456789abcdef0123"
+    with pytest.raises(PublishError) as raised:
+        make(fake, app_secret=wrong).upload_image(image(), "a.jpg")
+    assert raised.value.code == 40125
+    assert "AppSecret" in raised.value.message and "重置" in raised.value.message
+    assert wrong not in str(raised.value) and wrong not in repr(raised.value)
+
+
+def test_wrong_app_id(fake):
+    with pytest.raises(PublishError) as raised:
+        make(fake, app_id="wx_not_this_one").upload_image(image(), "a.jpg")
+    assert raised.value.code == 40013 and "AppID" in raised.value.message
+
+
+def test_a_wrong_api_base_url_is_named(fake):
+    wx = WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url + "gateway/", timeout=1,
+                         sleep=lambda s: None)
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")
+    assert "api_base_url" in raised.value.message and "404" in raised.value.message
+    assert not raised.value.retryable
+
+
+# ----- uploads and drafts ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt, name", [("JPEG", "正文图片.jpg"), ("PNG", "images/pic.png")])
+def test_body_images_go_to_mmbiz(fake, wx, fmt, name):
+    url = wx.upload_image(image(fmt), name)
+    assert url.startswith("http://mmbiz.qpic.cn/") and url in fake.images
+    sent = [c.body["media"]["filename"] for c in fake.calls if c.endpoint == "media/uploadimg"]
+    assert sent == ["image.jpg" if fmt == "JPEG" else "pic.png"]
+
+
+def test_upload_file_names_follow_the_bytes():
+    assert upload_file(image(), "a/b/封面.jpeg")[0::2] == ("image.jpg", "image/jpeg")
+    assert upload_file(image("PNG"), "cover.JPG")[0] == "cover.png"
+    assert upload_file(b"RIFF0000WEBPVP8 ", "x.webp")[0] == "x.webp"
+
+
+def test_cover_is_permanent_material_usable_as_thumb(fake, wx):
+    media_id, url = wx.upload_cover(image(), "cover.jpg")
+    assert media_id in fake.materials and url.startswith("http://mmbiz.qpic.cn/")
+    body = wx.upload_image(image(), "b.jpg")
+    draft_id = wx.create_draft([DraftArticle("封面测试", f'<p>正文</p><img src="{body}">', media_id)])
+    assert fake.drafts[draft_id]["articles"][0]["thumb_media_id"] == media_id
+
+
+def test_unsupported_image_type_is_explained(fake, wx):
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image("GIF"), "anim.gif")
+    assert raised.value.code == 40005 and "JPG/PNG" in raised.value.message
+    assert "anim.gif" in raised.value.message and fake.count("media/uploadimg") == 1
+
+
+def test_draft_with_eight_articles_keeps_their_order_and_chinese(fake, wx):
+    batch = articles(wx, 8)
+    media_id = wx.create_draft(batch)
+    stored = fake.drafts[media_id]["articles"]
+    assert [a["title"] for a in stored] == [a.title for a in batch]  # raw UTF-8, not \u escapes
+    assert fake.filtered == []
+
+
+def test_nine_articles_are_refused_before_any_call(fake, wx):
+    batch = articles(wx, 9)
+    with pytest.raises(PublishError) as raised:
+        wx.create_draft(batch)
+    assert raised.value.code == 45008 and "最多 8 篇" in raised.value.message
+    assert "9 篇" in raised.value.message and fake.count("draft/add") == 0
+
+
+@pytest.mark.parametrize("field, value, code, name", [
+    ("title", "关于" + "城乡居民医疗保险" * 5, 45003, "标题"),
+    ("author", "屈原区医疗保障局基金监管科宣传教育组", 45110, "作者"),
+    ("digest", "摘" * 130, 45004, "摘要"),
+])
+def test_a_field_too_long_names_the_article_and_the_field(fake, wx, field, value, code, name):
+    batch = articles(wx, 4)
+    batch[2] = DraftArticle(**{**batch[2].__dict__, field: value})
+    with pytest.raises(PublishError) as raised:
+        wx.create_draft(batch)
+    message = raised.value.message
+    assert raised.value.code == code and not raised.value.retryable
+    assert "第 3 篇" in message and f"《{batch[2].title}》" in message and name in message
+    assert fake.count("draft/add") == 1
+
+
+def test_timeout_on_draft_add_is_retried(fake, wx, sleeps):
+    batch = articles(wx, 2)
+    fake.inject("draft/add", "timeout")
+    media_id = wx.create_draft(batch)
+    assert fake.count("draft/add") == 2 and list(fake.drafts) == [media_id]
+    assert sleeps == [1]
+
+
+def test_busy_upload_is_retried_with_the_same_bytes(fake, wx, sleeps):
+    data = image("PNG")
+    fake.inject("media/uploadimg", "busy")
+    wx.upload_image(data, "b.png")
+    calls = [c for c in fake.calls if c.endpoint == "media/uploadimg"]
+    assert [c.errcode for c in calls] == [-1, 0] and sleeps == [1]
+    assert calls[0].body["media"]["sha256"] == calls[1].body["media"]["sha256"]
+    assert calls[1].body["media"]["size"] == len(data)
+
+
+def test_per_minute_limit_waits_a_minute(fake, wx, sleeps):
+    fake.inject("material/add_material", "rate")
+    wx.upload_cover(image(), "c.jpg")
+    assert sleeps == [60] and fake.count("material/add_material") == 2
+
+
+def test_busy_until_attempts_run_out_is_retryable(fake, sleeps):
+    wx = make(fake, sleeps, max_attempts=3)
+    fake.inject("media/uploadimg", "busy", times=3)
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")
+    assert type(raised.value) is PublishError and raised.value.retryable and raised.value.code == -1
+    assert fake.count("media/uploadimg") == 3 and sleeps == [1, 2]
+
+
+def test_timeouts_until_attempts_run_out_are_an_unknown_outcome(fake, sleeps):
+    wx = make(fake, sleeps, max_attempts=2)
+    wx.upload_image(image(), "warm.jpg")
+    fake.inject("media/uploadimg", "timeout", times=2)
+    with pytest.raises(UnknownOutcome) as raised:
+        wx.upload_image(image(), "a.jpg")
+    assert raised.value.retryable and fake.count("media/uploadimg") == 3
+
+
+def test_http500_on_a_safe_request_is_retried(fake, wx):
+    fake.inject("draft/get", "http500")
+    media_id = draft(wx)
+    assert wx.draft_exists(media_id) and fake.count("draft/get") == 2
+
+
+def test_content_errors_are_not_retried(fake, wx):
+    with pytest.raises(PublishError) as raised:
+        wx.create_draft([DraftArticle("无封面", "<p>正文</p>", "not-a-media-id")])
+    assert raised.value.code == 40007 and not raised.value.retryable
+    assert fake.count("draft/add") == 1
+
+
+def test_draft_exists_and_delete(fake, wx):
+    media_id = draft(wx)
+    assert wx.draft_exists(media_id)
+    wx.delete_draft(media_id)
+    assert not wx.draft_exists(media_id)
+    wx.delete_draft(media_id)  # already gone: fine
+
+
+# ----- mass send ---------------------------------------------------------------------------------
+
+def test_mass_send_to_all_followers(fake, wx):
+    media_id = draft(wx, 2)
+    sent = wx.mass_send(media_id, "quyuan-20260106-0900")
+    record = fake.mass_sends[0]
+    assert sent == Sent(str(record["msg_id"]), str(record["msg_data_id"]), adopted=False)
+    assert record["filter"] == {"is_to_all": True} and record["clientmsgid"] == "quyuan-20260106-0900"
+    assert not wx.draft_exists(media_id)  # WeChat takes it out of the draft box
+
+
+def test_wechatpy_send_mass_article_is_not_used(fake, wx, monkeypatch):
+    from wechatpy.client.api import WeChatMessage
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("send_mass_article sends filter.group_id, which WeChat refuses")
+
+    monkeypatch.setattr(WeChatMessage, "send_mass_article", refuse)
+    wx.mass_send(draft(wx), "k1")
+    [call] = [c for c in fake.calls if c.endpoint == "message/mass/sendall"]
+    assert "group_id" not in call.body["filter"] and call.body["msgtype"] == "mpnews"
+
+
+def test_the_same_clientmsgid_again_adopts_the_earlier_msg_id(fake, wx, clock):
+    first = wx.mass_send(draft(wx), "k1")
+    clock.advance(61)
+    again = wx.mass_send(draft(wx), "k1")
+    assert again == Sent(first.msg_id, adopted=True) and len(fake.mass_sends) == 1
+
+
+def test_clientmsgid_repeated_within_a_minute_is_retryable(fake, wx):
+    media_id = draft(wx)
+    wx.mass_send(media_id, "k1")
+    with pytest.raises(PublishError) as raised:
+        wx.mass_send(media_id, "k1")
+    assert raised.value.code == 45066 and raised.value.retryable
+    assert fake.count("message/mass/sendall") == 2  # one call each: never repeated inside
+
+
+def test_busy_sendall_is_not_retried(fake, wx, sleeps):
+    media_id = draft(wx)
+    fake.inject("message/mass/sendall", "busy")
+    with pytest.raises(PublishError) as raised:
+        wx.mass_send(media_id, "k1")
+    assert type(raised.value) is PublishError and raised.value.retryable
+    assert fake.count("message/mass/sendall") == 1 and sleeps == [] and fake.mass_sends == []
+
+
+@pytest.mark.parametrize("fault", ["lost", "timeout", "http500"])
+def test_sendall_without_an_answer_is_an_unknown_outcome(fake, wx, clock, fault):
+    media_id = draft(wx)
+    fake.inject("message/mass/sendall", fault)
+    with pytest.raises(UnknownOutcome):
+        wx.mass_send(media_id, "k1")
+    assert fake.count("message/mass/sendall") == 1
+    assert len(fake.mass_sends) == (1 if fault == "lost" else 0)
+    if fault == "lost":  # it went out: asking again with the same clientmsgid adopts it
+        clock.advance(61)
+        sent = wx.mass_send(media_id, "k1")
+        assert sent.adopted and sent.msg_id == str(fake.mass_sends[0]["msg_id"])
+
+
+def test_no_mass_send_quota_left(clock):
+    with FakeWeChat(clock=clock, account_type="subscription") as fake:
+        wx = make(fake)
+        wx.mass_send(draft(wx), "day-1")
+        with pytest.raises(PublishError) as raised:
+            wx.mass_send(draft(wx), "day-1-again")
+    assert raised.value.code == 45028 and "群发次数已用完" in raised.value.message
+
+
+def test_mass_status_polling(fake, wx):
+    fake.send_outcome = "SEND_SUCCESS"
+    sent = wx.mass_send(draft(wx), "k1")
+    assert wx.mass_status(sent.msg_id).state == "pending"
+    assert wx.mass_status(sent.msg_id) == Publication("success")
+    fake.send_outcome = "SEND_FAIL"
+    failed = wx.mass_send(draft(wx), "k2")
+    wx.mass_status(failed.msg_id)
+    assert wx.mass_status(failed.msg_id).state == "failed"
+
+
+def test_unverified_account_is_told_why(clock):
+    with FakeWeChat(clock=clock, verified=False) as fake:
+        wx = make(fake)
+        with pytest.raises(PublishError) as raised:
+            wx.mass_send(draft(wx), "k1")
+    assert raised.value.code == 48001 and "认证" in raised.value.message
+
+
+def test_preview_to_one_phone(fake, wx):
+    media_id = draft(wx)
+    wx.preview(media_id, "editor01")
+    openid = "o" + "A" * 27
+    wx.preview(media_id, openid)
+    assert [p.get("towxname") or p.get("touser") for p in fake.previews] == ["editor01", openid]
+    assert wx.draft_exists(media_id)
+
+
+def test_busy_preview_is_not_retried(fake, wx):
+    media_id = draft(wx)
+    fake.inject("message/mass/preview", "busy")
+    with pytest.raises(PublishError) as raised:
+        wx.preview(media_id, "editor01")
+    assert raised.value.retryable and fake.count("message/mass/preview") == 1
+
+
+# ----- free publish ------------------------------------------------------------------------------
+
+def test_publish_end_to_end_with_urls(fake, wx):
+    batch = articles(wx, 3)
+    publish_id = wx.submit(wx.create_draft(batch))
+    assert wx.publish_status(publish_id).state == "pending"
+    done = wx.publish_status(publish_id)
+    job = fake.published[publish_id]
+    assert done.state == "success" and done.article_id == job["article_id"]
+    assert done.urls == {i: a["url"] for i, a in enumerate(job["articles"], 1)}
+    assert all(url.startswith("https://mp.weixin.qq.com/s/") for url in done.urls.values())
+
+
+@pytest.mark.parametrize("outcome, words", [(2, "原创校验不通过"), (3, "常规失败"),
+                                            (4, "平台审核不通过")])
+def test_publish_failures_are_explained(fake, wx, outcome, words):
+    fake.publish_outcome, fake.publish_fail_idx = outcome, [2]
+    publish_id = wx.submit(draft(wx, 2))
+    wx.publish_status(publish_id)
+    failed = wx.publish_status(publish_id)
+    assert failed.state == "failed" and words in failed.detail
+    assert outcome == 4 or "第 2 篇" in failed.detail
+
+
+@pytest.mark.parametrize("fault", ["timeout", "http500"])
+def test_submit_is_never_repeated(fake, wx, fault):
+    media_id = draft(wx)
+    fake.inject("freepublish/submit", fault)
+    with pytest.raises(UnknownOutcome):
+        wx.submit(media_id)
+    assert fake.count("freepublish/submit") == 1
+
+
+def test_find_publication_after_a_lost_submit(fake, wx):
+    batch = articles(wx, 2)
+    media_id = wx.create_draft(batch)
+    fake.inject("freepublish/submit", "lost")
+    with pytest.raises(UnknownOutcome):
+        wx.submit(media_id)
+    assert not wx.draft_exists(media_id)  # it went: the draft left the box
+    # WeChat finishes the job on its own; the fake only moves on when the job is polled.
+    [publish_id] = fake.published
+    while wx.publish_status(publish_id).state == "pending":
+        pass
+    found = wx.find_publication([a.title for a in batch])
+    job = fake.published[publish_id]
+    assert found.state == "success" and found.article_id == job["article_id"]
+    assert found.urls == {i: a["url"] for i, a in enumerate(job["articles"], 1)}
+    assert wx.find_publication(["没有发过的标题"]) is None
+
+
+def test_find_publication_pages_back(fake, wx):
+    thumb, _ = wx.upload_cover(image(), "c.jpg")
+    for i in range(23):  # the one looked for ends up on the second page
+        publish_id = wx.submit(wx.create_draft([DraftArticle(f"第{i}期", "<p>正文</p>", thumb)]))
+        while wx.publish_status(publish_id).state == "pending":
+            pass
+    assert wx.find_publication(["第0期"]).state == "success"
+    assert fake.count("freepublish/batchget") == 2
+
+
+# ----- secrets -----------------------------------------------------------------------------------
+
+def test_no_secret_or_token_in_any_log_or_exception(fake, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+
+    def expect(error, call):
+        with pytest.raises(error) as raised:
+            call()
+        exc = raised.value
+        texts.extend([str(exc), repr(exc), repr(exc.args),
+                      "".join(traceback.format_exception(exc))])
+
+    wx = make(fake)
+    media_id = draft(wx, 2)
+    fake.inject("draft/get", "token_expired")  # a force refresh: a second token is issued
+    assert wx.draft_exists(media_id)
+    fake.inject("media/uploadimg", "timeout")
+    fake.inject("material/add_material", "http500")
+    draft(wx)
+    for fault in ("lost", "timeout", "http500", "busy"):
+        fake.inject("message/mass/sendall", fault)
+        expect(PublishError, lambda: wx.mass_send(media_id, "k1"))
+    clock.advance(61)
+    fake.inject("freepublish/get", "token_expired", times=3)
+    expect(PublishError, lambda: wx.publish_status("100000001"))
+    expect(PublishError, lambda: make(fake, app_secret=fake.secret[::-1]).upload_image(image(), "a.jpg"))
+    expect(PublishError, lambda: wx.create_draft([DraftArticle("x" * 40, "<p>y</p>", "no")]))
+    texts += [caplog.text, repr(wx), repr(wx.client)]
+    text = "\n".join(texts)
+    assert len(fake.tokens_issued) >= 2
+    assert "access_token=***" in caplog.text  # urllib3's URLs were logged, and scrubbed
+    for secret in [fake.secret, fake.secret[::-1], *fake.tokens_issued]:
+        assert secret not in text
+
+
+def test_scrub():
+    assert scrub("GET /cgi-bin/x?access_token=ABC.d-e_f&type=image") == \
+        "GET /cgi-bin/x?access_token=***&type=image"
+    assert scrub('{"access_token": "ABC", "expires_in": 7200}') == \
+        '{"access_token": "***", "expires_in": 7200}'
+
+
+# ----- the message table -------------------------------------------------------------------------
+
+def test_messages():
+    assert "1.2.3.4" in describe(40164, "invalid ip 1.2.3.4 ipv6 ::ffff:1.2.3.4, not in whitelist rid: x")
+    assert "管理员" in describe(89503, "need admin confirm")
+    assert describe(99999, "something odd rid: 1") == "微信接口返回错误 99999：something odd rid: 1"
+    assert "第 2 篇《长》的正文太长" in describe(45002, articles=[
+        {"title": "短", "content": "a"}, {"title": "长", "content": "字" * 20_000}])
+    # WeChat found a field too long that we measure as fine: point at the longest one.
+    assert "第 2 篇《bb》" in describe(45003, articles=[{"title": "a"}, {"title": "bb"}])
