@@ -7,7 +7,7 @@ DIGEST_MAX = 128
 CONTENT_MAX_CHARS = 20_000  # content must stay *under* both of these
 CONTENT_MAX_BYTES = 1024 * 1024
 SOURCE_URL_MAX_BYTES = 1024
-BODY_IMAGE_MAX_BYTES = 1024 * 1024  # media/uploadimg: jpg/png under 1 MB
+BODY_IMAGE_MAX_BYTES = 1_000_000  # media/uploadimg: "under 1 MB"; 10^6 is the stricter reading
 COVER_MAX_BYTES = 10 * 1024 * 1024  # material/add_material image: 10 MB
 
 
