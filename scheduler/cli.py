@@ -60,24 +60,72 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def when(ctx: click.Context, config) -> "datetime":
+    """--at in the account timezone, else now."""
+    from datetime import datetime
+
+    from .posts import parse_when
+
+    text = option(ctx, "at")
+    if text is None:
+        return datetime.now(config.account.tz)
+    try:
+        return parse_when(text, config.account.tz)
+    except ValueError:
+        fail(f'用法错误：--at "{text}" 不是有效的时间，应写成 "2024-04-02 09:00"', EXIT_CONFIG)
+
+
+def console():
+    from rich.console import Console
+
+    plain = Console(highlight=False)
+    # Piped or captured output (logs, CI): wide enough that Chinese titles are not folded.
+    return plain if plain.is_terminal else Console(highlight=False, width=140)
+
+
+@click.group(invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @common_options
+@click.option("--dry-run", is_flag=True, help="只选文章和排版、写预览，不联网、不记台账。")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="--dry-run 的预览目录（默认 preview/）。")
+@click.option("--force-slot", is_flag=True, help="计划外加推一次：以 --at 或现在为推送时间。")
+@click.option("--preview-to", metavar="OPENID_OR_WXID", default=None,
+              help="把本次推送发到一个人的手机上预览（不记台账，草稿随后删除）。")
 @click.version_option(package_name="tuiwen", prog_name="publish", message="%(prog)s (tuiwen) %(version)s")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, preview_to: str | None) -> None:
     """tuiwen（推文）：按计划把 content/ 里的 Markdown 文章汇总推送到微信公众号。
 
     \b
+    不带子命令时，发布当前到期的推送（记入台账）。
     常用：
+      publish --dry-run    看下一次推送会发什么（不联网）
       publish check        检查所有文章
+      publish plan         今后几次推送的安排
+      publish log          发布记录
+      publish status       上次推送、下次推送、守护进程状态
+      publish daemon       按计划持续运行
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    from . import commands
+
+    config = load_settings(ctx)
+    at = when(ctx, config)
+    if dry_run:
+        commands.dry_run(config, at, out or Path("preview"), console())
+    elif preview_to:
+        sys.exit(commands.preview_to(config, at, preview_to, console()))
+    else:
+        sys.exit(commands.publish(config, at, force_slot, console()))
 
 
 @main.command()
 @common_options
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """检查所有文章：格式、字段、字数、图片。有错误时退出码为 1。"""
+    """检查所有文章：格式、字段、字数、图片、排版后的长度。有错误时退出码为 1。"""
     from .checks import check_repository
 
     config = load_settings(ctx)
@@ -93,6 +141,52 @@ def check(ctx: click.Context) -> None:
     )
     if result.errors:
         sys.exit(EXIT_CONTENT)
+
+
+@main.command()
+@common_options
+@click.option("--weeks", type=click.IntRange(1, 52), default=2, show_default=True, help="看今后几周。")
+@click.pass_context
+def plan(ctx: click.Context, weeks: int) -> None:
+    """今后的推送时间，以及每次会带哪些文章（假设期间不再新增文章）。"""
+    from . import commands
+
+    config = load_settings(ctx)
+    commands.plan(config, when(ctx, config), weeks, console())
+
+
+@main.command()
+@common_options
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="最多显示几次发布。")
+@click.pass_context
+def log(ctx: click.Context, limit: int) -> None:
+    """发布记录：时间、状态（含补发/错过）、文章、链接、错误。"""
+    from . import commands
+
+    config = load_settings(ctx)
+    commands.log(config, limit, console())
+
+
+@main.command()
+@common_options
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """上次推送、下次推送、距上次成功推送的天数、守护进程心跳、待确认的发布。"""
+    from . import commands
+
+    config = load_settings(ctx)
+    commands.status(config, when(ctx, config), console())
+
+
+@main.command()
+@common_options
+@click.pass_context
+def daemon(ctx: click.Context) -> None:
+    """按计划持续运行，直到收到 SIGTERM/SIGINT。"""
+    from . import commands
+
+    config = load_settings(ctx)
+    sys.exit(commands.daemon(config))
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m scheduler.cli`

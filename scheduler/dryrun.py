@@ -1,0 +1,116 @@
+"""``publish --dry-run``: the bundle a real run would choose, rendered, sent nowhere.
+
+Selection reads front matter only (plus the cheap checks); only the chosen posts
+are rendered.  The ledger is read, if it exists, to know what was published —
+never written, never created.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from publishers.base import DraftArticle
+from publishers.preview import PreviewArticle, write_preview
+from publishers.render import content_problems
+
+from .articles import Cover, choose_cover, render_post, theme
+from .checks import check_post
+from .config import Config
+from .plan import Bundle, Published, choose, due, next_slots, rules_from_config
+from .posts import ERROR, Post, load_posts
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DryRun:
+    slot: datetime
+    state: str  # "on_time" | "late" | "next": whether the slot is due now or the next one
+    bundle: Bundle
+    articles: list[PreviewArticle] = field(default_factory=list)
+    index: Path | None = None
+    payload: Path | None = None
+
+
+def target_slot(config: Config, at: datetime) -> tuple[datetime, str]:
+    """The slot a run at ``at`` would serve, else the next one (what editors want to see)."""
+    tz = config.account.tz
+    current = due(config.schedule.slots, tz, at, config.schedule.catch_up_hours)
+    if current is not None:
+        return current.slot, current.state
+    return next_slots(config.schedule.slots, tz, at, 1)[0], "next"
+
+
+def read_published(config: Config) -> Published:
+    """What the ledger says went out; nothing when there is no ledger yet (dry runs create none)."""
+    url = config.database.url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return Published()
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .ledger import Ledger
+
+    try:
+        ledger = Ledger(url, migrate=False)
+        try:
+            paths, shas = ledger.published(config.account.name)
+        finally:
+            ledger.close()
+    except SQLAlchemyError as exc:
+        log.warning("cannot read the ledger: %s", type(exc).__name__)
+        return Published()
+    return Published(frozenset(paths), frozenset(shas))
+
+
+def choose_rendered(config: Config, posts: list[Post], published: Published, slot: datetime):
+    """choose(), then render the chosen; a post WeChat would refuse is dropped and the choice redone."""
+    rules = rules_from_config(config)
+    look = theme(config)
+    while True:
+        bundle = choose(posts, published, slot, rules)
+        rendered, rejected = [], False
+        for post in bundle.items:
+            result = render_post(post, config, look)
+            for message in content_problems(result):
+                post.report(post.body_line, ERROR, message)
+                rejected = True
+            rendered.append(result)
+        if not rejected:
+            return bundle, rendered
+
+
+def dry_run(config: Config, at: datetime, out: Path | None) -> DryRun:
+    posts = load_posts(config)
+    for post in posts:
+        check_post(post, config)
+    slot, state = target_slot(config, at)
+    bundle, rendered = choose_rendered(config, posts, read_published(config), slot)
+    result = DryRun(slot, state, bundle)
+    for post, page in zip(bundle.items, rendered):
+        cover = choose_cover(post, page, config)
+        result.articles.append(_preview_article(post, page, cover, config, len(result.articles) + 1))
+    if out is not None:
+        heading = f"{config.account.name} · {slot.strftime('%Y-%m-%d %H:%M')} 推送预览"
+        result.index, result.payload = write_preview(out, config.account.name, heading, result.articles,
+                                                     root=config.content.dir)
+    return result
+
+
+def _preview_article(post: Post, rendered, cover: Cover, config: Config, position: int) -> PreviewArticle:
+    category = config.categories.get(post.category or "")
+    suffix = cover.path.suffix.lower() if cover.path else ".jpg"
+    draft = DraftArticle(
+        title=post.title,
+        content=rendered.html,
+        thumb_media_id=f"（待上传封面：{cover.label}）",
+        author=post.author or config.account.author,
+        digest=rendered.digest,
+        content_source_url=post.source_url,
+        need_open_comment=post.comments,
+    )
+    return PreviewArticle(draft=draft, rendered=rendered, cover_name=f"cover-{position}{suffix}",
+                          cover_data=cover.read(), cover_label=cover.label,
+                          category=category.name if category else "")

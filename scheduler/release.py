@@ -1,0 +1,362 @@
+"""One release as a persisted state machine.
+
+    claimed → uploaded → drafted → sent → confirmed
+    (or failed / unconfirmed / missed / empty)
+
+Every remote effect is committed to the ledger before the next step, so a process
+killed anywhere resumes from the recorded state instead of repeating it.
+Retrying is allowed only before the send.  After a send whose outcome is unknown
+the release is ``unconfirmed`` and WeChat is asked what happened: the draft is
+gone once sent, and a mass send repeated with the same ``clientmsgid`` is refused
+with the earlier msg_id (45065), so asking never pushes twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from publishers.base import DraftArticle, Publication, Publisher, PublishError, UnknownOutcome
+from publishers.render import Rendered, replace_images
+
+from . import ledger as L
+from .articles import Cover, choose_cover, render_post, theme
+from .checks import check_post
+from .config import Config
+from .ledger import ItemPlan, Ledger, PostTaken, Release
+from .plan import Bundle, Published
+from .posts import Post, load_posts, read_post
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # before the send; then the release is failed and its posts freed
+CLIENTMSGID_WINDOW = timedelta(hours=23)  # WeChat dedupes a clientmsgid for 24 h: stay inside
+POLL_DELAYS = (2, 4, 8, 15, 30, 60)  # seconds between status questions
+
+Progress = Callable[[str, int, int, str], None]  # (stage, done, total, label)
+
+
+def clientmsgid(account: str, slot: datetime) -> str:
+    """The idempotency key of a mass send: derived from account and slot, ≤ 32 ASCII."""
+    tag = hashlib.sha256(account.encode()).hexdigest()[:8]
+    return f"tw{tag}-{slot.strftime('%Y%m%d%H%M')}"
+
+
+@dataclass
+class Outcome:
+    """What happened to a slot, for the CLI and the daemon to report."""
+
+    release: Release | None
+    bundle: Bundle | None = None
+    note: str = ""  # "already", "taken", "resumed", ...
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Prepared:
+    post: Post
+    rendered: Rendered
+    cover: Cover
+
+
+class Releaser:
+    """Runs releases of one account against one ledger and one publisher."""
+
+    def __init__(self, config: Config, ledger: Ledger, publisher: Publisher, *,
+                 now: Callable[[], datetime] = L.utcnow, sleep: Callable[[float], None] = time.sleep,
+                 progress: Progress | None = None, poll_delays: tuple[float, ...] = POLL_DELAYS) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.publisher = publisher
+        self.account = config.account.name
+        self.now = now
+        self.sleep = sleep
+        self.progress = progress or (lambda *args: None)
+        self.poll_delays = poll_delays
+        self.should_stop: Callable[[], bool] = lambda: False  # set by the daemon on SIGTERM
+        self._theme = theme(config)
+
+    # --- entry points -----------------------------------------------------
+
+    def release(self, slot: datetime, *, late: bool = False, forced: bool = False) -> Outcome:
+        """Publish the bundle of ``slot`` once: claim it, or resume the release that holds it."""
+        existing = self.ledger.find(self.account, slot)
+        if existing is not None:
+            return self._continue(existing)
+        posts = {p.rel: p for p in self._read_posts()}
+        for _ in range(3):
+            bundle = self.plan(list(posts.values()), slot)
+            if bundle.empty:
+                release = self.ledger.claim(self.account, slot, self.config.account.mode, [], late=late,
+                                            forced=forced, status=L.EMPTY, error="没有可发布的文章")
+                return Outcome(release or self.ledger.find(self.account, slot), bundle, "empty")
+            items = [ItemPlan(i, p.rel, p.sha256, p.title, p.category) for i, p in enumerate(bundle.items, 1)]
+            try:
+                release = self.ledger.claim(self.account, slot, self.config.account.mode, items,
+                                            late=late, forced=forced, digest=_digest(bundle.items))
+            except PostTaken:
+                continue  # another release took a post meanwhile: plan again without it
+            if release is None:
+                return Outcome(self.ledger.find(self.account, slot), bundle, "taken")
+            return self._run(release, bundle, posts)
+        raise RuntimeError("文章反复被其他发布占用，请稍后再试")
+
+    def plan(self, posts: list[Post], slot: datetime) -> Bundle:
+        """The bundle for ``slot``: what a dry run at the same moment shows."""
+        from .dryrun import choose_rendered
+
+        paths, shas = self.ledger.published(self.account)
+        published = Published(rels=frozenset(paths), sha256s=frozenset(shas))
+        return choose_rendered(self.config, posts, published, slot)[0]
+
+    def _read_posts(self) -> list[Post]:
+        posts = load_posts(self.config)
+        for post in posts:
+            check_post(post, self.config)
+        return posts
+
+    def resume(self, release: Release) -> Outcome:
+        """Carry an unfinished release (after a restart) as far as it can go now."""
+        return self._continue(release)
+
+    def _continue(self, release: Release) -> Outcome:
+        if release.status in L.FINAL:
+            return Outcome(release, note="already")
+        return self._run(release, None, None)
+
+    # --- the state machine ------------------------------------------------
+
+    def _run(self, release: Release, bundle: Bundle | None, posts: dict[str, Post] | None) -> Outcome:
+        outcome = Outcome(release, bundle)
+        steps = {
+            L.CLAIMED: self._upload,
+            L.UPLOADED: self._draft,
+            L.DRAFTED: self._send,
+            L.UNCONFIRMED: self._confirm,
+            L.SENT: self._poll,
+        }
+        prepared: list[_Prepared] | None = None
+        while release.status in steps:
+            if self.should_stop():
+                outcome.messages.append("收到停止信号，已在当前步骤后停下，重启后继续")
+                break
+            before = release.status
+            try:
+                if before in (L.CLAIMED, L.UPLOADED):
+                    prepared = prepared or self._prepare(release, posts)
+                    release = steps[before](release, prepared)
+                else:
+                    release = steps[before](release)
+            except _Stop as stop:
+                release = stop.release or release
+                outcome.messages.append(stop.message)
+                break
+            if release.status == before:
+                break  # nothing more to do now (still pending): the daemon asks again later
+        outcome.release = self.ledger.get(release.id)
+        return outcome
+
+    def _prepare(self, release: Release, posts: dict[str, Post] | None) -> list[_Prepared]:
+        """Read and render the release's posts as they are now; a vanished post fails the release."""
+        prepared = []
+        for item in release.items:
+            post = (posts or {}).get(item.post_path)
+            if post is None:
+                path = self.config.content.dir / item.post_path
+                if not path.is_file():
+                    raise self._fail(release, f"文章 {item.post_path} 已不存在，本次发布取消")
+                post = read_post(path, self.config.content.dir, self.config)
+                check_post(post, self.config)
+            if not post.ok:
+                first = next(p for p in post.problems if p.severity == "error")
+                raise self._fail(release, f"文章 {item.post_path} 有错误：{first.message}")
+            rendered = render_post(post, self.config, self._theme)
+            prepared.append(_Prepared(post, rendered, choose_cover(post, rendered, self.config)))
+        return prepared
+
+    def _upload(self, release: Release, prepared: list[_Prepared]) -> Release:
+        uploaded = self._ensure_media(prepared, lambda call: self._attempt(release, call))
+        return self.ledger.advance(release.id, L.UPLOADED, f"图片已上传（新上传 {uploaded} 张）")
+
+    def _ensure_media(self, prepared: list[_Prepared], attempt: Callable) -> int:
+        """Upload every image and cover not yet in the media cache; how many were uploaded."""
+        from publishers.images import prepare_body_image, prepare_cover
+
+        images = {ref.sha256: ref for p in prepared for ref in p.rendered.images}
+        todo = [ref for sha, ref in images.items() if not self._cached(sha, "body")]
+        covers = {p.cover.sha256: p.cover for p in prepared}
+        todo_covers = [(sha, c) for sha, c in covers.items() if not self._cached(sha, "cover")]
+        total, done = len(todo) + len(todo_covers), 0
+        self.progress("upload", 0, total, "")
+        for ref in todo:
+            if self.should_stop():
+                raise _Stop(None, "收到停止信号，上传中断，重启后继续（已上传的不会重传）")
+            data = prepare_body_image(ref.path.read_bytes())
+            url = attempt(lambda: self.publisher.upload_image(data.data, f"{ref.sha256[:16]}.{data.ext}"))
+            self.ledger.remember_media(self.account, ref.sha256, "body", url=url)
+            done += 1
+            self.progress("upload", done, total, ref.path.name)
+        for sha, cover in todo_covers:
+            data = prepare_cover(cover.read())
+            media_id, url = attempt(lambda: self.publisher.upload_cover(data.data, f"{sha[:16]}.{data.ext}"))
+            self.ledger.remember_media(self.account, sha, "cover", media_id=media_id, url=url)
+            done += 1
+            self.progress("upload", done, total, cover.label)
+        return total
+
+    def _draft(self, release: Release, prepared: list[_Prepared]) -> Release:
+        articles = self._draft_articles(prepared)
+        if articles is None:
+            return self.ledger.advance(release.id, L.CLAIMED, "图片缓存缺失，重新上传")
+        media_id = self._attempt(release, lambda: self.publisher.create_draft(articles))
+        return self.ledger.advance(release.id, L.DRAFTED, f"草稿已创建（{len(articles)} 篇）", draft_media_id=media_id)
+
+    def _draft_articles(self, prepared: list[_Prepared]) -> list[DraftArticle] | None:
+        """The draft/add articles with uploaded URLs; None if an image is missing from the cache."""
+        articles = []
+        for p in prepared:
+            media = {ref.placeholder: self.ledger.media(self.account, ref.sha256, "body") for ref in p.rendered.images}
+            cover = self.ledger.media(self.account, p.cover.sha256, "cover")
+            if cover is None or any(m is None for m in media.values()):
+                return None
+            html = replace_images(p.rendered.html, {key: m.url for key, m in media.items()})
+            articles.append(self._draft_article(p, html, cover.media_id))
+        return articles
+
+    def _draft_article(self, p: _Prepared, html: str, thumb: str) -> DraftArticle:
+        return DraftArticle(
+            title=p.post.title,
+            content=html,
+            thumb_media_id=thumb,
+            author=p.post.author or self.config.account.author,
+            digest=p.rendered.digest,
+            content_source_url=p.post.source_url,
+            need_open_comment=p.post.comments,
+        )
+
+    def _send(self, release: Release) -> Release:
+        if release.send_started_at is not None:
+            # A send was begun and nothing was recorded after it: the outcome is unknown.
+            return self.ledger.advance(release.id, L.UNCONFIRMED, "上次发送结果未知，向微信确认")
+        key = clientmsgid(self.account, release.slot) if release.mode == "mass_send" else None
+        release = self.ledger.advance(release.id, L.DRAFTED, "开始发送", send_started_at=self.now(), clientmsgid=key)
+        return self._deliver(release)
+
+    def _deliver(self, release: Release) -> Release:
+        try:
+            if release.mode == "mass_send":
+                sent = self.publisher.mass_send(release.draft_media_id, release.clientmsgid)
+                note = "微信已有此次群发（45065），采用其 msg_id" if sent.adopted else "已群发"
+                return self.ledger.advance(release.id, L.SENT, note, msg_id=sent.msg_id,
+                                           msg_data_id=sent.msg_data_id, sent_at=self.now(), error=None)
+            publish_id = self.publisher.submit(release.draft_media_id)
+            return self.ledger.advance(release.id, L.SENT, "已提交发布", publish_id=publish_id,
+                                       sent_at=self.now(), error=None)
+        except PublishError as exc:
+            if exc.retryable or isinstance(exc, UnknownOutcome):
+                # Busy, lost, or "wait a minute" (45066): whether it went out is asked, not assumed.
+                return self.ledger.advance(release.id, L.UNCONFIRMED, f"发送结果未知：{exc.message}",
+                                           error=exc.message)
+            raise self._fail(release, exc.message, code=exc.code)
+
+    def _confirm(self, release: Release) -> Release:
+        """Ask WeChat what became of a send whose answer was lost."""
+        try:
+            in_box = self.publisher.draft_exists(release.draft_media_id)
+        except PublishError as exc:
+            raise _Stop(release, f"无法向微信确认：{exc.message}") from None
+        if in_box:
+            # Still in the draft box: the send never happened, so sending now is the first time.
+            return self._deliver(release)
+        if release.mode == "mass_send":
+            if self.now() - release.send_started_at > CLIENTMSGID_WINDOW:
+                raise _Stop(release, "群发结果未知且已超过 24 小时，请到公众号后台“发表记录”核对")
+            return self._deliver(release)  # same clientmsgid: WeChat answers 45065 with the msg_id
+        found = self.publisher.find_publication([item.title for item in release.items])
+        if found is None:
+            raise _Stop(release, "草稿已不在草稿箱，但未找到对应的发布记录，请到公众号后台核对")
+        return self._record(release, found)
+
+    def _poll(self, release: Release) -> Release:
+        for delay in (0, *self.poll_delays):
+            self.sleep(delay)
+            try:
+                if release.mode == "mass_send":
+                    status = self.publisher.mass_status(release.msg_id)
+                else:
+                    status = self.publisher.publish_status(release.publish_id)
+            except PublishError as exc:
+                log.warning("status poll failed: %s", exc.message)
+                continue
+            if status.state != "pending":
+                return self._record(release, status)
+        return release  # still sending: the daemon's reconcile asks again
+
+    def _record(self, release: Release, status: Publication) -> Release:
+        if status.urls:
+            self.ledger.set_urls(release.id, status.urls)
+        if status.state == "success":
+            return self.ledger.advance(release.id, L.CONFIRMED, "微信确认发送成功", error=None)
+        if status.state == "failed":
+            return self.ledger.advance(release.id, L.FAILED, f"微信报告失败：{status.detail}", error=status.detail)
+        return self.ledger.advance(release.id, L.SENT, "已提交，等待微信处理")
+
+    # --- preview to one phone ------------------------------------------------
+
+    def preview(self, slot: datetime, to: str) -> Bundle:
+        """Send the bundle of ``slot`` to one person's phone: no release, the draft deleted after."""
+        bundle = self.plan(self._read_posts(), slot)
+        if bundle.empty:
+            return bundle
+        prepared = []
+        for post in bundle.items:
+            rendered = render_post(post, self.config, self._theme)
+            prepared.append(_Prepared(post, rendered, choose_cover(post, rendered, self.config)))
+        self._ensure_media(prepared, lambda call: call())
+        media_id = self.publisher.create_draft(self._draft_articles(prepared))
+        try:
+            self.publisher.preview(media_id, to)
+        finally:
+            self.publisher.delete_draft(media_id)
+        return bundle
+
+    # --- retries and failure ---------------------------------------------
+
+    def _attempt(self, release: Release, call: Callable):
+        """A step before the send: a transient failure stops here, to be retried later."""
+        try:
+            return call()
+        except PublishError as exc:
+            if not (exc.retryable or isinstance(exc, UnknownOutcome)):
+                raise self._fail(release, exc.message, code=exc.code) from None
+            current = self.ledger.retry(release.id)
+            if current.attempt > MAX_ATTEMPTS:
+                raise self._fail(release, f"重试 {MAX_ATTEMPTS} 次仍失败：{exc.message}", code=exc.code) from None
+            self.ledger.event(self.account, "retry", f"暂时失败，稍后重试：{exc.message}", release.id)
+            raise _Stop(self.ledger.get(release.id), f"暂时失败，稍后重试：{exc.message}") from None
+
+    def _cached(self, sha256: str, kind: str) -> bool:
+        return self.ledger.media(self.account, sha256, kind) is not None
+
+    def _fail(self, release: Release, message: str, code: int | None = None) -> _Stop:
+        failed = self.ledger.advance(release.id, L.FAILED, message, error=message)
+        return _Stop(failed, message)
+
+
+class _Stop(Exception):
+    """Ends a run of the state machine where it stands, with a message for people."""
+
+    def __init__(self, release: Release | None, message: str) -> None:
+        super().__init__(message)
+        self.release = release
+        self.message = message
+
+
+def _digest(posts: tuple[Post, ...] | list[Post]) -> str:
+    """One hash of the whole bundle: which posts, in which order, with which content."""
+    joined = "\n".join(f"{p.rel}:{p.sha256}" for p in posts)
+    return hashlib.sha256(joined.encode()).hexdigest()
