@@ -1,7 +1,7 @@
 """WeChat error codes as Chinese messages that say what to do.
 
 Sources: 全局返回码说明, 获取稳定版接口调用凭据 (stable_token), 草稿箱 / 发布能力 / 群发接口 pages of
-the official documentation, summarised in /work/shared/WECHAT_API.md. ``describe`` is the only
+the official documentation, summarised in docs/wechat-api.md. ``describe`` is the only
 entry point; the transport calls it with what it sent, so a length error can name the article.
 """
 

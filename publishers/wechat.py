@@ -3,7 +3,7 @@
 ``TuiwenClient`` holds all transport work — the ``stable_token`` shared through a session
 storage, bounded retries of the requests that are safe to repeat, errcode → Chinese message —
 and declares its endpoint groups like a table of contents. ``WeChatPublisher`` implements
-``publishers.base.Publisher`` on top of it. Facts: /work/shared/WECHAT_API.md.
+``publishers.base.Publisher`` on top of it. Facts: docs/wechat-api.md.
 """
 
 from __future__ import annotations

@@ -43,6 +43,11 @@ class Repo:
         self.config_path = root / "config.toml"
         self.write_config(config_text)
 
+    def _attach(self, root: Path) -> "Repo":
+        """Adopt an existing folder with config.toml and content/."""
+        self.root, self.content, self.config_path = root, root / "content", root / "config.toml"
+        return self
+
     def write_config(self, text: str) -> None:
         self.config_path.write_text(textwrap.dedent(text), encoding="utf-8")
 
@@ -103,3 +108,42 @@ def database_url(request, tmp_path) -> str:
     reset_database(url)
     request.addfinalizer(lambda: reset_database(url))
     return url
+
+
+# --- a site on the sample content, pointed at a fake WeChat -----------------------
+
+@pytest.fixture
+def fake():
+    from tests.fake_wechat import FakeWeChat
+
+    with FakeWeChat(send_polls=0, publish_polls=0, timeout_hold=1.0) as server:
+        yield server
+        assert server.errors == [], "the fake WeChat server hit a bug"
+
+
+def write_site_config(root: Path, api_base_url: str, **sections: str) -> Path:
+    """config.toml for a copy of the sample content, with overrides per section."""
+    import shutil
+
+    shutil.copyfile(REPO_ROOT / "config.toml", root / "config.toml")
+    text = (root / "config.toml").read_text(encoding="utf-8")
+    text = text.replace('api_base_url = "https://api.weixin.qq.com/"', f'api_base_url = "{api_base_url}"')
+    for old, new in sections.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = root / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def site(tmp_path, fake, monkeypatch):
+    """The shipped config and sample content, copied, talking to the fake WeChat."""
+    import shutil
+
+    root = tmp_path / "site"
+    shutil.copytree(REPO_ROOT / "content", root / "content")
+    write_site_config(root, fake.url)
+    monkeypatch.setenv("WECHAT_APP_ID", fake.appid)
+    monkeypatch.setenv("WECHAT_APP_SECRET", fake.secret)
+    return Repo.__new__(Repo)._attach(root)

@@ -1,6 +1,6 @@
 """A strict local fake of the WeChat Official Account API, served over real HTTP.
 
-It follows /work/shared/WECHAT_API.md; where sources disagree it takes the stricter value, so
+It follows docs/wechat-api.md; where sources disagree it takes the stricter value, so
 whatever passes against it should pass against the real WeChat. Endpoints live under
 ``<url>cgi-bin/…`` as on api.weixin.qq.com. Tests observe ``calls``, ``drafts``, ``published``,
 ``mass_sends``, ``filtered`` … and inject faults with ``inject(path, fault)``.

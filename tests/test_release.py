@@ -1,0 +1,191 @@
+"""Releases end to end: the sample content, the release state machine, the ledger and a
+fake WeChat reached through real HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from publishers.wechat import WeChatPublisher
+from scheduler import ledger as L
+from scheduler.ledger import Ledger
+from scheduler.release import Releaser, clientmsgid
+from scheduler.runtime import LedgerSessionStorage
+
+SLOT_AT = "2024-04-02 09:00"  # a Tuesday slot in the campaign month
+SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc)
+EXPECTED_TITLES = [  # the lead first, then priority, then oldest
+    "打击欺诈骗保 维护基金安全——集中宣传月启动",
+    "每周一学｜异地就医备案，这些要点请记牢",
+    "医保小知识：这四类费用医保不予支付",
+]
+
+
+def sent_titles(fake):
+    [send] = fake.mass_sends
+    return [a["title"] for a in send["articles"]]
+
+
+def uploads(fake):
+    return fake.count("media/uploadimg") + fake.count("material/add_material")
+
+
+def releaser_for(site, fake, **options):
+    """A releaser as a fresh process would build it, with no real waiting."""
+    config = site.config
+    ledger = Ledger(config.database.url)
+    publisher = WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url, session=LedgerSessionStorage(ledger),
+                                timeout=0.5, sleep=lambda s: None, **options)
+    return Releaser(config, ledger, publisher, sleep=lambda s: None, poll_delays=(0, 0, 0))
+
+
+def test_publish_sends_the_bundle_once(site, fake):
+    result = site.publish("--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert fake.count("draft/add") == 1
+    assert fake.count("message/mass/sendall") == 1
+    assert sent_titles(fake) == EXPECTED_TITLES
+    assert fake.filtered == []  # nothing WeChat would silently strip: no foreign images, scripts, links
+    assert "成功" in result.output
+
+    again = site.publish("--at", SLOT_AT)
+    assert again.exit_code == 0
+    assert "不会重复发送" in again.output or "现在没有到期的推送" in again.output
+    assert fake.count("draft/add") == 1 and fake.count("message/mass/sendall") == 1
+
+    log = site.publish("log")
+    assert log.exit_code == 0
+    assert "2024-04-02 09:00" in log.output and "成功" in log.output
+    for title in EXPECTED_TITLES:
+        assert title in log.output
+
+
+def test_the_draft_matches_the_dry_run_payload(site, fake, tmp_path):
+    import json
+
+    site.publish("--dry-run", "--at", SLOT_AT, "--out", str(tmp_path / "preview"))
+    payload = json.loads((tmp_path / "preview" / "payload.json").read_text(encoding="utf-8"))
+    site.publish("--at", SLOT_AT)
+    [send] = fake.mass_sends
+    assert [a["title"] for a in payload["articles"]] == [a["title"] for a in send["articles"]]
+    assert [a["digest"] for a in payload["articles"]] == [a["digest"] for a in send["articles"]]
+
+
+def test_every_image_is_uploaded_and_referenced_by_its_wechat_url(site, fake):
+    site.publish("--at", SLOT_AT)
+    html = "".join(a["content"] for a in fake.mass_sends[0]["articles"])
+    assert "tuiwen-image:" not in html and "content/" not in html
+    assert html.count("mmbiz.qpic.cn") >= 3
+    thumbs = [a["thumb_media_id"] for a in fake.mass_sends[0]["articles"]]
+    assert all(t in fake.materials for t in thumbs)
+
+
+def test_nothing_due_says_when_the_next_slot_is(site, fake):
+    result = site.publish("--at", "2024-04-03 10:00")
+    assert result.exit_code == 0
+    assert "下一次：2024-04-05 09:00（周五）" in result.output
+    assert fake.count("draft/add") == 0
+
+
+def test_rerun_after_a_transient_failure_uploads_nothing_again(site, fake):
+    fake.inject("draft/add", "busy", times=4)  # more than the client's own retries
+    first = releaser_for(site, fake).release(SLOT)
+    assert first.release.status == L.UPLOADED
+    assert any("稍后重试" in m for m in first.messages)
+    uploaded = uploads(fake)
+    assert uploaded > 0 and fake.mass_sends == []
+
+    second = releaser_for(site, fake).release(SLOT)  # as a new process would
+    assert second.release.status == L.CONFIRMED
+    assert uploads(fake) == uploaded
+    assert sent_titles(fake) == EXPECTED_TITLES
+
+
+def test_a_forced_push_after_a_permanent_failure_reuses_uploaded_images(site, fake):
+    fake.inject("draft/add", {"errcode": 45009, "errmsg": "reach max api daily quota limit"})
+    result = site.publish("--at", SLOT_AT)
+    assert result.exit_code == 3
+    assert "45009" in result.output or "次数" in result.output
+    uploaded = uploads(fake)
+
+    retry = site.publish("--at", "2024-04-02 10:30", "--force-slot")
+    assert retry.exit_code == 0, retry.output
+    assert uploads(fake) == uploaded
+    assert sent_titles(fake) == EXPECTED_TITLES
+    log = site.publish("log").output
+    assert "失败" in log and "加推" in log
+
+
+def test_a_lost_send_is_confirmed_by_asking_not_by_sending_again(site, fake):
+    fake.inject("message/mass/sendall", "lost")
+    first = releaser_for(site, fake).release(SLOT)
+    assert first.release.status == L.UNCONFIRMED
+    assert len(fake.mass_sends) == 1  # WeChat did send; the answer was lost
+
+    # The fake, like WeChat, refuses a repeat within 60 s (45066): ask again two minutes later.
+    later = releaser_for(site, fake)
+    later.now = lambda: datetime.now(timezone.utc) + timedelta(minutes=5)
+    _advance_fake_clock(fake, 120)
+    outcome = later.resume(later.ledger.find(site.config.account.name, SLOT))
+    assert outcome.release.status == L.CONFIRMED
+    assert outcome.release.msg_id == str(fake.mass_sends[0]["msg_id"])
+    assert len(fake.mass_sends) == 1
+
+
+def test_a_restart_in_the_middle_resumes_without_repeating(site, fake):
+    crashing = releaser_for(site, fake)
+    real_upload = crashing.publisher.upload_image
+    calls = []
+
+    def crash_after_first(data, name):
+        if calls:
+            raise SystemExit("killed")  # the process dies between two uploads
+        calls.append(name)
+        return real_upload(data, name)
+
+    crashing.publisher.upload_image = crash_after_first
+    with pytest.raises(SystemExit):
+        crashing.release(SLOT)
+    assert fake.count("media/uploadimg") == 1
+
+    ledger = Ledger(site.config.database.url)
+    [release] = ledger.releases(site.config.account.name)
+    assert release.status == L.CLAIMED  # the claim was committed before any upload
+
+    resumed = releaser_for(site, fake).resume(release)
+    assert resumed.release.status == L.CONFIRMED
+    body_images = {sha for p in fake.images.values() for sha in [p["sha256"]]}
+    assert fake.count("media/uploadimg") == len(body_images)  # the first image was not sent twice
+    assert sent_titles(fake) == EXPECTED_TITLES
+
+
+def test_publish_mode_records_article_urls(site, fake):
+    site.write_config(site.config_path.read_text(encoding="utf-8").replace('mode = "mass_send"', 'mode = "publish"'))
+    result = site.publish("--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert fake.count("freepublish/submit") == 1 and fake.mass_sends == []
+    log = site.publish("log").output
+    assert log.count("https://mp.weixin.qq.com/s/") == 3
+
+
+def test_clientmsgid_is_short_ascii_and_per_slot():
+    first = clientmsgid("屈原医保", SLOT)
+    assert first.isascii() and len(first) <= 32
+    assert first != clientmsgid("屈原医保", SLOT + timedelta(days=3))
+    assert first != clientmsgid("另一个医保", SLOT)
+
+
+def test_an_empty_slot_is_recorded_and_sends_nothing(site, fake):
+    for post in site.content.rglob("*.md"):
+        if post.name != "README.md":
+            post.unlink()
+    result = site.publish("--at", SLOT_AT)
+    assert result.exit_code == 0
+    assert "无文章" in site.publish("log").output
+    assert fake.count("draft/add") == 0 and fake.count("cgi-bin/stable_token") == 0
+
+
+def _advance_fake_clock(fake, seconds):
+    base = fake.clock
+    fake.clock = lambda: base() + seconds
