@@ -45,6 +45,7 @@ from .sanitize import (
 __all__ = ["ImageRef", "Removal", "Rendered", "Theme", "content_problems", "render", "replace_images"]
 
 PLACEHOLDER_PREFIX = "tuiwen-image:"
+URL_GROWTH = 80  # an mmbiz.qpic.cn URL is up to ~80 characters longer than its placeholder
 DIGEST_LENGTH = 54
 DEFAULT_COLOR = "#2b6cb0"
 _TEMPLATES = Path(__file__).with_name("templates")
@@ -129,13 +130,16 @@ def replace_images(html_text: str, urls: Mapping[str, str]) -> str:
 
 def content_problems(rendered: Rendered) -> list[str]:
     """Why WeChat would refuse this content (it must stay under 20,000 characters and 1 MB)."""
+    # Placeholders become mmbiz URLs after upload, which are longer: measure what will be sent.
+    growth = rendered.html.count(PLACEHOLDER_PREFIX) * URL_GROWTH
+    chars, size = rendered.chars + growth, rendered.size + growth
     problems = []
-    if rendered.chars >= CONTENT_MAX_CHARS:
+    if chars >= CONTENT_MAX_CHARS:
         problems.append(
-            f"正文排版后共 {rendered.chars} 字符（含排版代码），超过微信上限：须少于 {CONTENT_MAX_CHARS} 字符，请删减或拆成两篇"
+            f"正文排版后约 {chars} 字符（含排版代码和图片地址），超过微信上限：须少于 {CONTENT_MAX_CHARS} 字符，请删减或拆成两篇"
         )
-    if rendered.size >= CONTENT_MAX_BYTES:
-        problems.append(f"正文排版后共 {rendered.size / 1024 / 1024:.2f} MB，超过微信上限：须小于 1 MB，请删减或拆成两篇")
+    if size >= CONTENT_MAX_BYTES:
+        problems.append(f"正文排版后共 {size / 1024 / 1024:.2f} MB，超过微信上限：须小于 1 MB，请删减或拆成两篇")
     return problems
 
 

@@ -13,6 +13,9 @@ from urllib.parse import urlsplit
 from publishers.assets import UnsafePath, find_image_refs, is_remote, is_wechat_image, resolve_local, sniff_image
 from publishers.limits import AUTHOR_MAX, DIGEST_MAX, SOURCE_URL_MAX_BYTES, TITLE_MAX, wechat_len
 
+from publishers.render import Theme, content_problems
+
+from .articles import render_post, theme
 from .config import Config
 from .posts import ERROR, WARNING, Post, Problem, load_posts
 
@@ -35,8 +38,10 @@ def check_repository(config: Config) -> CheckResult:
     """Read and validate every post; problems sorted by file and line."""
     posts = load_posts(config)
     images = _ImageChecker(config.content.dir)
+    look = theme(config)
     for post in posts:
         check_post(post, config, images)
+        check_rendered(post, config, look)
     problems = sorted(p for post in posts for p in post.problems)
     return CheckResult(posts, _config_problems(config) + problems)
 
@@ -55,6 +60,18 @@ def check_post(post: Post, config: Config, images: _ImageChecker | None = None) 
         images.check(post, ref, post.body_line + index)
     if post.cover:
         images.check(post, post.cover, post.line_of("cover"), cover=True)
+
+
+def check_rendered(post: Post, config: Config, look: Theme | None = None) -> None:
+    """Render the post as it would go out: WeChat's size limits, and what the sanitiser removed."""
+    if not post.parsed or not post.body.strip():
+        return
+    rendered = render_post(post, config, look)
+    for message in content_problems(rendered):
+        post.report(post.body_line, ERROR, message)
+    for removal in rendered.removed:
+        if removal.kind != "image":  # image problems are reported by the image rules, with their line
+            post.report(post.body_line, WARNING, removal.message)
 
 
 def _check_lengths(post: Post) -> None:

@@ -326,3 +326,29 @@ def test_folders_starting_with_underscore_or_dot_are_not_posts(repo):
     repo.raw("README.md", "# 编辑指南\n".encode())
     repo.post("news/a.md")
     assert [p.rel for p in check_repository(repo.config).posts] == ["news/a.md"]
+
+
+def test_check_renders_and_warns_about_what_the_sanitiser_removes(repo):
+    repo.post("news/x.md", body='第一段。\n\n<p onclick="steal()">点我</p>\n\n<script>alert(1)</script>\n')
+    found = problems(repo, "news/x.md")
+    assert found and all(p.severity == "warning" and p.line == 5 for p in found)
+    text = " ".join(p.message for p in found)
+    assert "script" in text or "脚本" in text
+
+
+def test_check_rejects_a_post_over_wechats_content_limit(repo):
+    paragraph = "医保基金是人民群众的看病钱救命钱。" * 20 + "\n\n"
+    repo.post("news/long.md", body=paragraph * 70)  # ~24,000 characters of text alone
+    error = only_error(repo, "news/long.md")
+    assert error.line == 5
+    assert "超过微信上限：须少于 20000 字符" in error.message
+
+
+def test_shipped_sample_content_checks_clean():
+    from scheduler.config import load_config
+    from tests.conftest import REPO_ROOT
+
+    result = check_repository(load_config(REPO_ROOT / "config.toml"))
+    assert result.problems == []
+    assert len(result.posts) >= 8
+    assert {p.category for p in result.posts} == set(load_config(REPO_ROOT / "config.toml").categories)
