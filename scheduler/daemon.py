@@ -11,8 +11,11 @@ releases forward (unconfirmed sends are confirmed by asking WeChat).
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
@@ -47,6 +50,8 @@ class Daemon:
         self.account = config.account.name
         self.now = now
         self.started_at = now()
+        # Unique per daemon, so two daemons (even in one process) never share a heartbeat row.
+        self.name = f"{self.account}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
         self._lock = threading.Lock()  # one reconcile at a time within this process
         releaser.should_stop = self.stopping.is_set
@@ -64,7 +69,7 @@ class Daemon:
         try:
             now = self.now()
             if beat:
-                self.ledger.beat(self.account, self.started_at, now)
+                self.ledger.beat(self.name, self.account, self.started_at, now)
             self._resume_unfinished(report)
             self._record_missed(now, report)
             self._serve_due(now, report)
@@ -126,7 +131,7 @@ class Daemon:
             scheduler.start()
         finally:
             with self._lock:  # wait for a running step to reach its checkpoint
-                self.ledger.stop_beating(self.account)
+                self.ledger.stop_beating(self.name)
 
     def triggers(self):
         """(job id, CronTrigger) per slot; ids derive from the config, so a restart is idempotent."""

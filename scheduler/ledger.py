@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
@@ -318,16 +317,19 @@ class Ledger:
     def _event(session: Session, account: str, release_id: int | None, kind: str, message: str) -> None:
         session.add(Event(account=account, release_id=release_id, kind=kind[:32], message=message))
 
-    def beat(self, account: str, started_at: datetime, now: datetime | None = None) -> None:
-        name = f"{account}@{socket.gethostname()}:{os.getpid()}"[:128]
+    def beat(self, name: str, account: str, started_at: datetime, now: datetime | None = None) -> None:
+        """Touch a running daemon's heartbeat row (``name`` identifies the daemon)."""
         with self.session() as session:
-            session.merge(Heartbeat(name=name, account=account, started_at=started_at, beat_at=now or utcnow()))
+            row = session.get(Heartbeat, name)
+            if row is None:
+                session.add(Heartbeat(name=name[:128], account=account, started_at=started_at, beat_at=now or utcnow()))
+            else:
+                row.beat_at = now or utcnow()
             session.commit()
 
-    def stop_beating(self, account: str) -> None:
-        name = f"{account}@{socket.gethostname()}:{os.getpid()}"[:128]
+    def stop_beating(self, name: str) -> None:
         with self.session() as session:
-            session.execute(delete(Heartbeat).where(Heartbeat.name == name))
+            session.execute(delete(Heartbeat).where(Heartbeat.name == name[:128]))
             session.commit()
 
     def last_beat(self, account: str) -> datetime | None:

@@ -105,10 +105,13 @@ def test_tokens_expire(ledger):
 def test_heartbeat(ledger):
     start = datetime(2024, 4, 2, tzinfo=timezone.utc)
     assert ledger.last_beat("qy") is None
-    ledger.beat("qy", start, start + timedelta(minutes=5))
-    ledger.beat("qy", start, start + timedelta(minutes=10))
+    ledger.beat("qy@host:1", "qy", start, start + timedelta(minutes=5))
+    ledger.beat("qy@host:2", "qy", start, start + timedelta(minutes=7))
+    ledger.beat("qy@host:1", "qy", start, start + timedelta(minutes=10))
     assert ledger.last_beat("qy") == start + timedelta(minutes=10)
-    ledger.stop_beating("qy")
+    ledger.stop_beating("qy@host:1")
+    assert ledger.last_beat("qy") == start + timedelta(minutes=7)
+    ledger.stop_beating("qy@host:2")
     assert ledger.last_beat("qy") is None
 
 

@@ -1,0 +1,160 @@
+"""The daemon's reconcile with frozen time: due, late and missed slots, restarts, races,
+plus `publish plan` / `status` and a real daemon process stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import time_machine
+
+from scheduler import ledger as L
+from scheduler.daemon import Daemon
+from scheduler.ledger import ItemPlan, Ledger
+from tests.test_release import EXPECTED_TITLES, releaser_for
+
+SHANGHAI = timezone(timedelta(hours=8))
+TUESDAY = datetime(2024, 4, 2, 9, 0, tzinfo=SHANGHAI)
+
+
+def daemon_for(site, fake):
+    releaser = releaser_for(site, fake)
+    return Daemon(site.config, releaser.ledger, releaser)
+
+
+def statuses(site):
+    ledger = Ledger(site.config.database.url)
+    return [(r.slot.astimezone(SHANGHAI), r.status, r.late) for r in reversed(ledger.releases(site.config.account.name))]
+
+
+def seed_previous_release(site, when):
+    """The ledger of a daemon that has been running: its last slot was ``when``."""
+    ledger = Ledger(site.config.database.url)
+    ledger.claim(site.config.account.name, when, "mass_send", [], status=L.EMPTY)
+    ledger.close()
+
+
+def test_a_slot_is_served_on_time(site, fake):
+    with time_machine.travel(TUESDAY + timedelta(seconds=30), tick=False):
+        report = daemon_for(site, fake).reconcile()
+    [outcome] = report.released
+    assert outcome.release.status == L.CONFIRMED and not outcome.release.late
+    assert [a["title"] for a in fake.mass_sends[0]["articles"]] == EXPECTED_TITLES
+
+
+def test_a_second_reconcile_in_the_same_slot_does_nothing(site, fake):
+    with time_machine.travel(TUESDAY + timedelta(minutes=1), tick=False):
+        daemon = daemon_for(site, fake)
+        daemon.reconcile()
+        again = daemon.reconcile()
+    assert again.released == [] and len(fake.mass_sends) == 1
+
+
+def test_down_over_the_slot_but_back_within_catch_up_releases_late(site, fake):
+    seed_previous_release(site, TUESDAY - timedelta(days=4))
+    with time_machine.travel(TUESDAY + timedelta(hours=3), tick=False):
+        report = daemon_for(site, fake).reconcile()
+    assert report.missed == []
+    [outcome] = report.released
+    assert outcome.release.late and outcome.release.status == L.CONFIRMED
+    assert "补发" in site.publish("log").output
+
+
+def test_down_beyond_catch_up_records_missed_and_pushes_nothing(site, fake):
+    seed_previous_release(site, TUESDAY - timedelta(days=4))
+    with time_machine.travel(TUESDAY + timedelta(hours=7), tick=False):
+        report = daemon_for(site, fake).reconcile()
+    assert report.released == [] and fake.mass_sends == []
+    assert [s.astimezone(SHANGHAI) for s in report.missed] == [TUESDAY]
+    assert statuses(site)[-1] == (TUESDAY, L.MISSED, False)
+    assert "错过" in site.publish("log").output
+
+
+def test_a_long_outage_is_never_a_burst_of_old_slots(site, fake):
+    seed_previous_release(site, TUESDAY - timedelta(days=4))
+    back = TUESDAY + timedelta(days=14, hours=2)  # two weeks later, two hours after a Tuesday slot
+    with time_machine.travel(back, tick=False):
+        report = daemon_for(site, fake).reconcile()
+    assert len(report.missed) == 4  # Tue, Fri, Tue, Fri
+    assert [o.release.slot.astimezone(SHANGHAI) for o in report.released] == [TUESDAY + timedelta(days=14)]
+    assert len(fake.mass_sends) == 1
+
+
+def test_an_unfinished_release_is_resumed_at_start_up(site, fake):
+    fake.inject("message/mass/sendall", "lost")
+    with time_machine.travel(TUESDAY, tick=False):
+        first = daemon_for(site, fake).reconcile()
+    assert first.released[0].release.status == L.UNCONFIRMED
+    with time_machine.travel(TUESDAY + timedelta(minutes=5), tick=False):
+        report = daemon_for(site, fake).reconcile()  # a restarted daemon
+    [resumed] = report.resumed
+    assert resumed.release.status == L.CONFIRMED
+    assert len(fake.mass_sends) == 1
+
+
+def test_two_daemons_at_once_push_the_slot_once(site, fake):
+    with time_machine.travel(TUESDAY, tick=True):
+        daemons = [daemon_for(site, fake) for _ in range(2)]
+        barrier = threading.Barrier(2)
+
+        def run(daemon):
+            barrier.wait()
+            daemon.reconcile()
+
+        threads = [threading.Thread(target=run, args=(d,)) for d in daemons]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(fake.mass_sends) == 1
+    assert [s for _, s, _ in statuses(site)] == [L.CONFIRMED]
+
+
+def test_plan_lists_the_coming_slots(site):
+    result = site.publish("plan", "--at", "2024-04-01 12:00")
+    assert result.exit_code == 0
+    assert "2024-04-02 09:00（周二）" in result.output
+    assert "2024-04-05 09:00（周五）" in result.output
+    assert result.output.index("2024-04-02") < result.output.index("2024-04-05")
+    assert "打击欺诈骗保 维护基金安全——集中宣传月启动" in result.output
+
+
+def test_status_reports_last_push_next_slot_and_heartbeat(site, fake):
+    with time_machine.travel(TUESDAY, tick=False):
+        daemon_for(site, fake).reconcile()
+    result = site.publish("status", "--at", "2024-04-05 12:00")
+    assert result.exit_code == 0
+    assert "2024-04-02 09:00（周二），3 天前" in result.output
+    assert "下次推送" in result.output and "2024-04-09 09:00（周二）" in result.output
+    assert "无响应" in result.output  # the heartbeat is three days old
+
+
+def test_status_without_a_ledger(site):
+    result = site.publish("status", "--at", "2024-04-01 12:00")
+    assert result.exit_code == 0
+    assert "守护进程" in result.output and "未运行" in result.output
+    assert not (site.root / "state").exists()
+
+
+def test_daemon_process_beats_and_stops_cleanly_on_sigterm(site, fake):
+    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
+    process = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "daemon", "--config", str(site.config_path)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        ledger = Ledger(site.config.database.url)
+        while ledger.last_beat(site.config.account.name) is None:
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "no heartbeat"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+    assert ledger.last_beat(site.config.account.name) is None  # a clean stop removes its heartbeat
