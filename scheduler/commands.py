@@ -66,7 +66,6 @@ def _print_left_out(bundle, con: Console) -> None:
 def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
     """Serve the slot due at ``at`` (or an extra one with ``force``); the exit code."""
     from .daemon import Daemon
-    from .plan import next_slots
     from .runtime import make_releaser, minute, open_ledger
 
     ledger = open_ledger(config)
@@ -83,9 +82,19 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
             con.print(f"[yellow]错过的推送 {local(config, slot)} 已超过补发时限，已记录。[/]")
         outcomes = report.resumed + report.released
         if not report.released and not report.resumed:
-            upcoming = next_slots(config.schedule.slots, config.account.tz, at, 1)[0]
-            con.print(f"现在没有到期的推送。下一次：{local(config, upcoming)}")
+            _print_nothing_due(config, ledger, at, con)
     return max((_print_outcome(config, o, con) for o in outcomes), default=EXIT_OK)
+
+
+def _print_nothing_due(config: Config, ledger, at: datetime, con: Console) -> None:
+    from .plan import due, next_slots
+
+    current = due(config.schedule.slots, config.account.tz, at, config.schedule.catch_up_hours)
+    done = ledger.find(config.account.name, current.slot) if current else None
+    if done is not None:
+        con.print(f"{local(config, done.slot)} 的推送已处理（{STATUS_ZH[done.status]}），不会重复发送。")
+    upcoming = next_slots(config.schedule.slots, config.account.tz, at, 1)[0]
+    con.print(f"现在没有到期的推送。下一次：{local(config, upcoming)}")
 
 
 def _print_outcome(config: Config, outcome, con: Console) -> int:
