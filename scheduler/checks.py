@@ -43,7 +43,7 @@ def check_repository(config: Config) -> CheckResult:
         check_post(post, config, images)
         check_rendered(post, config, look)
     problems = sorted(p for post in posts for p in post.problems)
-    return CheckResult(posts, _config_problems(config) + problems)
+    return CheckResult(posts, _config_problems(config) + _uncommitted_problems(config) + problems)
 
 
 def check_post(post: Post, config: Config, images: _ImageChecker | None = None) -> None:
@@ -146,6 +146,16 @@ def _image_problem(path: Path) -> str | None:
     if sniff_image(head) is None:
         return "不是图片（支持 JPG、PNG、GIF、WebP、BMP）"
     return None
+
+
+def _uncommitted_problems(config: Config) -> list[Problem]:
+    """In an editor's clone: files the publishing machine will not see until they are committed."""
+    from .gitcontent import enabled, uncommitted
+
+    if not enabled(config):
+        return []
+    return [Problem(rel, 1, WARNING, "尚未提交到 git：服务器只发布已提交并推送的内容")
+            for rel in uncommitted(config)]
 
 
 def _config_problems(config: Config) -> list[Problem]:

@@ -80,6 +80,10 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
         report = Daemon(config, ledger, releaser, now=lambda: at).reconcile(beat=False)
         for slot in report.missed:
             con.print(f"[yellow]错过的推送 {local(config, slot)} 已超过补发时限，已记录。[/]")
+        for error in report.errors:
+            con.print(f"[red]{error}[/]")
+        if report.errors:
+            return EXIT_CONFIG
         outcomes = report.resumed + report.released
         if not report.released and not report.resumed:
             _print_nothing_due(config, ledger, at, con)
@@ -191,14 +195,15 @@ def log(config: Config, limit: int, con: Console) -> None:
 
 
 def _release_table(config: Config, releases, title: str) -> Table:
-    table = Table("推送时间", "状态", "文章", "链接 / 错误", title=title)
+    table = Table("推送时间", "状态", "文章", "提交", "链接 / 错误", title=title)
     for release in releases:
         marks = [m for m, on in (("补发", release.late), ("加推", release.forced)) if on]
         state = STATUS_ZH.get(release.status, release.status) + (f"（{'、'.join(marks)}）" if marks else "")
         titles = "\n".join(f"{i.position}. {i.title}" for i in release.items) or "—"
         links = "\n".join(i.article_url for i in release.items if i.article_url)
         detail = "\n".join(x for x in (links, release.error or "") if x) or "—"
-        table.add_row(local(config, release.slot), state, titles, detail)
+        commit = (release.commit_sha or "")[:10] or "—"
+        table.add_row(local(config, release.slot), state, titles, commit, detail)
     return table
 
 

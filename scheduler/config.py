@@ -117,6 +117,12 @@ def _optional_path(value: Any, ctx: _Context) -> Path | None:
     return None if value in ("", None) else _path(value, ctx)
 
 
+def _git_mode(value: Any, ctx: _Context) -> bool | str:
+    if value == "auto" or isinstance(value, bool):
+        return value
+    raise ValueError('应为 true、false 或 "auto"')
+
+
 def _timezone(value: Any, ctx: _Context) -> str:
     try:
         ZoneInfo(_nonempty_str(value, ctx))
@@ -223,6 +229,10 @@ class AccountSettings:
 @dataclass(frozen=True)
 class ContentSettings:
     dir: Path = setting("content", _path, "Markdown 内容仓库目录，相对配置文件")
+    git: bool | str = setting("auto", _git_mode,
+                              "true：发布前拉取并只发布已提交的内容；false：直接读目录；\"auto\"：目录在 git 仓库中即为 true")
+    git_remote: str = setting("origin", _nonempty_str, "发布前拉取的远端名")
+    git_branch: str = setting("", _str, "发布的分支（默认当前分支）")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Callable
 
 from . import ledger as L
 from .config import Config
+from .gitcontent import GitError
 from .ledger import Ledger
 from .plan import due, overdue
 from .release import Outcome, Releaser
@@ -39,6 +40,7 @@ class Report:
     released: list[Outcome] = field(default_factory=list)
     missed: list[datetime] = field(default_factory=list)
     resumed: list[Outcome] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # why a due slot could not be served now
 
 
 class Daemon:
@@ -103,7 +105,15 @@ class Daemon:
         slot = due(self.config.schedule.slots, tz, now.astimezone(tz), self.config.schedule.catch_up_hours)
         if slot is None or self.ledger.find(self.account, slot.slot) is not None:
             return
-        outcome = self.releaser.release(slot.slot, late=slot.state == "late")
+        try:
+            outcome = self.releaser.release(slot.slot, late=slot.state == "late")
+        except GitError as exc:
+            # Nothing is claimed: the next reconcile tries again, until the slot is missed.
+            message = f"内容仓库状态不允许发布：{exc}"
+            log.error("%s", message)
+            self.ledger.event(self.account, "content", message)
+            report.errors.append(message)
+            return
         report.released.append(outcome)
 
     # --- running ----------------------------------------------------------

@@ -83,6 +83,7 @@ class Release(Base):
     publish_id: Mapped[str | None] = mapped_column(String(64))
     clientmsgid: Mapped[str | None] = mapped_column(String(32))
     digest: Mapped[str | None] = mapped_column(String(64))
+    commit_sha: Mapped[str | None] = mapped_column(String(64))  # the content commit it was read from
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # intent, before the call
@@ -110,6 +111,9 @@ class ReleaseItem(Base):
     category: Mapped[str | None] = mapped_column(String(64))
     live: Mapped[int | None] = mapped_column(Integer, default=1)  # 1, or NULL once its release failed
     article_url: Mapped[str | None] = mapped_column(Text)
+    commit_sha: Mapped[str | None] = mapped_column(String(64))  # the post's last commit
+    commit_author: Mapped[str | None] = mapped_column(String(128))
+    commit_date: Mapped[str | None] = mapped_column(String(40))  # ISO 8601, as git reports it
     extra: Mapped[dict | None] = mapped_column(JSON)
 
     release: Mapped[Release] = relationship(back_populates="items")
@@ -172,6 +176,9 @@ class ItemPlan:
     sha256: str
     title: str
     category: str | None = None
+    commit_sha: str | None = None
+    commit_author: str | None = None
+    commit_date: str | None = None
 
 
 class PostTaken(Exception):
@@ -200,7 +207,7 @@ class Ledger:
 
     def claim(self, account: str, slot: datetime, mode: str, items: Sequence[ItemPlan], *,
               late: bool = False, forced: bool = False, status: str = CLAIMED, error: str | None = None,
-              digest: str | None = None) -> Release | None:
+              digest: str | None = None, commit_sha: str | None = None) -> Release | None:
         """Insert the release of a slot with its items; None when another process holds it.
 
         The unique keys make this safe with several processes on one database:
@@ -209,9 +216,11 @@ class Ledger:
         """
         with self.session() as session:
             release = Release(account=account, slot=slot, mode=mode, late=late, forced=forced,
-                              status=status, error=error, digest=digest)
+                              status=status, error=error, digest=digest, commit_sha=commit_sha)
             release.items = [ReleaseItem(account=account, position=i.position, post_path=i.post_path,
-                                         sha256=i.sha256, title=i.title[:255], category=i.category)
+                                         sha256=i.sha256, title=i.title[:255], category=i.category,
+                                         commit_sha=i.commit_sha, commit_author=(i.commit_author or None) and i.commit_author[:128],
+                                         commit_date=i.commit_date)
                              for i in items]
             session.add(release)
             try:

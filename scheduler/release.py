@@ -27,6 +27,7 @@ from . import ledger as L
 from .articles import Cover, choose_cover, render_post, theme
 from .checks import check_post
 from .config import Config
+from .gitcontent import ContentSource
 from .ledger import ItemPlan, Ledger, PostTaken, Release
 from .plan import Bundle, Published
 from .posts import Post, load_posts, read_post
@@ -79,6 +80,7 @@ class Releaser:
         self.poll_delays = poll_delays
         self.should_stop: Callable[[], bool] = lambda: False  # set by the daemon on SIGTERM
         self._theme = theme(config)
+        self.content = ContentSource(config)
 
     # --- entry points -----------------------------------------------------
 
@@ -87,37 +89,50 @@ class Releaser:
         existing = self.ledger.find(self.account, slot)
         if existing is not None:
             return self._continue(existing)
-        posts = {p.rel: p for p in self._read_posts()}
+        checkout = self.content.current()  # GitError: a clone tuiwen will not publish from
+        for warning in checkout.warnings:
+            self.ledger.event(self.account, "content", warning)
+        config = checkout.config
+        posts = {p.rel: p for p in self._read_posts(config)}
         for _ in range(3):
-            bundle = self.plan(list(posts.values()), slot)
+            bundle = self.plan(list(posts.values()), slot, config)
             if bundle.empty:
                 release = self.ledger.claim(self.account, slot, self.config.account.mode, [], late=late,
-                                            forced=forced, status=L.EMPTY, error="没有可发布的文章")
-                return Outcome(release or self.ledger.find(self.account, slot), bundle, "empty")
-            items = [ItemPlan(i, p.rel, p.sha256, p.title, p.category) for i, p in enumerate(bundle.items, 1)]
+                                            forced=forced, status=L.EMPTY, error="没有可发布的文章",
+                                            commit_sha=checkout.commit or None)
+                return Outcome(release or self.ledger.find(self.account, slot), bundle, "empty", checkout.warnings)
+            items = [self._item(i, p, checkout.commit) for i, p in enumerate(bundle.items, 1)]
             try:
-                release = self.ledger.claim(self.account, slot, self.config.account.mode, items,
-                                            late=late, forced=forced, digest=_digest(bundle.items))
+                release = self.ledger.claim(self.account, slot, self.config.account.mode, items, late=late,
+                                            forced=forced, digest=_digest(bundle.items),
+                                            commit_sha=checkout.commit or None)
             except PostTaken:
                 continue  # another release took a post meanwhile: plan again without it
             if release is None:
                 return Outcome(self.ledger.find(self.account, slot), bundle, "taken")
-            return self._run(release, bundle, posts)
+            outcome = self._run(release, bundle, posts, config)
+            outcome.messages[:0] = checkout.warnings
+            return outcome
         raise RuntimeError("文章反复被其他发布占用，请稍后再试")
 
-    def plan(self, posts: list[Post], slot: datetime) -> Bundle:
+    def plan(self, posts: list[Post], slot: datetime, config: Config | None = None) -> Bundle:
         """The bundle for ``slot``: what a dry run at the same moment shows."""
         from .dryrun import choose_rendered
 
         paths, shas = self.ledger.published(self.account)
         published = Published(rels=frozenset(paths), sha256s=frozenset(shas))
-        return choose_rendered(self.config, posts, published, slot)[0]
+        return choose_rendered(config or self.config, posts, published, slot)[0]
 
-    def _read_posts(self) -> list[Post]:
-        posts = load_posts(self.config)
+    def _read_posts(self, config: Config) -> list[Post]:
+        posts = load_posts(config)
         for post in posts:
-            check_post(post, self.config)
+            check_post(post, config)
         return posts
+
+    def _item(self, position: int, post: Post, commit: str) -> ItemPlan:
+        last = self.content.last_commit(commit, post.rel)
+        return ItemPlan(position, post.rel, post.sha256, post.title, post.category,
+                        commit_sha=last.sha or None, commit_author=last.author or None, commit_date=last.date or None)
 
     def resume(self, release: Release) -> Outcome:
         """Carry an unfinished release (after a restart) as far as it can go now."""
@@ -126,11 +141,12 @@ class Releaser:
     def _continue(self, release: Release) -> Outcome:
         if release.status in L.FINAL:
             return Outcome(release, note="already")
-        return self._run(release, None, None)
+        return self._run(release, None, None, self.content.of(release.commit_sha))
 
     # --- the state machine ------------------------------------------------
 
-    def _run(self, release: Release, bundle: Bundle | None, posts: dict[str, Post] | None) -> Outcome:
+    def _run(self, release: Release, bundle: Bundle | None, posts: dict[str, Post] | None,
+             config: Config) -> Outcome:
         outcome = Outcome(release, bundle)
         steps = {
             L.CLAIMED: self._upload,
@@ -147,7 +163,7 @@ class Releaser:
             before = release.status
             try:
                 if before in (L.CLAIMED, L.UPLOADED):
-                    prepared = prepared or self._prepare(release, posts)
+                    prepared = prepared or self._prepare(release, posts, config)
                     release = steps[before](release, prepared)
                 else:
                     release = steps[before](release)
@@ -160,23 +176,26 @@ class Releaser:
         outcome.release = self.ledger.get(release.id)
         return outcome
 
-    def _prepare(self, release: Release, posts: dict[str, Post] | None) -> list[_Prepared]:
+    def _prepare(self, release: Release, posts: dict[str, Post] | None, config: Config) -> list[_Prepared]:
         """Read and render the release's posts as they are now; a vanished post fails the release."""
         prepared = []
         for item in release.items:
             post = (posts or {}).get(item.post_path)
             if post is None:
-                path = self.config.content.dir / item.post_path
+                path = config.content.dir / item.post_path
                 if not path.is_file():
                     raise self._fail(release, f"文章 {item.post_path} 已不存在，本次发布取消")
-                post = read_post(path, self.config.content.dir, self.config)
-                check_post(post, self.config)
+                post = read_post(path, config.content.dir, config)
+                check_post(post, config)
             if not post.ok:
                 first = next(p for p in post.problems if p.severity == "error")
                 raise self._fail(release, f"文章 {item.post_path} 有错误：{first.message}")
-            rendered = render_post(post, self.config, self._theme)
-            prepared.append(_Prepared(post, rendered, choose_cover(post, rendered, self.config)))
+            prepared.append(self._render(post, config))
         return prepared
+
+    def _render(self, post: Post, config: Config) -> _Prepared:
+        rendered = render_post(post, config, self._theme)
+        return _Prepared(post, rendered, choose_cover(post, rendered, config))
 
     def _upload(self, release: Release, prepared: list[_Prepared]) -> Release:
         uploaded = self._ensure_media(prepared, lambda call: self._attempt(release, call))
@@ -309,13 +328,11 @@ class Releaser:
 
     def preview(self, slot: datetime, to: str) -> Bundle:
         """Send the bundle of ``slot`` to one person's phone: no release, the draft deleted after."""
-        bundle = self.plan(self._read_posts(), slot)
+        config = self.content.current().config
+        bundle = self.plan(self._read_posts(config), slot, config)
         if bundle.empty:
             return bundle
-        prepared = []
-        for post in bundle.items:
-            rendered = render_post(post, self.config, self._theme)
-            prepared.append(_Prepared(post, rendered, choose_cover(post, rendered, self.config)))
+        prepared = [self._render(post, config) for post in bundle.items]
         self._ensure_media(prepared, lambda call: call())
         media_id = self.publisher.create_draft(self._draft_articles(prepared))
         try:
