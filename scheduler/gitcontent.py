@@ -153,9 +153,8 @@ class GitContent:
         folder = self.snapshots / commit
         if not (folder / ".complete").exists():
             self._export(commit, folder)
-        content = folder / self.subdir if self.subdir else folder
-        content.mkdir(parents=True, exist_ok=True)
-        return replace(self.config, content=replace(self.config.content, dir=content.resolve()))
+        # The archive is of the content folder's own tree: the snapshot *is* the content folder.
+        return replace(self.config, content=replace(self.config.content, dir=folder.resolve()))
 
     def _export(self, commit: str, folder: Path) -> None:
         if folder.exists():
