@@ -124,3 +124,25 @@ def test_sqlite_folder_is_created(tmp_path):
     url = f"sqlite:///{tmp_path / 'state' / 'deep' / 'tuiwen.db'}"
     Ledger(url).close()
     assert (tmp_path / "state" / "deep" / "tuiwen.db").exists()
+
+
+def test_an_existing_ledger_is_upgraded_in_place(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from scheduler.ledger import make_engine
+    from scheduler.migrations import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0001")  # a ledger written by the first release
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO release (account, slot, status, attempt, mode, late, forced, created_at, updated_at) "
+            "VALUES ('qy', '2024-04-02 01:00:00', 'confirmed', 1, 'mass_send', 0, 0, "
+            "'2024-04-02 01:00:00', '2024-04-02 01:00:00')"))
+    engine.dispose()
+    ledger = Ledger(url)
+    assert current(ledger.engine) == head()
+    [release] = ledger.releases("qy")
+    assert (release.status, release.slot, release.commit_sha) == ("confirmed", SLOT, None)
