@@ -73,7 +73,7 @@ def choose_cover(post: Post, rendered: Rendered, config: Config) -> Cover:
         return Cover("category", category.cover)
     if config.account.cover and config.account.cover.is_file():
         return Cover("account", config.account.cover)
-    from publishers.images import generated_cover
+    from publishers.covers import generated_cover
 
     name = category.name if category else config.account.name
     color = category.color if category else "#2b6cb0"

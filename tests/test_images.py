@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageChops, ImageColor, ImageDraw, ImageFont, ImageStat
 
-from publishers import images
-from publishers.images import ImageError, Prepared, generated_cover, image_info, prepare_body_image, prepare_cover
+from publishers import covers, images
+from publishers.covers import generated_cover
+from publishers.images import ImageError, Prepared, image_info, prepare_body_image, prepare_cover
 from publishers.limits import BODY_IMAGE_MAX_BYTES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -468,14 +469,14 @@ def test_generated_cover_is_a_900_by_383_jpeg_in_the_category_colour(color):
     target = ImageColor.getrgb(color)
     assert all(abs(m - t) < 60 for m, t in zip(median, target))
     assert median.index(max(median)) == target.index(max(target))
-    if images._find_cjk_font() is not None:
+    if covers._find_cjk_font() is not None:
         assert near_white(img.convert("RGB")) > 2000  # the title is drawn
     else:
         assert near_white(img.convert("RGB")) == 0  # no font: no text, and so no tofu boxes
 
 
 def test_generated_cover_without_a_chinese_font_draws_no_text(monkeypatch):
-    monkeypatch.setattr(images, "_find_cjk_font", lambda *args: None)
+    monkeypatch.setattr(covers, "_find_cjk_font", lambda *args: None)
 
     img = Image.open(io.BytesIO(generated_cover("政策解读", "#c53030", "屈原医保"))).convert("RGB")
 
@@ -491,21 +492,21 @@ def test_generated_cover_survives_a_bad_colour_a_bad_font_and_a_long_title():
 def test_the_font_lookup_refuses_fonts_without_chinese_and_is_cached():
     dejavu = [p for p in Path("/usr/share/fonts").rglob("DejaVuSans.ttf")]
     if dejavu:
-        assert images._chinese_face(str(dejavu[0])) is None
-    assert images._find_cjk_font() is images._find_cjk_font()
-    found = images._find_cjk_font()
+        assert covers._chinese_face(str(dejavu[0])) is None
+    assert covers._find_cjk_font() is covers._find_cjk_font()
+    found = covers._find_cjk_font()
     if found is not None:
         font = ImageFont.truetype(found[0], 40, index=found[1])
-        assert images._draws_chinese(font)
+        assert covers._draws_chinese(font)
 
 
 def test_the_font_lookup_finds_nothing_on_a_machine_without_chinese_fonts(monkeypatch, tmp_path):
     (tmp_path / "wqy-fake.ttc").write_bytes(b"not a font")  # a right name is not enough
-    monkeypatch.setattr(images, "_FONT_DIRS", (str(tmp_path),))
-    images._find_cjk_font.cache_clear()
+    monkeypatch.setattr(covers, "_FONT_DIRS", (str(tmp_path),))
+    covers._find_cjk_font.cache_clear()
     try:
-        assert images._find_cjk_font() is None
+        assert covers._find_cjk_font() is None
         img = Image.open(io.BytesIO(generated_cover("政策解读", "#c53030", "屈原医保"))).convert("RGB")
         assert img.size == (900, 383) and near_white(img) == 0
     finally:
-        images._find_cjk_font.cache_clear()
+        covers._find_cjk_font.cache_clear()

@@ -12,7 +12,8 @@ from wechatpy.session.memorystorage import MemoryStorage
 
 from publishers.base import DraftArticle, Publication, PublishError, Sent, UnknownOutcome
 from publishers.errors import describe
-from publishers.wechat import WeChatPublisher, scrub, upload_file
+from publishers.wechat import WeChatPublisher, scrub
+from publishers.wechat_api import upload_file
 from tests.fake_wechat import FakeWeChat
 
 START = 1_767_225_600.0  # 2026-01-01 08:00 Beijing time

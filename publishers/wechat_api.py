@@ -1,0 +1,110 @@
+"""WeChat's endpoint groups as wechatpy ``BaseWeChatAPI`` subclasses: one short method per
+endpoint, no HTTP here.  ``publishers.wechat.TuiwenClient`` declares them and does all the
+transport; the ``safe=False`` and ``accept=`` options its requests take are explained there.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wechatpy.client.api.base import BaseWeChatAPI
+
+
+class DraftAPI(BaseWeChatAPI):
+    """草稿箱 (draft box): 新建草稿, 获取草稿, 删除草稿, 获取草稿总数, 获取草稿列表."""
+
+    def add(self, articles: list[dict]) -> dict:
+        """新建草稿 ``draft/add``; a repeat only leaves a spare draft, so it is retried."""
+        return self._post("draft/add", data={"articles": articles})
+
+    def get(self, media_id: str) -> dict:
+        """获取草稿 ``draft/get``."""
+        return self._post("draft/get", data={"media_id": media_id})
+
+    def delete(self, media_id: str) -> dict:
+        """删除草稿 ``draft/delete``."""
+        return self._post("draft/delete", data={"media_id": media_id})
+
+    def count(self) -> int:
+        """获取草稿总数 ``draft/count``."""
+        return int(self._post("draft/count", data={}).get("total_count", 0))
+
+    def batchget(self, offset: int = 0, count: int = 20, no_content: bool = True) -> dict:
+        """获取草稿列表 ``draft/batchget`` (count 1–20)."""
+        return self._post("draft/batchget", data={"offset": offset, "count": count,
+                                                  "no_content": int(no_content)})
+
+
+class FreePublishAPI(BaseWeChatAPI):
+    """发布能力 (free publish): 发布草稿, 发布状态轮询, 获取成功发布列表, 通过 article_id 获取已发布文章."""
+
+    def submit(self, media_id: str) -> dict:
+        """发布草稿 ``freepublish/submit``: never repeated blindly (it would publish twice)."""
+        return self._post("freepublish/submit", data={"media_id": media_id}, safe=False)
+
+    def get(self, publish_id: str) -> dict:
+        """发布状态轮询 ``freepublish/get``."""
+        return self._post("freepublish/get", data={"publish_id": str(publish_id)})
+
+    def batchget(self, offset: int = 0, count: int = 20, no_content: bool = True) -> dict:
+        """获取成功发布列表 ``freepublish/batchget``, newest first (count 1–20)."""
+        return self._post("freepublish/batchget", data={"offset": offset, "count": count,
+                                                        "no_content": int(no_content)})
+
+    def getarticle(self, article_id: str) -> dict:
+        """通过 article_id 获取已发布文章 ``freepublish/getarticle``."""
+        return self._post("freepublish/getarticle", data={"article_id": article_id})
+
+
+class MassSendAPI(BaseWeChatAPI):
+    """群发接口: 根据标签进行群发 (to all), 预览接口, 查询群发消息发送状态.
+
+    wechatpy's ``send_mass_article`` sends ``filter.group_id``, which WeChat refuses; hence these.
+    """
+
+    def sendall(self, media_id: str, clientmsgid: str) -> dict:
+        """``message/mass/sendall`` to every follower; 45065 (already sent) is an answer, not an error."""
+        return self._post("message/mass/sendall", safe=False, accept=(45065,), data={
+            "filter": {"is_to_all": True}, "msgtype": "mpnews", "mpnews": {"media_id": media_id},
+            "send_ignore_reprint": 0, "clientmsgid": clientmsgid})
+
+    def preview(self, media_id: str, *, touser: str | None = None, towxname: str | None = None) -> dict:
+        """预览接口 ``message/mass/preview`` to one openid or WeChat ID."""
+        to = {"touser": touser} if touser else {"towxname": towxname}
+        return self._post("message/mass/preview", safe=False,
+                          data={**to, "msgtype": "mpnews", "mpnews": {"media_id": media_id}})
+
+    def get(self, msg_id: str) -> dict:
+        """查询群发消息发送状态 ``message/mass/get``."""
+        return self._post("message/mass/get", data={"msg_id": str(msg_id)})
+
+
+class ImageAPI(BaseWeChatAPI):
+    """上传图文消息内的图片获取URL, 新增其他类型永久素材 (image): multipart field ``media``."""
+
+    def uploadimg(self, data: bytes, filename: str) -> dict:
+        """``media/uploadimg``: a body image (jpg/png < 1 MB) → ``{url}`` on mmbiz.qpic.cn."""
+        return self._post("media/uploadimg", files={"media": upload_file(data, filename)})
+
+    def add_material(self, data: bytes, filename: str) -> dict:
+        """``material/add_material?type=image``: a permanent image → ``{media_id, url}``."""
+        return self._post("material/add_material", params={"type": "image"},
+                          files={"media": upload_file(data, filename)})
+
+
+_IMAGE_TYPES = ((b"\xff\xd8\xff", "jpg", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
+                (b"GIF8", "gif", "image/gif"), (b"BM", "bmp", "image/bmp"))
+
+
+def upload_file(data: bytes, filename: str) -> tuple[str, bytes, str]:
+    """The multipart file: an ASCII name whose extension matches the bytes (WeChat checks both)."""
+    base = filename.replace("\\", "/").rpartition("/")[2]
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    stem = re.sub(r"[^A-Za-z0-9_-]", "", stem)[:64] or "image"
+    for magic, kind, mime in _IMAGE_TYPES:
+        if data.startswith(magic):
+            return f"{stem}.{kind}", data, mime
+    # Not an image we know: keep the given extension and let WeChat refuse it by name (40005).
+    return f"{stem}.{re.sub(r'[^A-Za-z0-9]', '', ext).lower() or 'bin'}", data, "application/octet-stream"
