@@ -9,6 +9,7 @@ from pathlib import Path
 from publishers.base import Article
 from publishers.render import Rendered, Theme, render
 
+from . import signoff
 from .config import Config
 from .posts import Post
 
@@ -25,6 +26,7 @@ def theme(config: Config) -> Theme:
 def to_article(post: Post, config: Config) -> Article:
     """The publisher's view of a post, with the account's defaults filled in."""
     category = config.categories.get(post.category or "")
+    reviewed_by, approved_by = signoff.names(post, config)  # the sign-off records win over front matter
     return Article(
         title=post.title,
         body=post.body,
@@ -37,8 +39,8 @@ def to_article(post: Post, config: Config) -> Article:
         comments=post.comments,
         category=category.name if category else "",
         color=category.color if category else "#2b6cb0",
-        reviewed_by=post.reviewed_by,
-        approved_by=post.approved_by,
+        reviewed_by=reviewed_by,
+        approved_by=approved_by,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from publishers.assets import UnsafePath, find_image_refs, is_remote, is_wechat_image, resolve_local, sniff_image
@@ -18,6 +19,11 @@ from publishers.render import Theme, content_problems
 from .articles import render_post, theme
 from .config import Config
 from .posts import ERROR, WARNING, Post, Problem, load_posts
+from .signoff import check_signoff
+
+if TYPE_CHECKING:
+    from .cache import Cache
+from .wording import check_wording
 
 
 @dataclass(frozen=True)
@@ -34,14 +40,15 @@ class CheckResult:
         return sum(p.severity == WARNING for p in self.problems)
 
 
-def check_repository(config: Config) -> CheckResult:
-    """Read and validate every post; problems sorted by file and line."""
-    posts = load_posts(config)
-    images = _ImageChecker(config.content.dir)
-    look = theme(config)
-    for post in posts:
-        check_post(post, config, images)
-        check_rendered(post, config, look)
+def check_repository(config: Config, *, cache: Cache | None = None, workers: int | None = None) -> CheckResult:
+    """Read and validate every post; problems sorted by file and line.
+
+    With a cache, unchanged posts are not read again; with many posts to read, every
+    core works on them (``workers``: see ``bulk.read_checked``).  Same result either way.
+    """
+    from .bulk import read_checked
+
+    posts = read_checked(config, render=True, cache=cache, workers=workers)
     problems = sorted(p for post in posts for p in post.problems)
     return CheckResult(posts, _config_problems(config) + _uncommitted_problems(config) + problems)
 
@@ -54,6 +61,7 @@ def check_post(post: Post, config: Config, images: _ImageChecker | None = None) 
     _check_lengths(post)
     _check_window(post)
     _check_review(post, config)
+    check_wording(post, config)
     if not post.body.strip():
         post.report(post.body_line, ERROR, "正文为空")
     for index, ref in find_image_refs(post.body):
@@ -69,9 +77,43 @@ def check_rendered(post: Post, config: Config, look: Theme | None = None) -> Non
     rendered = render_post(post, config, look)
     for message in content_problems(rendered):
         post.report(post.body_line, ERROR, message)
+    for line, message in image_problems(post, rendered, config.content.dir):
+        post.report(line, ERROR, message)
     for removal in rendered.removed:
         if removal.kind != "image":  # image problems are reported by the image rules, with their line
             post.report(post.body_line, WARNING, removal.message)
+
+
+_VERDICTS: dict[str, str | None] = {}  # image sha256 → why it cannot be prepared (same bytes, same answer)
+
+
+def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
+    """(line, message) for each image of a rendered post that would not survive preparation for
+    upload (truncated, damaged, too many pixels): found before a release claims the post, not in it."""
+    from publishers.images import ImageError, check_image
+
+    lines = {}
+    for index, ref in find_image_refs(post.body):
+        try:
+            lines.setdefault(resolve_local(root, post.path.parent, ref), post.body_line + index)
+        except (UnsafePath, ValueError):
+            continue
+    problems = []
+    refs = [(image, "图片", lines.get(image.path, post.body_line)) for image in rendered.images]
+    if rendered.cover is not None:
+        refs.append((rendered.cover, "封面", post.line_of("cover")))
+    for image, what, line in refs:
+        if image.sha256 not in _VERDICTS:
+            try:
+                check_image(image.path.read_bytes())
+                _VERDICTS[image.sha256] = None
+            except ImageError as exc:
+                _VERDICTS[image.sha256] = str(exc)
+            except OSError as exc:
+                return problems + [(line, f"{what} {image.path.name} 无法读取：{exc.strerror}")]
+        if _VERDICTS[image.sha256]:
+            problems.append((line, f"{what} {image.path.name} 无法使用：{_VERDICTS[image.sha256]}"))
+    return problems
 
 
 def _check_lengths(post: Post) -> None:
@@ -94,6 +136,8 @@ def _check_window(post: Post) -> None:
 
 
 def _check_review(post: Post, config: Config) -> None:
+    if check_signoff(post, config):  # [review].roles set: the sign-off records decide
+        return
     if not config.review.required or post.status != "ready":
         return
     for key, role in (("reviewed_by", "审核"), ("approved_by", "签发")):

@@ -106,6 +106,9 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
       publish log          发布记录
       publish status       上次推送、下次推送、守护进程状态
       publish daemon       按计划持续运行
+      publish new          新建文章（草稿）
+      publish approve      记录审核签发（初审、复审、终审）
+      publish report       一段时间的推送报表（可导出 CSV）
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -126,12 +129,13 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """检查所有文章：格式、字段、字数、图片、排版后的长度。有错误时退出码为 1。"""
+    from .cache import Cache
     from .checks import check_repository
 
     config = load_settings(ctx)
     if not config.content.dir.is_dir():
         fail(f"配置错误：内容目录 {config.content.dir} 不存在（[content].dir）", EXIT_CONFIG)
-    result = check_repository(config)
+    result = check_repository(config, cache=Cache.for_config(config))
     for problem in result.problems:
         click.echo(str(problem))
     ready = sum(1 for p in result.posts if p.ok and p.status == "ready")
@@ -187,6 +191,65 @@ def daemon(ctx: click.Context) -> None:
 
     config = load_settings(ctx)
     sys.exit(commands.daemon(config))
+
+
+@main.command()
+@common_options
+@click.argument("path")
+@click.option("--by", "by", required=True, metavar="姓名", help="审核人姓名。")
+@click.option("--role", "role", required=True, metavar="角色",
+              help="审核角色：初审、复审、终审（或 [review].roles 中的角色）。")
+@click.pass_context
+def approve(ctx: click.Context, path: str, by: str, role: str) -> None:
+    """记录审核：某人以某角色审核通过了文章 PATH 的当前内容（写入 content/.signoff.toml）。"""
+    from . import commands
+
+    config = load_settings(ctx)
+    sys.exit(commands.approve(config, path, by, role, when(ctx, config), console()))
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value.strip().replace("/", "-"))
+    except ValueError:
+        raise click.BadParameter(f"“{value}”不是有效的日期，应写成 2024-04-01") from None
+
+
+@main.command()
+@common_options
+@click.option("--from", "start", metavar="DATE", callback=_date, help="起始日期（含），默认本月 1 日。")
+@click.option("--to", "end", metavar="DATE", callback=_date, help="结束日期（含），默认今天。")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="另存为 CSV 文件（UTF-8，Excel 可直接打开）。")
+@click.pass_context
+def report(ctx: click.Context, start, end, csv_path: Path | None) -> None:
+    """报表：一段时间内的推送次数、各栏目文章数、标题、作者、审核签发人和时间、检查结果。"""
+    from . import commands
+
+    config = load_settings(ctx)
+    today = when(ctx, config).date()
+    end = end or today
+    start = start or end.replace(day=1)
+    if start > end:
+        fail(f"用法错误：--from {start} 晚于 --to {end}", EXIT_CONFIG)
+    sys.exit(commands.report(config, start, end, csv_path, console()))
+
+
+@main.command()
+@common_options
+@click.argument("category")
+@click.argument("title")
+@click.pass_context
+def new(ctx: click.Context, category: str, title: str) -> None:
+    """新建文章：content/<分类>/<今天日期>-<slug>.md，草稿，各字段带说明。"""
+    from . import commands
+
+    config = load_settings(ctx)
+    sys.exit(commands.new(config, category, title, when(ctx, config), console()))
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m scheduler.cli`

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from . import ledger as L
+from . import states as L  # not .ledger: SQLAlchemy is slow to import, and most commands never need it
 from .config import Config, ConfigError
 
 EXIT_OK, EXIT_CONTENT, EXIT_CONFIG, EXIT_REMOTE = 0, 1, 2, 3
@@ -34,9 +35,10 @@ def category_name(config: Config, key: str | None) -> str:
 # --- dry run ------------------------------------------------------------------
 
 def dry_run(config: Config, at: datetime, out: Path, con: Console) -> None:
+    from .cache import Cache
     from .dryrun import dry_run as run
 
-    result = run(config, at, out)
+    result = run(config, at, out, cache=Cache.for_config(config))
     when = {"on_time": "现在到期", "late": "已过推送时间，将补发", "next": "下一次"}[result.state]
     con.print(f"[bold]{config.account.name}[/] 推送：{local(config, result.slot)}  {when}  [dim]（试运行：不联网、不记台账）[/]")
     if result.bundle.empty:
@@ -52,13 +54,36 @@ def dry_run(config: Config, at: datetime, out: Path, con: Console) -> None:
         con.print(f"预览：{result.index}    草稿内容：{result.payload}")
 
 
+LEFT_OUT_ROWS = 40  # a province keeps years of posts: past this many, the least telling are counted
+# Reasons, most worth an editor's attention first, with a short label for the count line.
+LEFT_OUT_ORDER = {
+    "invalid": "有错误", "not_reviewed": "未审核签发", "no_category": "无分类", "duplicate": "重复",
+    "category_cap": "分类已满", "bundle_full": "本次已满", "not_yet": "未到发布时间", "draft": "草稿",
+    "expired": "已过期", "published": "已发布",
+}
+
+
 def _print_left_out(bundle, con: Console) -> None:
+    from collections import Counter
+
+    from rich.markup import escape
+
     if not bundle.left_out:
         return
+    shown = list(bundle.left_out)
+    if len(shown) > LEFT_OUT_ROWS:  # stable: by path within a reason
+        rank = {code: i for i, code in enumerate(LEFT_OUT_ORDER)}
+        shown = sorted(shown, key=lambda o: rank.get(o.reason_code, len(rank)))[:LEFT_OUT_ROWS]
     table = Table("文章", "原因", title="未入选", title_style="dim")
-    for left in bundle.left_out:
-        table.add_row(left.post.rel, left.message_zh)
+    for left in shown:
+        table.add_row(escape(left.post.rel), escape(left.message_zh))  # "[review]" is text, not markup
     con.print(table)
+    if len(shown) < len(bundle.left_out):
+        rest = Counter(o.reason_code for o in bundle.left_out) - Counter(o.reason_code for o in shown)
+        order = list(LEFT_OUT_ORDER)
+        codes = sorted(rest, key=lambda code: order.index(code) if code in order else len(order))
+        counts = "，".join(f"{escape(LEFT_OUT_ORDER.get(code, code))} {rest[code]} 篇" for code in codes)
+        con.print(f"[dim]另有 {sum(rest.values())} 篇未列出：{counts}。[/]")
 
 
 # --- publishing ---------------------------------------------------------------
@@ -72,7 +97,7 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
     try:
         releaser = make_releaser(config, ledger, progress=_progress(con), now=lambda: at)
     except ConfigError as exc:
-        con.print(f"[red]配置错误：{exc}[/]")
+        con.print(f"[red]配置错误：{escape(str(exc))}[/]")  # "[account]" is text, not markup
         return EXIT_CONFIG
     if force:
         outcomes = [releaser.release(minute(at), forced=True)]
@@ -151,7 +176,7 @@ def preview_to(config: Config, at: datetime, to: str, con: Console) -> int:
         releaser = make_releaser(config, ledger, progress=_progress(con))
         bundle = releaser.preview(target_slot(config, at)[0], to)
     except ConfigError as exc:
-        con.print(f"[red]配置错误：{exc}[/]")
+        con.print(f"[red]配置错误：{escape(str(exc))}[/]")  # "[account]" is text, not markup
         return EXIT_CONFIG
     except PublishError as exc:
         con.print(f"[red]{exc.message}[/]")
@@ -166,14 +191,12 @@ def preview_to(config: Config, at: datetime, to: str, con: Console) -> int:
 # --- plan, log, status ----------------------------------------------------------
 
 def plan(config: Config, at: datetime, weeks: int, con: Console) -> None:
-    from .checks import check_post
+    from .bulk import read_checked
+    from .cache import Cache
     from .dryrun import read_published
     from .plan import forecast, rules_from_config
-    from .posts import load_posts
 
-    posts = load_posts(config)
-    for post in posts:
-        check_post(post, config)
+    posts = read_checked(config, render=False, cache=Cache.for_config(config))
     count = len(config.schedule.slots) * weeks
     bundles = forecast(posts, read_published(config), config.schedule.slots, config.account.tz, at, count,
                        rules_from_config(config))
@@ -208,7 +231,7 @@ def _release_table(config: Config, releases, title: str) -> Table:
 
 
 def status(config: Config, at: datetime, con: Console) -> None:
-    import os
+    from rich.markup import escape
 
     from .daemon import RECONCILE_MINUTES
     from .plan import next_slots
@@ -227,6 +250,7 @@ def status(config: Config, at: datetime, con: Console) -> None:
         table.add_row("上次成功推送", f"{local(config, pushed[0].slot)}，{days:.0f} 天前")
     else:
         table.add_row("上次成功推送", "无")
+    table.add_row("更新提醒", _freshness_line(config, ledger, at))
     table.add_row("下次推送", local(config, upcoming))
     if beat is None:
         table.add_row("守护进程", "[yellow]未运行[/]")
@@ -234,10 +258,87 @@ def status(config: Config, at: datetime, con: Console) -> None:
         alive = at - beat <= timedelta(minutes=2 * RECONCILE_MINUTES + 1)
         table.add_row("守护进程", ("运行中" if alive else "[red]无响应[/]") + f"，最后心跳 {local(config, beat)}")
     table.add_row("待确认的发布", "\n".join(f"{local(config, r.slot)} {STATUS_ZH[r.status]}" for r in pending) or "无")
-    env = [config.account.app_id_env, config.account.app_secret_env]
-    missing = [e for e in env if not os.environ.get(e)]
-    table.add_row("微信凭据", f"[red]环境变量 {'、'.join(missing)} 未设置[/]" if missing else "环境变量已设置")
+    try:
+        config.credentials()  # the environment, or a secret file (refused when others can read it)
+        table.add_row("微信凭据", "已设置" if config.account.app_secret_file else "环境变量已设置")
+    except ConfigError as exc:
+        table.add_row("微信凭据", f"[red]{escape(str(exc))}[/]")
     con.print(table)
+
+
+def _freshness_line(config: Config, ledger, at: datetime) -> str:
+    from .freshness import freshness
+
+    fresh = freshness(config, ledger, at)
+    colour = "red" if fresh.failing else "yellow" if fresh.level or fresh.days is None else ""
+    return f"[{colour}]{fresh.message()}[/]" if colour else fresh.message()
+
+
+# --- sign-off, report, new post (government-account duties) ------------------------
+
+def approve(config: Config, path: str, by: str, role: str, at: datetime, con: Console) -> int:
+    from .signoff import SignoffError, approve as record, describe
+
+    from rich.markup import escape
+
+    try:
+        post, approval, state = record(config, path, by, role, at)
+    except SignoffError as exc:
+        con.print(f"[red]{escape(str(exc))}[/]")
+        return EXIT_CONFIG
+    con.print(escape(f"已记录：{approval.role} {approval.by} 审核通过 {post.rel}（内容指纹 {approval.sha256[:12]}…，"
+                     f"{local(config, approval.at)}），写入 content/.signoff.toml，请随文章一起提交。"))
+    if post.status != "ready":
+        con.print("[yellow]注意：这篇文章还是草稿（status 不是 ready）。改为 ready 会改动文件，本次审核随之失效；"
+                  "请先改为 ready 再审核。[/]")
+    if config.review.roles:
+        con.print("审核签发已完成，可以发布。" if state.complete else f"[yellow]{escape(describe(state, config))}[/]")
+    return EXIT_OK
+
+
+def report(config: Config, start, end, csv_path: Path | None, con: Console) -> int:
+    from rich.markup import escape
+
+    from .report import build, summary, write_csv
+
+    ledger = _existing_ledger(config)
+    result = build(config, ledger, start, end)
+    con.print(escape(summary(result)))
+    if result.rows:
+        counts = Table("分类", "篇数", title="各栏目文章数")
+        for name, n in result.per_category():
+            counts.add_row(escape(name), str(n))
+        con.print(counts)
+        table = Table("推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", title="推送文章")
+        for row in result.rows:
+            cells = (row.category, row.title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
+            table.add_row(local(config, row.slot), str(row.position), *map(escape, cells))
+        con.print(table)
+    if result.not_out:
+        table = Table("推送时间", "状态", "原因", title="未成功的推送", title_style="dim")
+        for slot, state, error in result.not_out:
+            table.add_row(local(config, slot), STATUS_ZH.get(state, state), escape(error or "—"))
+        con.print(table)
+    if csv_path is not None:
+        write_csv(result, config, csv_path)
+        con.print(f"已写出 {csv_path}（{len(result.rows)} 行，UTF-8，可用 Excel 打开）")
+    return EXIT_OK
+
+
+def new(config: Config, category: str, title: str, at: datetime, con: Console) -> int:
+    from .newpost import NewPostError, new_post
+
+    try:
+        path, warnings = new_post(config, category, title, at)
+    except NewPostError as exc:
+        from rich.markup import escape
+
+        con.print(f"[red]{escape(str(exc))}[/]")
+        return EXIT_CONFIG
+    con.print(f"已创建 {path.relative_to(config.root) if path.is_relative_to(config.root) else path}（草稿）")
+    for warning in warnings:
+        con.print(f"[yellow]{warning}[/]")
+    return EXIT_OK
 
 
 def _existing_ledger(config: Config):
@@ -254,12 +355,12 @@ def _existing_ledger(config: Config):
 
 def daemon(config: Config) -> int:
     from .daemon import Daemon
-    from .runtime import make_releaser, open_ledger
+    from .runtime import DeferredReleaser, open_ledger
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ledger = open_ledger(config)
     try:
-        releaser = make_releaser(config, ledger)
+        releaser = DeferredReleaser(config, ledger)  # built at the first release: an idle daemon stays small
     except ConfigError as exc:
         logging.getLogger(__name__).error("配置错误：%s", exc)
         return EXIT_CONFIG

@@ -201,9 +201,75 @@ def _optional_cap(value: Any, ctx: _Context) -> int | None:
     return None if value == 0 else _int_between(1, WECHAT_MAX_ARTICLES)(value, ctx)
 
 
-def setting(default: Any, parse: Callable[[Any, _Context], Any], help: str) -> Any:
-    """Declare one setting: its default (as written in TOML), parser and help."""
-    return field(default=None, metadata={"default": default, "parse": parse, "help": help})
+def _names(value: Any, ctx: _Context) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError('应为字符串列表，例如 ["初审", "复审", "终审"]（可为空）')
+    names = tuple(v.strip() for v in value)
+    if len(set(names)) != len(names):
+        raise ValueError("有重复的项")
+    return names
+
+
+def _days(value: Any, ctx: _Context) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in value):
+        raise ValueError("应为正整数天数的列表，例如 [4, 7, 10, 12]（可为空）")
+    return tuple(sorted(set(value)))
+
+
+def _numbers(value: Any, ctx: _Context) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and re.search(r"\d", v) for v in value):
+        raise ValueError('应为号码字符串列表，例如 ["13800000000"]（可为空）')
+    return frozenset(re.sub(r"\D", "", v) for v in value)
+
+
+def _alert_url(value: Any, ctx: _Context) -> str:
+    """An http(s) URL, or ``env:NAME`` to read it from the environment (robot keys are secrets)."""
+    if value == "":
+        return ""
+    if isinstance(value, str) and value.startswith("env:"):
+        _env_name(value[4:], ctx)
+        return value
+    parts = urlsplit(_str(value, ctx))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError('应为 http:// 或 https:// 开头的网址，或 "env:变量名"（从环境变量读取）')
+    return value
+
+
+def _optional_env_name(value: Any, ctx: _Context) -> str:
+    return "" if value == "" else _env_name(value, ctx)
+
+
+def _words_file(value: Any, ctx: _Context) -> Path | None:
+    from .wording import validate_words_file  # the rule format lives with the rules
+
+    path = _optional_path(value, ctx)
+    if path is not None:
+        validate_words_file(path)
+    return path
+
+
+def _local_words(value: Any, ctx: _Context) -> tuple:
+    from .wording import parse_local_words
+
+    return parse_local_words(value)
+
+
+def setting(default: Any, parse: Callable[[Any, _Context], Any], help: str, key: str | None = None) -> Any:
+    """Declare one setting: its default (as written in TOML), parser and help (``key``: its TOML name, if not the field's)."""
+    metadata = {"default": default, "parse": parse, "help": help}
+    return field(default=None, metadata=metadata | ({"key": key} if key else {}))
+
+
+def subsection(cls: type, help: str, key: str | None = None) -> Any:
+    """Declare a nested table such as ``[alerts.smtp]``; its own settings are declared on ``cls``."""
+    metadata = {"default": {}, "parse": None, "help": help, "section": cls}
+    return field(default=None, metadata=metadata | ({"key": key} if key else {}))
+
+
+def _toml_key(f: Any) -> str:
+    """The key a field is written as in TOML (``from`` cannot be a Python name)."""
+    return f.metadata.get("key", f.name)
 
 
 # --- sections -----------------------------------------------------------------
@@ -218,6 +284,8 @@ class AccountSettings:
                         '"mass_send" 群发（通知粉丝，计入更新）或 "publish" 仅发布')
     app_id_env: str = setting("WECHAT_APP_ID", _env_name, "存放 AppID 的环境变量名")
     app_secret_env: str = setting("WECHAT_APP_SECRET", _env_name, "存放 AppSecret 的环境变量名")
+    app_secret_file: Path | None = setting("", _optional_path,
+                                           "存放 AppSecret 的文件（权限须为 600），相对配置文件；设置后代替 app_secret_env")
     api_base_url: str = setting("https://api.weixin.qq.com/", _http_url,
                                 "微信接口地址：官方、网关、代理或本地测试服务器")
 
@@ -253,6 +321,9 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class ReviewSettings:
     required: bool = setting(False, _bool, "为 true 时，文章须有 reviewed_by（审核）和 approved_by（签发）才能发布")
+    roles: tuple[str, ...] = setting([], _names,
+                                     "三审角色，如 [\"初审\", \"复审\", \"终审\"]：设了之后，每个角色都用 publish approve "
+                                     "审核过文章的当前内容才能发布，改动即失效")
 
 
 @dataclass(frozen=True)
@@ -261,6 +332,48 @@ class ThemeSettings:
     qr_image: Path | None = setting("", _optional_path, "页脚关注二维码图片（须在内容仓库内），相对配置文件")
     templates: Path | None = setting("", _optional_path,
                                      "自定义模板目录（header.html、footer.html、article.html），相对配置文件")
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    words_file: Path | None = setting("", _words_file,
+                                      "账号自己的用词规则文件（格式同 scheduler/rules/words.toml），补充或覆盖默认规则")
+    local_words: tuple = setting({}, _local_words,
+                                 "本地须一字不差的写法：{\"王某某\" = \"区医保局局长\"}（领导姓名 = 职务），"
+                                 "或 {\"错误写法\" = { right = \"正确写法\" }}")
+    allowed_numbers: frozenset[str] = setting([], _numbers,
+                                              "有意公开的手机号等号码（如咨询专线），隐私检查不报")
+
+
+@dataclass(frozen=True)
+class FreshnessSettings:
+    warn_days: tuple[int, ...] = setting([4, 7, 10, 12], _days,
+                                         "距上次群发多少天时提醒（14 天未更新按检查指标判为不合格）")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = setting("", _str, "SMTP 服务器；为空则不发邮件")
+    port: int = setting(587, _int_between(1, 65535), "SMTP 端口；465 使用 SSL")
+    from_addr: str = setting("", _str, "发件人地址", key="from")
+    to: tuple[str, ...] = setting([], _names, "收件人地址列表")
+    username: str = setting("", _str, "登录用户名（为空则不登录）")
+    password_env: str = setting("", _optional_env_name, "存放登录密码的环境变量名（密码不写在配置文件里）")
+    starttls: bool = setting(True, _bool, "是否使用 STARTTLS 加密")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    wecom_robot_url: str = setting("", _alert_url,
+                                   "企业微信群机器人 Webhook 地址，或 \"env:变量名\" 从环境变量读取")
+    webhook_url: str = setting("", _alert_url, "通用 Webhook：POST JSON（event、account、slot、status、message）")
+    empty_hours: float = setting(24, _hours, "推送前这么多小时仍没有可发布的文章就告警（0 为不检查）")
+    smtp: SmtpSettings = subsection(SmtpSettings, "邮件告警")
+
+    @property
+    def channels(self) -> bool:
+        """Whether any alert channel is configured."""
+        return bool(self.wecom_robot_url or self.webhook_url or (self.smtp.host and self.smtp.to))
 
 
 @dataclass(frozen=True)
@@ -287,6 +400,9 @@ SECTIONS: dict[str, type] = {
     "database": DatabaseSettings,
     "review": ReviewSettings,
     "theme": ThemeSettings,
+    "checks": CheckSettings,
+    "freshness": FreshnessSettings,
+    "alerts": AlertSettings,
 }
 
 # Seed 000's campaign calendar: April is the fund-supervision publicity month, and
@@ -320,6 +436,9 @@ class Config:
     database: DatabaseSettings
     review: ReviewSettings
     theme: ThemeSettings
+    checks: CheckSettings
+    freshness: FreshnessSettings
+    alerts: AlertSettings
     categories: dict[str, Category]
     campaigns: tuple[CampaignSettings, ...]
 
@@ -334,15 +453,41 @@ class Config:
         return next((c for c in self.categories.values() if c.name == key_or_name), None)
 
     def credentials(self) -> tuple[str, str]:
-        """AppID and AppSecret from the environment variables the config names."""
+        """AppID and AppSecret from the environment variables the config names, or the AppSecret
+        from ``[account].app_secret_file`` — refused when other users can read that file."""
         values = []
-        for key in ("app_id_env", "app_secret_env"):
+        keys = ("app_id_env",) if self.account.app_secret_file else ("app_id_env", "app_secret_env")
+        for key in keys:
             name = getattr(self.account, key)
             value = os.environ.get(name, "").strip()
             if not value:
                 raise ConfigError(f"环境变量 {name} 未设置（[account].{key}）：请在运行环境中提供公众号的 AppID 和 AppSecret")
             values.append(value)
+        if self.account.app_secret_file:
+            values.append(_secret_from_file(self.account.app_secret_file))
         return values[0], values[1]
+
+
+def _secret_from_file(path: Path) -> str:
+    """The AppSecret in ``path``; ConfigError when it is missing, empty, or readable by others."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise ConfigError(f"找不到密钥文件 {path}（[account].app_secret_file）") from None
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"密钥文件 {path} 不是普通文件（[account].app_secret_file）")
+    if mode & 0o077:
+        raise ConfigError(f"密钥文件 {path} 的权限是 {stat.S_IMODE(mode):03o}，同组或其他用户也能读取，已拒绝使用："
+                          f"请执行 chmod 600 {path}（[account].app_secret_file）")
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(f"无法读取密钥文件 {path}（[account].app_secret_file）") from None
+    if not secret:
+        raise ConfigError(f"密钥文件 {path} 是空的（[account].app_secret_file）")
+    return secret
 
 
 # --- loading ------------------------------------------------------------------
@@ -385,7 +530,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _build(cls: type, table: dict[str, Any], ctx: _Context, where: str, **given: Any) -> Any:
-    known = {f.name: f for f in fields(cls) if "parse" in f.metadata}
+    known = {_toml_key(f): f for f in fields(cls) if "parse" in f.metadata}
     unknown = sorted(set(table) - set(known))
     if unknown:
         key = unknown[0]
@@ -396,8 +541,14 @@ def _build(cls: type, table: dict[str, Any], ctx: _Context, where: str, **given:
     values = {}
     for name, spec in known.items():
         raw = table.get(name, spec.metadata["default"])
+        if "section" in spec.metadata:  # a nested table: [alerts] → [alerts.smtp]
+            inner = f"{where.removesuffix(']')}.{name}]"
+            if not isinstance(raw, dict):
+                raise ConfigError(f"{inner} 应为一个配置节")
+            values[spec.name] = _build(spec.metadata["section"], raw, ctx, inner)
+            continue
         try:
-            values[name] = spec.metadata["parse"](raw, ctx)
+            values[spec.name] = spec.metadata["parse"](raw, ctx)
         except ValueError as exc:
             raise ConfigError(f"{where}.{name} = {_show(raw)} 无效：{exc}") from None
     return cls(**given, **values)
@@ -444,9 +595,13 @@ def _show(value: Any) -> str:
 def settings_table() -> list[tuple[str, str, Any, str]]:
     """(section, key, default, help) for every setting: documentation and tests read this."""
     rows = []
-    for name, cls in [*SECTIONS.items(), ("categories.<key>", Category), ("[campaigns]", CampaignSettings)]:
+    sections = [*SECTIONS.items(), ("categories.<key>", Category), ("[campaigns]", CampaignSettings)]
+    while sections:
+        name, cls = sections.pop(0)
         for f in fields(cls):
-            if "parse" in f.metadata:
-                rows.append((name, f.name, f.metadata["default"], f.metadata["help"]))
+            if "section" in f.metadata:
+                sections.append((f"{name}.{_toml_key(f)}", f.metadata["section"]))
+            elif "parse" in f.metadata:
+                rows.append((name, _toml_key(f), f.metadata["default"], f.metadata["help"]))
     return rows
 

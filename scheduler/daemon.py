@@ -18,18 +18,27 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import ledger as L
 from .config import Config
 from .gitcontent import GitError
 from .ledger import Ledger
 from .plan import due, overdue
-from .release import Outcome, Releaser
+
+if TYPE_CHECKING:  # the releaser (and the renderer behind it) is not needed to name them
+    from .release import Outcome, Releaser
 
 log = logging.getLogger(__name__)
 
 RECONCILE_MINUTES = 5
+
+
+def reconcile_seconds() -> float:
+    """The reconcile interval; ``TUIWEN_RECONCILE_SECONDS`` shortens it for benchmarks and soak tests."""
+    return float(os.environ.get("TUIWEN_RECONCILE_SECONDS") or RECONCILE_MINUTES * 60)
+
+DAEMON_STARTED = "daemon"  # the event kind recorded at a daemon's first reconcile
 LOOKBACK = timedelta(days=62)  # older gaps are history, not missed slots to record now
 
 
@@ -56,6 +65,7 @@ class Daemon:
         self.name = f"{self.account}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
         self._lock = threading.Lock()  # one reconcile at a time within this process
+        self._announced = False  # its start is in the ledger (from then on, slots are promised)
         releaser.should_stop = self.stopping.is_set
 
     # --- the work ---------------------------------------------------------
@@ -72,12 +82,28 @@ class Daemon:
             now = self.now()
             if beat:
                 self.ledger.beat(self.name, self.account, self.started_at, now)
+                if not self._announced:
+                    self.ledger.event(self.account, DAEMON_STARTED, f"守护进程启动：{self.name}")
+                    self._announced = True
             self._resume_unfinished(report)
             self._record_missed(now, report)
             self._serve_due(now, report)
+            self._alert(now, report)
         finally:
             self._lock.release()
         return report
+
+    def _alert(self, now: datetime, report: Report) -> None:
+        """Failures, missed slots, a stale account, an empty push ahead: tell people once. Never raises."""
+        if self.stopping.is_set():
+            return
+        try:
+            from .alerts import notify
+            from .freshness import freshness
+
+            notify(self.config, self.ledger, report, freshness(self.config, self.ledger, now), now)
+        except Exception:  # noqa: BLE001 - an alert must never break a release
+            log.exception("处理告警时出错（不影响发布）")
 
     def _resume_unfinished(self, report: Report) -> None:
         for release in self.ledger.releases(self.account, statuses=L.IN_PROGRESS):
@@ -90,7 +116,11 @@ class Daemon:
         tz = self.config.account.tz
         since = self.ledger.last_slot(self.account)
         if since is None:
-            return  # a new ledger: nothing was promised before this daemon existed
+            # No slot served yet: slots count from the first daemon ever started on this ledger
+            # (one stopped before its first slot and started after it must still report it).
+            since = self.ledger.first_event(self.account, DAEMON_STARTED)
+            if since is None:
+                return  # nothing was promised before a daemon existed
         since = max(since, now - LOOKBACK)
         hours = self.config.schedule.catch_up_hours
         for slot, state in overdue(self.config.schedule.slots, tz, since.astimezone(tz), now.astimezone(tz), hours):
@@ -127,7 +157,7 @@ class Daemon:
             # coalesce + a generous grace: a slot missed while the machine slept runs once, not in a burst.
             scheduler.add_job(self.reconcile, trigger, id=job_id, coalesce=True, max_instances=1,
                               misfire_grace_time=int(self.config.schedule.catch_up_hours * 3600) or 60)
-        scheduler.add_job(self.reconcile, "interval", minutes=RECONCILE_MINUTES, id="reconcile",
+        scheduler.add_job(self.reconcile, "interval", seconds=reconcile_seconds(), id="reconcile",
                           coalesce=True, max_instances=1, next_run_time=datetime.now(timezone.utc))
 
         def stop(signum, frame):

@@ -1,0 +1,285 @@
+"""Sign-off bound to content: `publish approve`, the records file, the check, the bundle and the footer."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import tomllib
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from scheduler import signoff
+from scheduler.articles import render_post
+from scheduler.checks import check_repository
+from scheduler.posts import read_post
+from tests.conftest import GOOD_FRONT, MINIMAL_CONFIG
+
+ROLES = MINIMAL_CONFIG + '[review]\nroles = ["初审", "复审", "终审"]\n'
+SHANGHAI = timezone(timedelta(hours=8))
+POST = "fund-supervision/2024-04-01-qidong.md"
+BODY = "4月是医保基金监管集中宣传月。区医保局将通过“五进”宣传、定点咨询、以案说法等形式，动员全社会共同守护群众的“救命钱”。\n"
+
+
+@pytest.fixture
+def signed(repo):
+    """A repository with [review].roles and two ready posts."""
+    repo.write_config(ROLES)
+    repo.post(POST, GOOD_FRONT, BODY)
+    repo.post("policy/2024-03-30-menzhen.md", "title: 职工医保门诊共济问答\nstatus: ready\n", "问：门诊费用怎么报销？\n")
+    return repo
+
+
+def approve(repo, rel, by, role, at="2024-03-30 10:00"):
+    return repo.publish("approve", f"content/{rel}", "--by", by, "--role", role, "--at", at)
+
+
+def approve_all(repo, rel, day="2024-03-30"):
+    for hour, (by, role) in enumerate((("张三", "初审"), ("李四", "复审"), ("王五", "终审")), 10):
+        result = approve(repo, rel, by, role, f"{day} {hour}:00")
+        assert result.exit_code == 0, result.output
+
+
+def errors_of(repo, rel):
+    return [p for p in check_repository(repo.config).problems if p.path == rel and p.severity == "error"]
+
+
+def records(repo):
+    return tomllib.loads((repo.content / ".signoff.toml").read_text(encoding="utf-8"))
+
+
+# --- recording --------------------------------------------------------------------------
+
+def test_approve_records_who_approved_which_content(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    result = approve(signed, POST, "张三", "初审")
+    assert result.exit_code == 0, result.output
+    assert f"已记录：初审 张三 审核通过 {POST}" in result.output
+    assert "缺少 复审、终审" in result.output
+    digest = hashlib.sha256((signed.content / POST).read_bytes()).hexdigest()
+    assert records(signed) == {POST: [{"role": "初审", "by": "张三", "sha256": digest,
+                                       "at": datetime(2024, 3, 30, 10, 0, tzinfo=SHANGHAI)}]}
+
+
+def test_a_path_relative_to_content_works_too(signed, monkeypatch):
+    monkeypatch.chdir(signed.root.parent)  # neither the repository nor content/
+    result = signed.publish("approve", POST, "--by", "张三", "--role", "初审", "--at", "2024-03-30 10:00")
+    assert result.exit_code == 0, result.output
+
+
+def test_the_file_is_sorted_readable_and_written_atomically(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    approve(signed, POST, "王五", "终审")
+    approve(signed, "policy/2024-03-30-menzhen.md", "张三", "初审")
+    approve(signed, POST, "张三", "初审")
+    text = (signed.content / ".signoff.toml").read_text(encoding="utf-8")
+    assert text.startswith("# 审核签发记录")
+    order = re.findall(r'^\[\["(.+?)"\]\]\nrole = "(.+?)"', text, re.M)
+    assert order == [(POST, "初审"), (POST, "终审"), ("policy/2024-03-30-menzhen.md", "初审")]
+    assert sorted(p.name for p in signed.content.iterdir() if p.name.startswith(".")) == [".signoff.toml"]
+    # Re-approving a role replaces that role's entry: one current entry per role.
+    approve(signed, POST, "赵六", "初审", "2024-03-31 09:00")
+    assert [e["by"] for e in records(signed)[POST]] == ["赵六", "王五"]
+
+
+def test_names_and_paths_with_quotes_survive_the_round_trip(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    rel = 'news/a "quoted" \\ name.md'
+    signed.post(rel, GOOD_FRONT, BODY)
+    result = signed.publish("approve", f"content/{rel}", "--by", '欧阳"小"\\明', "--role", "初审")
+    assert result.exit_code == 0, result.output
+    assert records(signed)[rel][0]["by"] == '欧阳"小"\\明'
+
+
+def test_concurrent_approvals_are_not_lost(signed):
+    rels = [f"news/2024-04-{n:02d}-p.md" for n in range(1, 9)]
+    for rel in rels:
+        signed.post(rel, GOOD_FRONT, BODY)
+    config = signed.config
+    at = datetime(2024, 4, 1, 9, 0, tzinfo=SHANGHAI)
+    threads = [threading.Thread(target=signoff.approve, args=(config, signed.content / rel, "张三", "初审", at))
+               for rel in rels]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(rels) <= set(records(signed))
+
+
+@pytest.mark.parametrize("target, reason", [
+    ("../config.toml", "不在内容仓库"),
+    ("content/../../outside.md", "不在内容仓库"),
+    ("content/README.md", "不是文章"),
+    ("content/_drafts/x.md", "不是文章"),
+    ("content/news/images/a.jpg", "不是文章"),
+    ("content/news/missing.md", "找不到文章"),
+])
+def test_approve_refuses_what_is_not_a_post(signed, monkeypatch, target, reason):
+    monkeypatch.chdir(signed.root)
+    (signed.root.parent / "outside.md").write_text("---\ntitle: x\n---\n", encoding="utf-8")
+    signed.post("README.md", GOOD_FRONT)
+    signed.post("_drafts/x.md", GOOD_FRONT)
+    signed.image("news/images/a.jpg")
+    result = signed.publish("approve", target, "--by", "张三", "--role", "初审")
+    assert result.exit_code == 2
+    assert reason in result.output
+    assert not (signed.content / ".signoff.toml").exists()
+
+
+def test_approve_refuses_a_role_not_configured_and_an_empty_name(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    result = signed.publish("approve", f"content/{POST}", "--by", "张三", "--role", "签发")
+    assert result.exit_code == 2 and "角色“签发”不在可用角色 初审、复审、终审 之中（[review].roles）" in result.output
+    result = signed.publish("approve", f"content/{POST}", "--by", " ", "--role", "初审")
+    assert result.exit_code == 2 and "--by 不能为空" in result.output
+    assert not (signed.content / ".signoff.toml").exists()
+
+
+def test_approving_a_draft_warns_that_setting_ready_will_void_it(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    signed.post("news/d.md", "title: 草稿\nstatus: draft\n", BODY)
+    result = approve(signed, "news/d.md", "张三", "初审")
+    assert result.exit_code == 0 and "还是草稿" in result.output
+
+
+# --- the check and the bundle ------------------------------------------------------------
+
+def test_a_ready_post_needs_every_role(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    [error] = errors_of(signed, POST)
+    assert error.line == 3  # the status line
+    assert "审核签发未完成（[review].roles）：缺少 初审、复审、终审" in error.message
+    approve(signed, POST, "张三", "初审")
+    approve(signed, POST, "李四", "复审")
+    [error] = errors_of(signed, POST)
+    assert "缺少 终审" in error.message and "初审" not in error.message
+    approve(signed, POST, "王五", "终审")
+    assert errors_of(signed, POST) == []
+
+
+def test_an_edit_after_approval_blocks_the_post(signed, monkeypatch, tmp_path):
+    monkeypatch.chdir(signed.root)
+    approve_all(signed, POST)
+    approve_all(signed, "policy/2024-03-30-menzhen.md")
+    dry = signed.publish("--dry-run", "--at", "2024-04-02 09:00", "--out", str(tmp_path / "p1"))
+    assert "打击欺诈骗保 维护基金安全" in dry.output and "职工医保门诊共济问答" in dry.output
+
+    path = signed.content / POST
+    path.write_text(path.read_text(encoding="utf-8").replace("五进", "六进"), encoding="utf-8")
+
+    check = signed.publish("check")
+    assert check.exit_code == 1
+    void = ("内容在 初审（张三，2024-03-30 10:00）、复审（李四，2024-03-30 11:00）、终审（王五，2024-03-30 12:00） "
+            "审核后被修改，需要重新审核")
+    assert f"{POST}:3: 错误: 审核签发未完成（[review].roles）：{void}" in check.output
+
+    dry = signed.publish("--dry-run", "--at", "2024-04-02 09:00", "--out", str(tmp_path / "p2"))
+    left_out = dry.output.split("未入选", 1)[1]
+    assert POST in left_out and "审核后被修改" in left_out.replace("\n", "").replace("│", "").replace(" ", "")
+    assert "职工医保门诊共济问答" in dry.output.split("未入选", 1)[0]  # the untouched post still goes
+
+
+def test_one_role_reapproving_leaves_the_others_void(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    approve_all(signed, POST)
+    path = signed.content / POST
+    path.write_text(path.read_text(encoding="utf-8") + "补充一句。\n", encoding="utf-8")
+    approve(signed, POST, "张三", "初审", "2024-03-31 09:00")
+    [error] = errors_of(signed, POST)
+    assert "复审（李四" in error.message and "终审（王五" in error.message and "初审（" not in error.message
+
+
+def test_the_choice_leaves_the_post_out_with_the_reason(signed, monkeypatch):
+    from scheduler.dryrun import dry_run
+
+    monkeypatch.chdir(signed.root)
+    approve(signed, POST, "张三", "初审")
+    result = dry_run(signed.config, datetime(2024, 4, 2, 9, 0, tzinfo=SHANGHAI), None)
+    reasons = {left.post.rel: left.message_zh for left in result.bundle.left_out}
+    assert "缺少 复审、终审" in reasons[POST]
+    assert result.bundle.empty
+
+
+def test_without_roles_nothing_is_required(repo):
+    repo.post(POST, GOOD_FRONT, BODY)
+    assert errors_of(repo, POST) == []
+    result = repo.publish("approve", str(repo.content / POST), "--by", "张三", "--role", "复审")
+    assert result.exit_code == 0
+    result = repo.publish("approve", str(repo.content / POST), "--by", "张三", "--role", "签发")
+    assert result.exit_code == 2 and "初审、复审、终审" in result.output
+
+
+def test_review_required_is_met_by_records_as_well_as_front_matter(repo):
+    repo.write_config(MINIMAL_CONFIG + "[review]\nrequired = true\n")
+    repo.post(POST, GOOD_FRONT, BODY)
+    assert len(errors_of(repo, POST)) == 2  # reviewed_by and approved_by missing
+    repo.publish("approve", str(repo.content / POST), "--by", "张三", "--role", "初审")
+    repo.publish("approve", str(repo.content / POST), "--by", "王五", "--role", "终审")
+    assert errors_of(repo, POST) == []
+
+
+# --- the footer ------------------------------------------------------------------------------
+
+def test_the_footer_names_come_from_the_records(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    signed.post(POST, GOOD_FRONT + "reviewed_by: 前言里的人\napproved_by: 前言里的人\n", BODY)
+    approve_all(signed, POST)
+    config = signed.config
+    post = read_post(signed.content / POST, config.content.dir, config)
+    html = render_post(post, config).html
+    assert "审核：张三、李四" in html and "签发：王五" in html and "前言里的人" not in html
+    assert signoff.names(post, config) == ("张三、李四", "王五")
+
+
+def test_the_footer_falls_back_to_front_matter_when_the_records_are_void(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    signed.post(POST, GOOD_FRONT + "reviewed_by: 王丽\napproved_by: 陈建国\n", BODY)
+    approve_all(signed, POST)
+    path = signed.content / POST
+    path.write_text(path.read_text(encoding="utf-8") + "改动。\n", encoding="utf-8")
+    config = signed.config
+    assert signoff.names(read_post(path, config.content.dir, config), config) == ("王丽", "陈建国")
+
+
+def test_signers_with_custom_roles():
+    at = datetime(2024, 4, 1, tzinfo=SHANGHAI)
+    a = [signoff.Approval("审核", "甲", "x", at), signoff.Approval("签发", "乙", "x", at)]
+    assert signoff.signers(tuple(a), ("审核", "签发")) == ("甲", "乙")
+    assert signoff.signers(tuple(a[:1]), ("审核", "签发")) == ("甲", "")
+    assert signoff.signers((), ("初审",)) == ("", "")
+
+
+# --- a real release -----------------------------------------------------------------------
+
+def test_a_release_carries_only_approved_unchanged_posts(site, fake, monkeypatch):
+    text = site.config_path.read_text(encoding="utf-8")
+    site.config_path.write_text(re.sub(r"(?m)^required = true.*$", 'required = true\nroles = ["初审", "复审", "终审"]',
+                                       text), encoding="utf-8")
+    monkeypatch.chdir(site.root)
+    lead = "fund-supervision/2024-04-01-jijin-jianguan-xuanchuanyue-qidong.md"
+    weekly = "weekly-study/2024-03-12-yidi-jiuyi-beian.md"
+    approve_all(site, lead)
+    approve_all(site, weekly)
+    path = site.content / weekly
+    path.write_text(path.read_text(encoding="utf-8").replace("春节过后", "春节以后"), encoding="utf-8")
+    result = site.publish("--at", "2024-04-02 09:00")
+    assert result.exit_code == 0, result.output
+    [send] = fake.mass_sends
+    assert [a["title"] for a in send["articles"]] == ["打击欺诈骗保 维护基金安全——集中宣传月启动"]
+    html = send["articles"][0]["content"]
+    assert "审核：张三、李四" in html and "签发：王五" in html
+
+
+def test_line_ends_changed_by_git_do_not_void_an_approval(signed, monkeypatch):
+    # Git for Windows checks out CRLF and commits LF: the editor approves one, the server reads the other.
+    monkeypatch.chdir(signed.root)
+    path = signed.content / POST
+    lf = path.read_bytes()
+    path.write_bytes(lf.replace(b"\n", b"\r\n"))
+    approve_all(signed, POST)
+    assert errors_of(signed, POST) == []
+    path.write_bytes(lf)
+    assert errors_of(signed, POST) == []
+    path.write_bytes(lf.replace("五进".encode(), "六进".encode()))
+    assert "审核后被修改" in errors_of(signed, POST)[0].message

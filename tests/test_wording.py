@@ -1,0 +1,327 @@
+"""Word and privacy checks, each rule family shown with real sentences from the seeds.
+
+The sentences come from /work/shared/seeds (bureau publicity plans and reports); where a
+seed has no mistake of a family, the seed's correct sentence is the negative case and
+the mistake is made by changing one word of it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from scheduler import wording
+from scheduler.checks import check_repository
+from scheduler.config import ConfigError, load_config
+from scheduler.privacy import id_checksum_ok, luhn_ok, private_numbers
+from scheduler.wording import BUILTIN_WORDS, Leader, WordChecker, read_words_file
+from tests.conftest import GOOD_FRONT, MINIMAL_CONFIG
+
+# --- real sentences (seeds 000–004) ---------------------------------------------------------
+
+SEED000_SOURCE = "编稿时间:2024-07-23 16:02 来源:区疗保障局  浏览:"
+SEED000_GUIDE = ("以习近平新时代中国特色社会主义思想为指导,深入学习贯彻党的二十大精神和习近平总书记关于医保工作的"
+                 "重要论述,坚持以人民为中心的发展思想")
+SEED000_LAWS = ("(1)医疗保障基金监管相关法律法规及政策解读(《医疗保障基金使用监督管理条例》《医疗保障基金飞行检查管理"
+                "暂行办法》《湖南省欺诈骗取医疗保障基金行为举报奖励实施细则》等法规政策);")
+SEED000_REWARD = "认真落实《湖南省欺诈骗取医疗保障基金行为举报奖励实施细则》要求,加强对举报奖励办理流程等宣传解读"
+SEED001_DOCNO = ("为贯彻落实《省政府办公厅关于建立健全职工基本医疗保险门诊共济保障机制的实施意见》(苏政办发〔2021〕108号)"
+                 "和《市政府办公室关于健全职工基本医疗保险门诊共济保障机制的实施办法》(苏府办〔202〕207号)")
+SEED001_FOOTER = "邮政编码:215031  政务电话:0512-68358593   业务咨询电话:12393"
+SEED002_HOTLINE = "企业和群众对政策的理解和掌握程度明显提高,12345热线咨询量也明显下降。"
+SEED003_CONTACT = "联系人:医药价格和服务监管工作筹备组 张帆, 联系电话:18123091916;联系邮箱:770306066@qq.com。"
+SEED003_QQ = "各区县局收到文件后确定联络员加入QQ工作群(群号:781877307)。"
+SEED004_PEOPLE = "2023年以来，县医保局深入贯彻以人民为中心的工作思想，稳步提高各项医保待遇，持续优化医保经办服务"
+SEED004_PLACEHOLDER = "二是再造优化流程，实现最快最优。针对医保服务xx项服务事项和xx项实施清单，逐项逐条梳理，压减材料数量"
+SEED004_APP = "全面应用“国家医保服务平台”“x医保”等手机APP，引导办事群众“网上办”“掌上办”参保登记"
+
+
+@pytest.fixture(scope="module")
+def checker() -> WordChecker:
+    return WordChecker(read_words_file(BUILTIN_WORDS))
+
+
+def found(checker: WordChecker, text: str) -> list[tuple[str, str]]:
+    return [(f.severity, text[f.start:f.end]) for f in checker.findings(text)]
+
+
+def messages(checker: WordChecker, text: str) -> list[str]:
+    return [f.message for f in checker.findings(text)]
+
+
+# --- rule families ------------------------------------------------------------------------
+
+def test_correct_seed_sentences_pass(checker):
+    for text in (SEED000_GUIDE, SEED000_LAWS, SEED000_REWARD, SEED001_FOOTER, SEED002_HOTLINE, SEED003_QQ, SEED004_APP):
+        assert checker.findings(text) == [], text
+        assert private_numbers(text) == [], text
+
+
+def test_set_phrases_are_errors(checker):
+    assert found(checker, "深入开展打黑除恶专项斗争，维护医保基金安全") == [("error", "打黑除恶")]
+    assert "应为“扫黑除恶”" in messages(checker, "打黑除恶")[0]
+    changed = SEED000_GUIDE.replace("习近平新时代中国特色社会主义思想", "习近平新时代中国特色的社会主义思想")
+    assert found(checker, changed) == [("error", "习近平新时代中国特色的社会主义思想")]
+    assert found(checker, "深入学习习总书记关于医保工作的重要论述") == [("error", "习总书记")]
+
+
+def test_an_exception_phrase_is_not_a_mistake(checker):
+    # 学习总书记… contains 习总书记 but is correct.
+    assert found(checker, "深入学习总书记关于医保工作的重要论述") == []
+    assert found(checker, "原新农合参保人员的待遇按城乡居民医保执行") == []
+
+
+def test_seed_004_wording_deviation_is_a_warning(checker):
+    [problem] = checker.findings(SEED004_PEOPLE)
+    assert problem.severity == "warning"
+    assert "“以人民为中心的工作思想”应为“以人民为中心的发展思想”" in problem.message
+
+
+def test_seed_000_misspelled_bureau_name_is_an_error(checker):
+    [problem] = checker.findings(SEED000_SOURCE)
+    assert (problem.severity, SEED000_SOURCE[problem.start:problem.end]) == ("error", "疗保障局")
+    assert "应为“医疗保障局”" in problem.message
+    assert checker.findings(SEED000_SOURCE.replace("区疗保障局", "区医疗保障局")) == []
+
+
+def test_outdated_insurance_terms_are_warned(checker):
+    text = "参加新农合的群众，住院费用按规定报销。"
+    [problem] = checker.findings(text)
+    assert problem.severity == "warning"
+    assert "“新农合”应为“城乡居民基本医疗保险”" in problem.message
+    assert "国发〔2016〕3号" in problem.message
+    assert found(checker, "城镇居民医保和新型农村合作医疗") == [("warning", "城镇居民医保"), ("warning", "新型农村合作医疗")]
+
+
+def test_the_2018_reward_cap_is_outdated_only_near_reporting(checker):
+    text = "经查实的，按规定对举报人给予奖励，最高奖励10万元。"
+    [problem] = checker.findings(text)
+    assert problem.severity == "warning" and "最高 20 万元" in problem.message
+    assert checker.findings("大病保险年度最高支付10万元以上的部分") == []
+    assert checker.findings("参保人员在本年度内住院，最高10万元") == []  # nothing about reporting nearby
+
+
+def test_regulation_names_must_be_exact(checker):
+    wrong = SEED000_LAWS.replace("《医疗保障基金使用监督管理条例》", "《医保基金使用监督管理条例》")
+    [problem] = checker.findings(wrong)
+    assert problem.severity == "warning"
+    assert "应为“《医疗保障基金使用监督管理条例》”" in problem.message and "国务院令第735号" in problem.message
+    wrong = SEED000_LAWS.replace("《医疗保障基金飞行检查管理暂行办法》", "《医疗保障基金飞行检查暂行办法》")
+    assert "《医疗保障基金飞行检查管理暂行办法》" in messages(checker, wrong)[0]
+    old = "依据《欺诈骗取医疗保障基金行为举报奖励暂行办法》给予奖励"
+    assert "违法违规使用医疗保障基金举报奖励办法" in messages(checker, old)[0]
+
+
+def test_document_numbers(checker):
+    # Seed 001 really printed 苏府办〔202〕207号: a year of three digits.
+    [problem] = checker.findings(SEED001_DOCNO)
+    assert (problem.severity, SEED001_DOCNO[problem.start:problem.end]) == ("error", "〔202〕")
+    [problem] = checker.findings("根据《关于做好举报奖励工作的通知》（医保办发[2018]22号）要求")
+    assert problem.severity == "warning" and "六角括号" in problem.message
+
+
+def test_seed_004_placeholders_left_in_are_errors(checker):
+    assert found(checker, SEED004_PLACEHOLDER) == [("error", "xx"), ("error", "xx")]
+    assert found(checker, "截至目前，xx万元财政补助已全部上缴") == [("error", "xx")]
+    assert found(checker, SEED004_APP) == []  # a single x, and ASCII words, are not placeholders
+    assert found(checker, "请访问 https://example.com/xxl 或 images/xxx.jpg") == []
+
+
+def test_the_fallback_matcher_gives_the_same_answers():
+    import glob
+
+    rules = read_words_file(BUILTIN_WORDS)
+    leaders = [Leader("张帆", "筹备组组长")]
+    fast, slow = WordChecker(rules, leaders, use_automaton=True), WordChecker(rules, leaders, use_automaton=False)
+    for path in sorted(glob.glob("/work/shared/seeds/*.txt")) or []:
+        text = open(path, encoding="utf-8").read()
+        assert fast.findings(text, first_mentions=set()) == slow.findings(text, first_mentions=set())
+    text = SEED004_PLACEHOLDER + SEED000_SOURCE + "打黑除恶《医保基金监管条例》"
+    assert fast.findings(text) == slow.findings(text) != []
+
+
+def test_a_4000_character_post_is_checked_in_milliseconds(checker):
+    text = (SEED000_LAWS + SEED004_PEOPLE + SEED001_FOOTER + SEED003_QQ) * 12
+    text = text[:4000]
+    start = time.perf_counter()
+    for _ in range(20):
+        checker.findings(text)
+        private_numbers(text)
+    assert (time.perf_counter() - start) / 20 < 0.05  # measured ≈ 0.3 ms; generous for slow CI
+
+
+# --- privacy --------------------------------------------------------------------------------
+
+def test_seed_003_mobile_number_is_an_error_and_shown_masked():
+    [problem] = private_numbers(SEED003_CONTACT)
+    assert problem.severity == "error"
+    assert SEED003_CONTACT[problem.start:problem.end] == "18123091916"
+    assert "181****1916" in problem.message and "18123091916" not in problem.message
+    assert "138****1234" in problem.message
+
+
+def test_hotlines_landlines_and_long_numbers_are_not_private():
+    for text in (SEED001_FOOTER, SEED002_HOTLINE, SEED003_QQ, "医保基金监管举报电话：0730-5612393、12393",
+                 "网站标识码:3205000070", "订单号 2024040112345678901234", "电话 138123456789（12 位，不是手机号）"):
+        assert private_numbers(text) == [], text
+
+
+def test_mobile_numbers_with_separators():
+    assert len(private_numbers("请拨打 138-1234-5678 或 139 1234 5678 咨询")) == 2
+
+
+def test_id_numbers_need_a_valid_checksum():
+    assert id_checksum_ok("11010519491231002X")
+    [problem] = private_numbers("参保人身份证号11010519491231002X，已办理异地就医备案")
+    assert "110105********002X" in problem.message and "11010519491231002X" not in problem.message
+    assert private_numbers("参保人身份证号110105194912310021，已办理") == []  # checksum fails: some other number
+    assert private_numbers("身份证号 110105********002X（已打码）") == []
+
+
+def test_bank_cards_need_luhn():
+    card = "6222021234567890"
+    card = card[:-1] + next(d for d in "0123456789" if luhn_ok(card[:-1] + d))
+    [problem] = private_numbers(f"补助资金已打入银行卡 {card}，请注意查收")
+    assert "银行卡号" in problem.message and card not in problem.message
+    bad = card[:-1] + str((int(card[-1]) + 1) % 10)
+    assert private_numbers(f"补助资金已打入银行卡 {bad}") == []
+
+
+def test_allowed_numbers_are_not_reported():
+    assert private_numbers(SEED003_CONTACT, frozenset({"18123091916"})) == []
+
+
+# --- leaders and local words ---------------------------------------------------------------
+
+def test_leaders_titles_must_be_exact():
+    check = WordChecker(read_words_file(BUILTIN_WORDS), [Leader("王某某", "区医保局局长")])
+    ok = "3月28日，区医保局局长王某某带队走进县中医医院开展“您点单，我来讲”宣讲。王某某指出，要畅通举报渠道。"
+    assert check.findings(ok, first_mentions=set()) == []
+    wrong = "区医保局副局长王某某带队开展宣讲。"
+    [problem] = check.findings(wrong, first_mentions=set())
+    assert problem.severity == "error" and "登记的职务是“区医保局局长”" in problem.message and "副局长" in problem.message
+    untitled = "王某某带队走进县中医医院开展宣讲。"
+    [problem] = check.findings(untitled, first_mentions=set())
+    assert problem.severity == "warning" and "区医保局局长王某某" in problem.message
+    assert check.findings("王某某副局长出席", first_mentions=set())[0].severity == "error"
+
+
+# --- publish check, files and settings --------------------------------------------------------
+
+def test_publish_check_reports_each_problem_at_its_file_line(repo):
+    repo.post("fund-supervision/a.md", GOOD_FRONT + "digest: 深入开展打黑除恶专项斗争\n",
+              f"第一段。\n\n{SEED003_CONTACT}\n\n{SEED001_DOCNO}\n")
+    result = repo.publish("check")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.startswith("fund-supervision/a.md:4: 错误: 规范用语：“打黑除恶”应为“扫黑除恶”") for line in lines)
+    assert any(line.startswith("fund-supervision/a.md:8: 错误: 个人信息：未打码的手机号 181****1916") for line in lines)
+    assert any(line.startswith("fund-supervision/a.md:10: 错误: 文号：文号年份“〔202〕”") for line in lines)
+    assert "18123091916" not in result.output
+
+
+def test_a_title_problem_is_at_the_title_line(repo):
+    repo.post("news/t.md", "status: ready\ntitle: 新农合参保缴费开始了\n")
+    [problem] = [p for p in check_repository(repo.config).problems if p.path == "news/t.md"]
+    assert (problem.line, problem.severity) == (3, "warning")
+
+
+def test_a_warning_does_not_stop_publishing_an_error_does(repo):
+    repo.post("news/warn.md", GOOD_FRONT, SEED004_PEOPLE + "\n")
+    repo.post("news/err.md", GOOD_FRONT, SEED004_PLACEHOLDER + "\n")
+    result = repo.publish("--dry-run", "--out", str(repo.root / "preview"), "--at", "2024-04-02 09:00")
+    assert "news/err.md" in result.output and "占位符" in result.output
+    posts = {p.rel: p for p in check_repository(repo.config).posts}
+    assert posts["news/warn.md"].ok and not posts["news/err.md"].ok
+
+
+def test_an_account_words_file_adds_and_switches_off_rules(repo):
+    (repo.root / "rules").mkdir()
+    (repo.root / "rules" / "mine.toml").write_text("""
+[[rule]]
+kind = "本地用语"
+find = ["屈原区医保局"]
+right = "屈原管理区医疗保障局"
+severity = "error"
+
+[[rule]]
+find = ["新农合"]
+severity = "off"
+
+[[pattern]]
+name = "占位符"
+regex = "xx"
+severity = "off"
+""", encoding="utf-8")
+    repo.write_config(MINIMAL_CONFIG + '[checks]\nwords_file = "rules/mine.toml"\n')
+    repo.post("news/a.md", GOOD_FRONT, "屈原区医保局召开会议。新农合已整合。服务xx项。\n")
+    problems = [p for p in check_repository(repo.config).problems if p.path == "news/a.md"]
+    assert [(p.severity, p.message.split("：")[0]) for p in problems] == [("error", "本地用语")]
+
+
+def test_local_words_in_config(repo):
+    repo.write_config(MINIMAL_CONFIG + """
+[checks]
+allowed_numbers = ["18123091916"]
+[checks.local_words]
+"王某某" = "区医保局局长"
+"屈原区医保局" = { right = "屈原管理区医疗保障局", severity = "warning" }
+""")
+    repo.post("news/a.md", GOOD_FRONT, f"区医保局副局长王某某出席。屈原区医保局召开会议。\n{SEED003_CONTACT}\n")
+    problems = [p for p in check_repository(repo.config).problems if p.path == "news/a.md"]
+    assert [(p.line, p.severity) for p in problems] == [(5, "error"), (5, "warning")]
+    assert "屈原管理区医疗保障局" in problems[1].message
+
+
+@pytest.mark.parametrize("toml, key", [
+    ('[checks]\nwords_file = "nope.toml"\n', "[checks].words_file"),
+    ('[checks]\nlocal_words = ["王某某"]\n', "[checks].local_words"),
+    ('[checks.local_words]\n"王某某" = 3\n', "[checks].local_words"),
+    ('[checks]\nallowed_numbers = "138"\n', "[checks].allowed_numbers"),
+])
+def test_bad_check_settings_name_the_key(repo, toml, key):
+    repo.write_config(MINIMAL_CONFIG + toml)
+    with pytest.raises(ConfigError) as caught:
+        load_config(repo.config_path)
+    assert key in str(caught.value)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("[[rule]]\nfind = []\n", "find"),
+    ("[[rule]]\nfind = [\"a\"]\nseverity = \"fatal\"\n", "severity"),
+    ("[[pattern]]\nregex = \"(\"\n", "regex"),
+    ("[[pattern]]\nregex = \"x*\"\n", "空字符串"),
+    ("[[rules]]\nfind = [\"a\"]\n", "[rules]"),
+    ("[[rule]]\nfind = [\"习总书记\"]\nunless = [\"总书记\"]\n", "unless"),
+])
+def test_a_broken_words_file_is_a_config_error(repo, text, reason):
+    (repo.root / "bad.toml").write_text(text, encoding="utf-8")
+    repo.write_config(MINIMAL_CONFIG + '[checks]\nwords_file = "bad.toml"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(repo.config_path)
+    assert "[checks].words_file" in str(caught.value) and reason in str(caught.value)
+
+
+def test_the_shipped_rules_load_and_every_rule_says_what_to_write():
+    rules = read_words_file(BUILTIN_WORDS)
+    assert len(rules.rules) > 30 and rules.patterns
+    assert all(r.right and r.kind and r.severity in ("error", "warning") for r in rules.rules)
+
+
+def test_sample_content_has_no_wording_problems():
+    from tests.conftest import REPO_ROOT
+
+    result = check_repository(load_config(REPO_ROOT / "config.toml"))
+    assert [str(p) for p in result.problems if p.severity == "error"] == []
+
+
+def test_rules_are_reloaded_when_the_file_changes(repo):
+    rules = repo.root / "mine.toml"
+    rules.write_text('[[rule]]\nfind = ["甲乙"]\nright = "丙"\n', encoding="utf-8")
+    repo.write_config(MINIMAL_CONFIG + '[checks]\nwords_file = "mine.toml"\n')
+    repo.post("news/a.md", GOOD_FRONT, "甲乙丁戊\n")
+    assert len(check_repository(repo.config).problems) == 1
+    rules.write_text('[[rule]]\nfind = ["丁戊"]\nright = "丙"\n\n[[rule]]\nfind = ["甲乙"]\nright = "丙"\n', encoding="utf-8")
+    assert len(check_repository(repo.config).problems) == 2
+    assert wording.checker_for(repo.config) is wording.checker_for(repo.config)
