@@ -11,16 +11,20 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publishers.base import DraftArticle
 from publishers.preview import PreviewArticle, write_preview
 from publishers.render import content_problems
 
 from .articles import Cover, choose_cover, render_post, theme
-from .checks import check_post
+from .checks import check_post, image_problems
 from .config import Config
 from .plan import Bundle, Published, choose, due, next_slots, rules_from_config
 from .posts import ERROR, Post, load_posts
+
+if TYPE_CHECKING:
+    from .cache import Cache
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,9 @@ def read_published(config: Config) -> Published:
     url = config.database.url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return Published()
+    if url.startswith("sqlite:///") and (fast := _published_sqlite(Path(url.removeprefix("sqlite:///")),
+                                                                   config.account.name)) is not None:
+        return fast
     from sqlalchemy.exc import SQLAlchemyError
 
     from .ledger import Ledger
@@ -65,6 +72,25 @@ def read_published(config: Config) -> Published:
     return Published(frozenset(paths), frozenset(shas))
 
 
+def _published_sqlite(path: Path, account: str) -> Published | None:
+    """``Ledger.published`` read with the standard library, read-only: importing SQLAlchemy
+    takes longer than a whole dry run over thousands of posts otherwise.  None when
+    the query does not fit this ledger (the SQLAlchemy path decides then)."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = connection.execute(
+                "SELECT post_path, sha256 FROM release_item WHERE account = ? AND live = 1", (account,)).fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        log.debug("reading the ledger without SQLAlchemy failed: %s", exc)
+        return None
+    return Published(frozenset(p for p, _ in rows), frozenset(s for _, s in rows))
+
+
 def choose_rendered(config: Config, posts: list[Post], published: Published, slot: datetime):
     """choose(), then render the chosen; a post WeChat would refuse is dropped and the choice redone."""
     rules = rules_from_config(config)
@@ -77,15 +103,23 @@ def choose_rendered(config: Config, posts: list[Post], published: Published, slo
             for message in content_problems(result):
                 post.report(post.body_line, ERROR, message)
                 rejected = True
+            for line, message in image_problems(post, result, config.content.dir):  # damaged pictures
+                post.report(line, ERROR, message)
+                rejected = True
             rendered.append(result)
         if not rejected:
             return bundle, rendered
 
 
-def dry_run(config: Config, at: datetime, out: Path | None) -> DryRun:
-    posts = load_posts(config)
-    for post in posts:
-        check_post(post, config)
+def dry_run(config: Config, at: datetime, out: Path | None, cache: Cache | None = None) -> DryRun:
+    """The bundle of the slot due at ``at`` (else the next), rendered; the preview written to ``out``.
+
+    Choosing needs front matter and the cheap rules only, which ``cache`` keeps for
+    unchanged posts; only the chosen posts are rendered.
+    """
+    from .bulk import read_checked
+
+    posts = read_checked(config, render=False, cache=cache)
     slot, state = target_slot(config, at)
     bundle, rendered = choose_rendered(config, posts, read_published(config), slot)
     result = DryRun(slot, state, bundle)

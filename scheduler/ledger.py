@@ -9,15 +9,18 @@ collide, on SQLite, PostgreSQL and MariaDB alike).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import (
     JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, create_engine, delete, event,
-    func, select, update,
+    func, select, text, update,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
@@ -27,12 +30,10 @@ from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
 
-# Release states.  Retrying is allowed only before "sent"; after an unknown send
-# outcome the release is "unconfirmed" until WeChat is asked, never re-sent blindly.
-CLAIMED, UPLOADED, DRAFTED, SENT, CONFIRMED = "claimed", "uploaded", "drafted", "sent", "confirmed"
-FAILED, MISSED, UNCONFIRMED, EMPTY = "failed", "missed", "unconfirmed", "empty"
-IN_PROGRESS = (CLAIMED, UPLOADED, DRAFTED, SENT, UNCONFIRMED)
-FINAL = (CONFIRMED, FAILED, MISSED, EMPTY)
+# Release states (defined apart, so the CLI can name them without importing SQLAlchemy).
+from .states import (  # noqa: E402
+    CLAIMED, CONFIRMED, DRAFTED, EMPTY, FAILED, FINAL, IN_PROGRESS, MISSED, SENT, UNCONFIRMED, UPLOADED,
+)
 
 
 def utcnow() -> datetime:
@@ -273,6 +274,44 @@ class Ledger:
             session.commit()
             return release
 
+    @contextmanager
+    def running(self, release_id: int) -> Iterator[bool]:
+        """Hold the run lock of a release while the block runs; False when another process holds it.
+
+        The claim decides who owns a slot, but an unfinished release is resumed by whoever
+        reconciles next, so two processes could otherwise carry one release at once (two drafts,
+        two sends).  The lock lives as long as its holder: a PostgreSQL advisory lock or a
+        MySQL/MariaDB GET_LOCK on a session held open, or for SQLite an flock on a file beside the
+        database.  A process killed anywhere loses it at once, so a restart never waits for a lease.
+        """
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            with _file_lock(self.url, release_id) as held:
+                yield held
+            return
+        if dialect == "postgresql":
+            take = text("SELECT pg_try_advisory_lock(:a, :b)")
+            give = text("SELECT pg_advisory_unlock(:a, :b)")
+            params = {"a": _LOCK_CLASS, "b": release_id}
+        elif dialect in ("mysql", "mariadb"):
+            take = text("SELECT GET_LOCK(:name, 0)")
+            give = text("SELECT RELEASE_LOCK(:name)")
+            # GET_LOCK names are server-wide: tell apart two ledgers on one server.
+            where = hashlib.sha256(str(self.engine.url.database).encode()).hexdigest()[:16]
+            params = {"name": f"tuiwen:{where}:release:{release_id}"}
+        else:  # pragma: no cover - only the three tested backends are supported
+            yield True
+            return
+        with self.engine.connect() as connection:
+            held = bool(connection.execute(take, params).scalar())
+            connection.commit()  # the lock belongs to the session, not to a transaction
+            try:
+                yield held
+            finally:
+                if held:
+                    connection.execute(give, params)
+                    connection.commit()
+
     def releases(self, account: str, limit: int | None = None, *, statuses: Iterable[str] | None = None) -> list[Release]:
         """Newest first."""
         query = select(Release).where(Release.account == account).order_by(Release.slot.desc())
@@ -304,9 +343,24 @@ class Ledger:
 
     def remember_media(self, account: str, sha256: str, kind: str, *, media_id: str | None = None,
                        url: str | None = None) -> None:
-        with self.session() as session:
-            session.merge(Media(account=account, sha256=sha256, kind=kind, media_id=media_id, url=url))
-            session.commit()
+        self._put(lambda: Media(account=account, sha256=sha256, kind=kind, media_id=media_id, url=url))
+
+    def _put(self, row: Callable[[], Base]) -> None:
+        """Insert or replace a row by primary key, safe when another process writes it at once.
+
+        ``merge`` reads then inserts: two processes storing the same new key (a token both fetched,
+        an image both saw uploaded) collide on the INSERT.  The loser retries, and finds the row.
+        """
+        for attempt in range(3):
+            with self.session() as session:
+                session.merge(row())
+                try:
+                    session.commit()
+                    return
+                except IntegrityError:
+                    session.rollback()
+                    if attempt == 2:
+                        raise
 
     # --- events, heartbeat, tokens ----------------------------------------
 
@@ -321,6 +375,11 @@ class Ledger:
             query = query.where(Event.release_id == release_id)
         with self.session() as session:
             return list(session.scalars(query))
+
+    def first_event(self, account: str, kind: str) -> datetime | None:
+        """When the first event of ``kind`` was recorded, if ever."""
+        with self.session() as session:
+            return session.scalar(select(func.min(Event.at)).where(Event.account == account, Event.kind == kind))
 
     @staticmethod
     def _event(session: Session, account: str, release_id: int | None, kind: str, message: str) -> None:
@@ -354,9 +413,7 @@ class Ledger:
             return row.value
 
     def store_token(self, key: str, value: str, expires_at: datetime) -> None:
-        with self.session() as session:
-            session.merge(Token(key=key, value=value, expires_at=expires_at))
-            session.commit()
+        self._put(lambda: Token(key=key, value=value, expires_at=expires_at))
 
     def forget_token(self, key: str) -> None:
         with self.session() as session:
@@ -380,6 +437,43 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+_LOCK_CLASS = 0x74770001  # PostgreSQL advisory locks of tuiwen releases: (this, release id)
+_LOCAL_LOCKS: dict[str, threading.Lock] = {}  # in-memory SQLite: one process, so a process lock
+
+
+@contextmanager
+def _file_lock(url: str, release_id: int) -> Iterator[bool]:
+    """An exclusive, non-blocking flock on ``<database>.locks/release-<id>.lock``.
+
+    flock belongs to the open file, so two threads of one process exclude each other too; the
+    files are never deleted (deleting a lock file while another process opens it breaks it).
+    """
+    import fcntl
+
+    path = url.split("///", 1)[-1]
+    if not path or path == ":memory:":
+        lock = _LOCAL_LOCKS.setdefault(f"{url}#{release_id}", threading.Lock())
+        held = lock.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                lock.release()
+        return
+    folder = os.path.abspath(path) + ".locks"
+    os.makedirs(folder, exist_ok=True)
+    fd = os.open(os.path.join(folder, f"release-{release_id}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing the file drops the lock
 
 
 def _ensure_sqlite_folder(url: str) -> None:

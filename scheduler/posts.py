@@ -7,7 +7,9 @@ value on the post, so one broken file never stops the others.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -43,6 +45,25 @@ class Problem:
         return f"{self.path}:{self.line}: {label}: {self.message}"
 
 
+class _Body:
+    """``Post.body``, read from the file on first use when the post came from the cache.
+
+    A cached post carries its front matter and problems but not its body (selection
+    needs front matter only); ``None`` in ``_body`` means "not read yet".
+    """
+
+    def __get__(self, post: Post | None, owner: type | None = None) -> str:
+        if post is None:
+            return ""  # the dataclass default
+        body = post.__dict__.get("_body")
+        if body is None:
+            body = post.__dict__["_body"] = _read_body(post.path)
+        return body
+
+    def __set__(self, post: Post, value: str | None) -> None:
+        post.__dict__["_body"] = value
+
+
 @dataclass
 class Post:
     """A post as read from disk: raw front matter, typed fields, body and problems."""
@@ -52,7 +73,7 @@ class Post:
     sha256: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     key_lines: dict[str, int] = field(default_factory=dict)
-    body: str = ""
+    body: str = _Body()  # type: ignore[assignment]
     body_line: int = 1
     title: str = ""
     category: str | None = None  # a category key, once resolved
@@ -110,6 +131,10 @@ def load_posts(config: Config) -> list[Post]:
 def read_post(path: Path, root: Path, config: Config) -> Post:
     """Read one post; problems are recorded on it, never raised."""
     post = Post(path=path, rel=path.relative_to(root).as_posix())
+    refusal = _refusal(path, root)
+    if refusal:
+        post.report(1, ERROR, refusal)
+        return post
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -127,6 +152,26 @@ def read_post(path: Path, root: Path, config: Config) -> Post:
     _apply_fields(post, meta, config)
     post.category = _category(post, meta.get("category"), config)
     return post
+
+
+MAX_POST_BYTES = 1024 * 1024  # WeChat takes under 20,000 characters of HTML: a bigger source never fits
+
+
+def _refusal(path: Path, root: Path) -> str | None:
+    """Why a post file must not be read at all (checked with stat only, before any open)."""
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(Path(os.path.realpath(root))):
+        return "文章是指向内容仓库之外的链接，已拒绝"
+    try:
+        info = real.stat()
+    except OSError as exc:
+        return f"无法读取文件：{exc.strerror}"
+    if not stat.S_ISREG(info.st_mode):
+        return "不是普通文件（可能是目录、管道或设备），已跳过"
+    if info.st_size > MAX_POST_BYTES:
+        return (f"文件有 {info.st_size / 1024 / 1024:.1f} MB，超过 {MAX_POST_BYTES // 1024 // 1024} MB："
+                "微信正文须少于 2 万字符，这篇无法发布；请删减或拆成几篇（图片放在 images/ 里引用，不要嵌进文件）")
+    return None
 
 
 def _decode(data: bytes, post: Post) -> str | None:
@@ -147,7 +192,7 @@ def _front_matter(text: str, post: Post) -> dict[str, Any] | None:
     if lines[0].rstrip("\r ") != "---":
         post.report(1, ERROR, "缺少 YAML 头部：文件应以一行 --- 开头，写明 title 等字段，再以 --- 结束")
         return None
-    end = next((i for i in range(1, len(lines)) if lines[i].rstrip("\r ") in ("---", "...")), None)
+    end = _front_matter_end(lines)
     if end is None:
         post.report(1, ERROR, "YAML 头部没有结束：缺少第二行 ---")
         return None
@@ -171,6 +216,22 @@ def _front_matter(text: str, post: Post) -> dict[str, Any] | None:
         if (m := re.match(r"^([A-Za-z_][\w-]*)\s*:", line))
     }
     return meta
+
+
+def _front_matter_end(lines: list[str]) -> int | None:
+    """The index of the line closing the front matter (``---`` or ``...``), if any."""
+    return next((i for i in range(1, len(lines)) if lines[i].rstrip("\r ") in ("---", "...")), None)
+
+
+def _read_body(path: Path) -> str:
+    """The body of a post file as it is now; "" when it cannot be read (checks said why)."""
+    try:
+        text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    lines = text.split("\n")
+    end = _front_matter_end(lines) if lines[0].rstrip("\r ") == "---" else None
+    return "" if end is None else "\n".join(lines[end + 1:])
 
 
 def _yaml_error_line(exc: yaml.YAMLError) -> tuple[int, str]:

@@ -147,6 +147,18 @@ class Releaser:
 
     def _run(self, release: Release, bundle: Bundle | None, posts: dict[str, Post] | None,
              config: Config) -> Outcome:
+        """Run the state machine holding the release's run lock: one process at a time carries it."""
+        with self.ledger.running(release.id) as mine:
+            if not mine:
+                return Outcome(self.ledger.get(release.id), bundle, "taken")
+            # Re-read under the lock: another process may have carried it on since it was read.
+            release = self.ledger.get(release.id)
+            if release.status in L.FINAL:
+                return Outcome(release, bundle, "already")
+            return self._steps(release, bundle, posts, config)
+
+    def _steps(self, release: Release, bundle: Bundle | None, posts: dict[str, Post] | None,
+               config: Config) -> Outcome:
         outcome = Outcome(release, bundle)
         steps = {
             L.CLAIMED: self._upload,
@@ -198,7 +210,10 @@ class Releaser:
         return _Prepared(post, rendered, choose_cover(post, rendered, config))
 
     def _upload(self, release: Release, prepared: list[_Prepared]) -> Release:
-        uploaded = self._ensure_media(prepared, lambda call: self._attempt(release, call))
+        try:
+            uploaded = self._ensure_media(prepared, lambda call: self._attempt(release, call))
+        except _Unusable as exc:  # checked when the bundle was chosen; damaged or gone since
+            raise self._fail(release, f"{exc.message}，本次发布取消") from None
         return self.ledger.advance(release.id, L.UPLOADED, f"图片已上传（新上传 {uploaded} 张）")
 
     def _ensure_media(self, prepared: list[_Prepared], attempt: Callable) -> int:
@@ -214,13 +229,13 @@ class Releaser:
         for ref in todo:
             if self.should_stop():
                 raise _Stop(None, "收到停止信号，上传中断，重启后继续（已上传的不会重传）")
-            data = prepare_body_image(ref.path.read_bytes())
+            data = _usable(prepare_body_image, ref.path.read_bytes, ref.path.name)
             url = attempt(lambda: self.publisher.upload_image(data.data, f"{ref.sha256[:16]}.{data.ext}"))
             self.ledger.remember_media(self.account, ref.sha256, "body", url=url)
             done += 1
             self.progress("upload", done, total, ref.path.name)
         for sha, cover in todo_covers:
-            data = prepare_cover(cover.read())
+            data = _usable(prepare_cover, cover.read, cover.label)
             media_id, url = attempt(lambda: self.publisher.upload_cover(data.data, f"{sha[:16]}.{data.ext}"))
             self.ledger.remember_media(self.account, sha, "cover", media_id=media_id, url=url)
             done += 1
@@ -298,6 +313,9 @@ class Releaser:
         found = self.publisher.find_publication([item.title for item in release.items])
         if found is None:
             raise _Stop(release, "草稿已不在草稿箱，但未找到对应的发布记录，请到公众号后台核对")
+        # The publish_id of a submit whose answer was lost is never learnt: keep what identifies it.
+        self.ledger.event(self.account, "found", f"在微信发布记录中找到本次发布（article_id {found.article_id}）",
+                          release.id)
         return self._record(release, found)
 
     def _poll(self, release: Release) -> Release:
@@ -362,6 +380,22 @@ class Releaser:
     def _fail(self, release: Release, message: str, code: int | None = None) -> _Stop:
         failed = self.ledger.advance(release.id, L.FAILED, message, error=message)
         return _Stop(failed, message)
+
+
+class _Unusable(PublishError):
+    """An image that cannot be read or prepared for upload: no retry will help."""
+
+
+def _usable(prepare: Callable, read: Callable[[], bytes], name: str):
+    """``prepare(read())``, or _Unusable naming the picture (never a crash in the middle of a release)."""
+    from publishers.images import ImageError
+
+    try:
+        return prepare(read())
+    except ImageError as exc:
+        raise _Unusable(f"图片 {name} 无法使用：{exc}") from None
+    except OSError as exc:
+        raise _Unusable(f"图片 {name} 无法读取：{exc.strerror}") from None
 
 
 class _Stop(Exception):

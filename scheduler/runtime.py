@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .ledger import Ledger, utcnow
-from .release import Progress, Releaser
+
+if TYPE_CHECKING:  # imported when a releaser is made: `publish status` needs the ledger only
+    from .release import Progress, Releaser
 
 
 class LedgerSessionStorage:
@@ -15,18 +17,36 @@ class LedgerSessionStorage:
 
     ``stable_token`` hands back the same token while it is valid, and keeping it in
     the database means the CLI and the daemon never fetch (or force) one another's.
+    Values are sealed (Fernet) with a key derived from the AppSecret, so the ledger, its
+    backups and whoever reads them never see a usable token; a process without the
+    same secret reads nothing (and fetches its own).
     """
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, secret: str = "") -> None:
+        import base64
+        import hashlib
+
+        from cryptography.fernet import Fernet
+
         self.ledger = ledger
+        key = hashlib.sha256(b"tuiwen access token seal\0" + secret.encode("utf-8")).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(key))
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self.ledger.token(key)
-        return default if value is None else value
+        from cryptography.fernet import InvalidToken
+
+        sealed = self.ledger.token(key)
+        if sealed is None:
+            return default
+        try:
+            return self._fernet.decrypt(sealed.encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeError, ValueError):
+            return default  # sealed with another secret, or written in the clear before: fetch anew
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         expires = utcnow() + timedelta(seconds=ttl if ttl else 7200)
-        self.ledger.store_token(key, str(value), expires)
+        sealed = self._fernet.encrypt(str(value).encode("utf-8")).decode("ascii")
+        self.ledger.store_token(key, sealed, expires)
 
     def delete(self, key: str) -> None:
         self.ledger.forget_token(key)
@@ -42,12 +62,35 @@ def make_publisher(config: Config, ledger: Ledger, **options: Any):
 
     app_id, app_secret = config.credentials()
     return WeChatPublisher(app_id, app_secret, api_base_url=config.account.api_base_url,
-                           session=LedgerSessionStorage(ledger), **options)
+                           session=LedgerSessionStorage(ledger, app_secret), **options)
 
 
 def make_releaser(config: Config, ledger: Ledger, publisher=None, *, progress: Progress | None = None,
                   now=utcnow) -> Releaser:
+    from .release import Releaser
+
     return Releaser(config, ledger, publisher or make_publisher(config, ledger), progress=progress, now=now)
+
+
+class DeferredReleaser:
+    """A releaser built at its first use, for the daemon.
+
+    A daemon spends nearly all its time waiting for a slot, and building a releaser
+    loads the renderer and wechatpy (some 30 MB), so that happens at the first
+    release instead of at start.  The credentials are still checked at start.
+    """
+
+    def __init__(self, config: Config, ledger: Ledger) -> None:
+        config.credentials()  # a ConfigError now, not at the first slot
+        self._parts = (config, ledger)
+        self._real: Releaser | None = None
+        self.should_stop = lambda: False  # set by the daemon; handed on to the real releaser
+
+    def __getattr__(self, name: str) -> Any:  # only for what the proxy itself does not have
+        if self._real is None:
+            self._real = make_releaser(*self._parts)
+        self._real.should_stop = self.should_stop
+        return getattr(self._real, name)
 
 
 def minute(at: datetime) -> datetime:

@@ -74,9 +74,33 @@ class Repo:
         return CliRunner().invoke(main, ["--config", str(self.config_path), *args], catch_exceptions=False)
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """The post cache (scheduler.cache) of every test in a folder of the test run, never ~/.cache."""
+    monkeypatch.setenv("TUIWEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "tuiwen-cache"))
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
     return Repo(tmp_path / "site")
+
+
+# --- counts printed after the run: pytest captures print(), so tests hand lines to this ---
+
+SUMMARY: list[str] = []
+
+
+@pytest.fixture
+def counts():
+    """``counts("...")`` adds a line to the summary printed at the end of the run (CI shows it)."""
+    return SUMMARY.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARY:
+        terminalreporter.section("tuiwen: pushes, doubles and uploads counted by the tests")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)
 
 
 # --- ledger databases: SQLite always, PostgreSQL and MariaDB where CI provides them ---

@@ -45,7 +45,7 @@ CLIENTMSGID_MAX = 32  # wechatpy's docstring says 64 bytes; the contract says 32
 FORCE_REFRESH_PER_DAY = 20
 DEFAULT_QUOTAS = {"token": 2000, "draft/add": 1000, "freepublish/submit": 100,
                   "freepublish/get": 100}
-FAULTS = ("busy", "rate", "http500", "timeout", "lost", "token_expired")
+FAULTS = ("busy", "rate", "http500", "timeout", "lost", "hang_after", "token_expired")
 
 _EXTENSIONS = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "gif": "gif", "bmp": "bmp"}
 _HTML_404 = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not"
@@ -325,7 +325,8 @@ class FakeWeChat:
                  clock: Callable[[], float] = time.time, publish_polls: int = 1,
                  send_polls: int = 1, timeout_hold: float = 3.0,
                  clientmsgid_retry_window: float = 60.0, quotas: dict | None = None,
-                 material_max_bytes: int = MATERIAL_MAX, host: str = "127.0.0.1", port: int = 0):
+                 material_max_bytes: int = MATERIAL_MAX, host: str = "127.0.0.1", port: int = 0,
+                 mass_quota: int | None = None):
         if account_type not in ("service", "subscription"):
             raise ValueError(f"account_type must be 'service' or 'subscription', not {account_type!r}")
         self.appid, self.secret, self.verified, self.account_type = (
@@ -335,6 +336,9 @@ class FakeWeChat:
         self.clientmsgid_retry_window = clientmsgid_retry_window
         self.quotas = dict(DEFAULT_QUOTAS if quotas is None else quotas)
         self.material_max_bytes, self.host, self.port = material_max_bytes, host, port
+        # Mass sends per quota period (a day for subscription accounts, a month for service
+        # accounts); None keeps the documented 1 and 4. Long runs of slots in tests raise it.
+        self.mass_quota = mass_quota
         # Outcomes applied to the next publish / mass send (tests may change them).
         self.publish_outcome, self.publish_fail_idx = 0, [1]
         self.send_outcome = "SEND_SUCCESS"
@@ -420,7 +424,9 @@ class FakeWeChat:
 
         Faults: "busy" (-1), "rate" (45011), "token_expired" (42001), an errcode dict answered
         as is, "http500" — all without effect; "timeout" holds the request ``timeout_hold``
-        seconds and closes without effect; "lost" performs the effect, then closes unanswered.
+        seconds and closes without effect; "lost" performs the effect, then closes unanswered;
+        "hang_after" performs the effect, then holds ``timeout_hold`` seconds and closes
+        unanswered (a client killed while waiting: the effect happened, the answer never came).
         Per path, faults are consumed in order; ``after`` counts calls while its entry is first.
         """
         key = route_key(path)
@@ -431,6 +437,11 @@ class FakeWeChat:
         with self._lock:
             self._faults.setdefault(key, []).append(
                 {"fault": fault, "times": times, "after": after})
+
+    def clear_faults(self) -> None:
+        """Forget every injected fault not consumed yet (WeChat has recovered)."""
+        with self._lock:
+            self._faults.clear()
 
     def faults_left(self) -> list[dict]:
         """Injected faults not consumed yet: [{path, fault, times, after}]."""
@@ -479,12 +490,14 @@ class FakeWeChat:
             self._record(record, None)
             self._stopping.wait(self.timeout_hold)
             return _drop(http)
-        if fault is not None and fault != "lost":
+        if fault is not None and fault not in ("lost", "hang_after"):
             return self._answer_fault(http, record, fault)
         request = _Request(method, query, content_type, body, http.client_address[0])
         answer = self._answer(key, route, request)
         self._record(record, answer.get("errcode", 0))
-        if fault == "lost":  # the effect happened; the answer never arrives
+        if fault == "hang_after":  # the effect happened; the caller waits for an answer in vain
+            self._stopping.wait(self.timeout_hold)
+        if fault in ("lost", "hang_after"):  # the effect happened; the answer never arrives
             return _drop(http)
         _send(http, 200, json.dumps(answer, ensure_ascii=False).encode("utf-8"), _JSON_TYPE)
 
@@ -783,9 +796,8 @@ class FakeWeChat:
             raise WeChatError(40035, "invalid args")
         return job
 
-    def _publish_get(self, request: _Request) -> dict:
-        """publish_status 1 (publishing) for ``publish_polls`` polls, then the outcome."""
-        job = self._publish_job(request.json.get("publish_id"))
+    def _advance(self, job: dict) -> None:
+        """One look at a job: publishing for ``publish_polls`` looks, then its outcome."""
         if job["polls_left"] > 0:
             job["polls_left"] -= 1
         elif job["status"] == 1:
@@ -795,6 +807,11 @@ class FakeWeChat:
                 for article in job["articles"]:
                     article["url"] = f"https://mp.weixin.qq.com/s/{self._new_id('url', 22)}"
                     article["is_deleted"] = False
+
+    def _publish_get(self, request: _Request) -> dict:
+        """publish_status 1 (publishing) for ``publish_polls`` polls, then the outcome."""
+        job = self._publish_job(request.json.get("publish_id"))
+        self._advance(job)
         done = job["status"] in (0, 5)
         items = [{"idx": i + 1, "article_url": a["url"]}
                  for i, a in enumerate(job["articles"])] if done else []
@@ -810,6 +827,11 @@ class FakeWeChat:
         raise WeChatError(40035, "invalid args")
 
     def _publish_batchget(self, request: _Request) -> dict:
+        # WeChat finishes a job whether or not anyone polls it (a submit whose answer was
+        # lost is never polled): a listing counts as a look at every unfinished job.
+        for job in self.published.values():
+            if job["status"] == 1:
+                self._advance(job)
         items = [{"article_id": job["article_id"],
                   "content": {"news_item": job["articles"], "create_time": job["time"],
                               "update_time": job["time"]},
@@ -899,11 +921,11 @@ class FakeWeChat:
         today = _beijing(now)
         if self.account_type == "subscription":
             used = sum(_beijing(s["time"]).date() == today.date() for s in self.mass_sends)
-            limit = 1
+            limit = 1 if self.mass_quota is None else self.mass_quota
         else:
             used = sum(_beijing(s["time"]).strftime("%Y%m") == today.strftime("%Y%m")
                        for s in self.mass_sends)
-            limit = 4
+            limit = 4 if self.mass_quota is None else self.mass_quota
         if used >= limit:
             raise WeChatError(45028, "has no masssend quota")
 

@@ -158,3 +158,123 @@ def test_daemon_process_beats_and_stops_cleanly_on_sigterm(site, fake):
     finally:
         process.kill()
     assert ledger.last_beat(site.config.account.name) is None  # a clean stop removes its heartbeat
+
+
+# --- restarts: a daemon that really ran before, stopped, and started again ------------------
+
+def test_stopped_before_a_slot_and_started_within_catch_up_releases_late(site, fake):
+    with time_machine.travel(TUESDAY - timedelta(hours=1), tick=False):
+        assert daemon_for(site, fake).reconcile().released == []  # running; nothing due yet
+    # stopped here; the slot passes; started again three hours later
+    with time_machine.travel(TUESDAY + timedelta(hours=3), tick=False):
+        report = daemon_for(site, fake).reconcile()
+    [outcome] = report.released
+    assert report.missed == [] and outcome.release.late and outcome.release.status == L.CONFIRMED
+    assert len(fake.mass_sends) == 1
+
+
+def test_stopped_before_a_slot_and_started_beyond_catch_up_records_it_missed(site, fake):
+    with time_machine.travel(TUESDAY - timedelta(hours=1), tick=False):
+        daemon_for(site, fake).reconcile()  # the first daemon of a new ledger: no slot served yet
+    with time_machine.travel(TUESDAY + timedelta(hours=7), tick=False):
+        report = daemon_for(site, fake).reconcile()
+    assert report.released == [] and fake.mass_sends == []
+    assert [s.astimezone(SHANGHAI) for s in report.missed] == [TUESDAY]
+    assert statuses(site) == [(TUESDAY, L.MISSED, False)]
+
+
+def test_slots_before_the_first_daemon_ever_ran_are_not_missed(site, fake):
+    with time_machine.travel(TUESDAY + timedelta(hours=7), tick=False):
+        report = daemon_for(site, fake).reconcile()  # installed today, after this morning's slot
+    assert report.missed == [] and statuses(site) == []
+
+
+def test_a_daemon_started_twice_in_one_slot_pushes_once(site, fake):
+    with time_machine.travel(TUESDAY + timedelta(minutes=1), tick=False):
+        daemon_for(site, fake).reconcile()
+    for later in (timedelta(minutes=10), timedelta(hours=2)):  # restarted, within catch-up both times
+        with time_machine.travel(TUESDAY + later, tick=False):
+            report = daemon_for(site, fake).reconcile()
+        assert report.released == [] and report.resumed == [] and report.missed == []
+    assert len(fake.mass_sends) == 1 and fake.count("draft/add") == 1
+    assert [s for _, s, _ in statuses(site)] == [L.CONFIRMED]
+
+
+def _now_site(site, fake, posts: int = 3) -> None:
+    """Posts with one image each, and a schedule whose slot is this very minute (for real daemons,
+    which take the real clock)."""
+    from tests.conftest import image_bytes
+
+    now = datetime.now(SHANGHAI)
+    for post in site.content.rglob("*.md"):
+        if post.name != "README.md":
+            post.unlink()
+    colours = ["#c53030", "#2f855a", "#2b6cb0", "#b7791f", "#6b46c1"]
+    for n in range(posts):
+        site.raw(f"news/images/p{n}.jpg", image_bytes(color=colours[n % len(colours)], size=(64 + n, 48)))
+        site.post(f"news/2026-01-0{n + 1}-post.md",
+                  f"title: 第{n + 1}篇\nstatus: ready\nreviewed_by: 王丽\napproved_by: 李明\n",
+                  f"正文{n + 1}。\n\n![图](images/p{n}.jpg)\n")
+    text = site.config_path.read_text(encoding="utf-8")
+    text = text.replace('slots = ["tue 09:00", "fri 09:00"]', f'slots = ["{now:%a} {now:%H:%M}"]'.lower())
+    site.config_path.write_text(text, encoding="utf-8")
+
+
+def _start_daemon(site, fake) -> subprocess.Popen:
+    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
+    return subprocess.Popen([sys.executable, "-m", "scheduler.cli", "daemon", "--config", str(site.config_path)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait(condition, process, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"the daemon ended before {what}:\n{process.stdout.read()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_without_re_uploading(site, fake, counts):
+    _now_site(site, fake)
+    fake.timeout_hold = 3.0
+    fake.inject("media/uploadimg", "timeout", after=1)  # the second body image hangs
+    ledger = Ledger(site.config.database.url)
+    account = site.config.account.name
+
+    daemon = _start_daemon(site, fake)
+    try:
+        _wait(lambda: any(c.fault == "timeout" for c in list(fake.calls)), daemon, "the held upload")
+        daemon.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert daemon.wait(timeout=30) == 0, daemon.stdout.read()
+        stopped_in = time.monotonic() - signalled
+    finally:
+        daemon.kill()
+    output = daemon.stdout.read()
+    daemon.stdout.close()
+    [release] = ledger.releases(account)
+    assert release.status == L.CLAIMED, output  # stopped at its recorded step, nothing half-done
+    assert fake.count("draft/add") == 0 and fake.mass_sends == []
+    assert ledger.last_beat(account) is None
+    uploaded_before = len(fake.images)
+    assert 1 <= uploaded_before < 3
+
+    restarted = _start_daemon(site, fake)
+    try:
+        _wait(lambda: ledger.find(account, release.slot).status == L.CONFIRMED, restarted, "the release")
+        restarted.send_signal(signal.SIGTERM)
+        assert restarted.wait(timeout=30) == 0
+    finally:
+        restarted.kill()
+        restarted.stdout.close()
+    assert len(fake.mass_sends) == 1 and fake.count("draft/add") == 1
+    body = [u["sha256"] for u in fake.images.values()]
+    assert len(body) == len(set(body)) == 3  # what was uploaded before the stop was not sent again
+    covers = [m["sha256"] for m in fake.materials.values()]
+    assert len(covers) == len(set(covers))
+    counts(f"daemon SIGTERM during upload: exit 0 after {stopped_in:.1f} s at '{release.status}' with "
+           f"{uploaded_before} of 3 images up; restart: pushes={len(fake.mass_sends)} images {len(body)}/3")
+    ledger.close()

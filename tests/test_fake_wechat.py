@@ -465,6 +465,36 @@ def test_lost_fault_performs_the_effect_without_answering(fake, api):
     assert len(fake.drafts) == 1 and fake.calls[-1].errcode == 0
 
 
+def test_hang_after_performs_the_effect_then_holds_the_caller(fake, api):
+    body = {"articles": [api.article()]}
+    fake.inject("draft/add", "hang_after")
+    started = time.monotonic()
+    with pytest.raises((requests.Timeout, *NO_ANSWER)):
+        api.raw("draft/add", body, timeout=0.3)
+    assert time.monotonic() - started < 0.9  # the caller gave up; the fake still holds
+    assert len(fake.drafts) == 1 and fake.count("draft/add") == 1  # recorded before the hold
+    assert fake.calls[-1].fault == "hang_after" and fake.calls[-1].errcode == 0
+
+
+def test_a_lost_submit_is_listed_once_wechat_has_finished_it(fake, api):
+    media_id = api.draft()
+    fake.inject("freepublish/submit", "lost")
+    with pytest.raises(NO_ANSWER):
+        api.raw("freepublish/submit", {"media_id": media_id})
+    [job] = fake.published.values()  # never polled: its publish_id was never learned
+    listed = api.post("freepublish/batchget", {"offset": 0, "count": 20, "no_content": 1})
+    assert listed["total_count"] == 0  # publishing: not listed yet (publish_polls=1)
+    listed = api.post("freepublish/batchget", {"offset": 0, "count": 20, "no_content": 1})
+    assert [item["article_id"] for item in listed["item"]] == [job["article_id"]]
+
+
+def test_the_mass_send_quota_can_be_raised_for_long_runs(clock):
+    with FakeWeChat(clock=clock, mass_quota=6) as fake:
+        api = Api(fake)
+        assert all(api.sendall(api.draft(), f"m-{n}")["errcode"] == 0 for n in range(6))
+        assert api.sendall(api.draft(), "m-6")["errcode"] == 45028
+
+
 def test_lost_mass_send_is_found_again_by_clientmsgid(fake, api, clock):
     media_id = api.draft()
     fake.inject("message/mass/sendall", "lost")

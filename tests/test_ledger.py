@@ -146,3 +146,89 @@ def test_an_existing_ledger_is_upgraded_in_place(tmp_path):
     assert current(ledger.engine) == head()
     [release] = ledger.releases("qy")
     assert (release.status, release.slot, release.commit_sha) == ("confirmed", SLOT, None)
+
+
+# --- several processes on one ledger -----------------------------------------------------
+
+def _at_once(calls) -> list[BaseException]:
+    """Run the calls in threads released together; the exceptions they raised."""
+    import threading
+
+    barrier, errors = threading.Barrier(len(calls)), []
+
+    def run(call):
+        barrier.wait()
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_two_processes_storing_the_same_token_or_image_at_once_both_succeed(database_url):
+    ledgers = [Ledger(database_url) for _ in range(2)]  # two engines: two processes' connections
+    expires = datetime.now(timezone.utc) + timedelta(hours=2)
+    for n in range(20):
+        assert _at_once([lambda l=l: l.store_token(f"wx_access_token_{n}", f"t{n}", expires) for l in ledgers]) == []
+        assert _at_once([lambda l=l: l.remember_media("qy", f"{n:064d}", "body", url=f"u{n}") for l in ledgers]) == []
+    assert ledgers[0].token("wx_access_token_19") == "t19"
+    assert ledgers[1].media("qy", f"{19:064d}", "body").url == "u19"
+    for l in ledgers:
+        l.close()
+
+
+def test_one_process_at_a_time_runs_a_release(database_url):
+    first, second = Ledger(database_url), Ledger(database_url)
+    with first.running(7) as mine:
+        assert mine
+        with second.running(7) as theirs:
+            assert not theirs
+        with second.running(8) as other_release:
+            assert other_release
+    with second.running(7) as now_theirs:
+        assert now_theirs
+    first.close()
+    second.close()
+
+
+def test_the_run_lock_dies_with_a_killed_process(database_url, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.conftest import REPO_ROOT
+
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""\
+        import sys, time
+        from scheduler.ledger import Ledger
+        with Ledger({database_url!r}).running(7) as mine:
+            print("held" if mine else "refused", flush=True)
+            time.sleep(120)
+        """)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        ledger = Ledger(database_url)
+        with ledger.running(7) as mine:
+            assert not mine
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        import time
+
+        deadline = time.monotonic() + 10  # the server notices the closed session at once, or nearly
+        while True:
+            with ledger.running(7) as mine:
+                if mine or time.monotonic() > deadline:
+                    break
+            time.sleep(0.1)
+        assert mine
+        ledger.close()
+    finally:
+        holder.kill()
+        holder.stdout.close()

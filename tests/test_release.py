@@ -35,7 +35,8 @@ def releaser_for(site, fake, **options):
     """A releaser as a fresh process would build it, with no real waiting."""
     config = site.config
     ledger = Ledger(config.database.url)
-    publisher = WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url, session=LedgerSessionStorage(ledger),
+    publisher = WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url,
+                                session=LedgerSessionStorage(ledger, fake.secret),  # as make_publisher does
                                 timeout=0.5, sleep=lambda s: None, **options)
     return Releaser(config, ledger, publisher, sleep=lambda s: None, poll_delays=(0, 0, 0))
 

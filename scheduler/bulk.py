@@ -1,0 +1,129 @@
+"""Reading and checking every post at once: through the cache, and on every core.
+
+``read_checked`` gives the same posts with the same problems as reading each post
+and running ``check_post`` (and ``check_rendered``) on it, whatever the cache holds
+and however many processes do the work: the cache only skips work whose inputs are
+unchanged, and the processes each handle whole posts.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from .cache import Cache, dependencies, file_key, racy
+from .config import Config
+from .posts import Post, read_post, scan
+
+PARALLEL_MIN = 200  # fewer posts to read than this: starting processes costs more than it saves
+_CHUNKS_PER_WORKER = 4
+
+
+def read_checked(config: Config, *, render: bool, cache: Cache | None = None, workers: int | None = None,
+                 parallel_min: int = PARALLEL_MIN) -> list[Post]:
+    """Every post, read and checked; with ``render`` also checked as rendered. In ``scan`` order.
+
+    ``workers`` None uses every available core once at least ``parallel_min`` posts
+    need reading; 1 keeps everything in this process.
+    """
+    cache = cache or Cache.disabled()
+    root = config.content.dir
+    now = time.time()
+    posts: list[Post | None] = []
+    todo: list[tuple[int, Path, os.stat_result | None]] = []
+    for path in scan(root):
+        rel = path.relative_to(root).as_posix()
+        try:
+            info = path.stat()
+        except OSError:
+            info = None
+        post = _from_cache(cache, path, rel, info, root, render) if info is not None and cache.enabled else None
+        if post is None:
+            todo.append((len(posts), path, info))
+        posts.append(post)
+    if workers is None:
+        workers = _cores() if len(todo) >= parallel_min else 1
+    done = _run(config, [t[1] for t in todo], render, workers, cache.enabled)
+    for (index, _, info), (post, read, ruled, deps) in zip(todo, done):
+        posts[index] = post
+        if not cache.enabled:
+            continue
+        if info is not None and not racy(info, now):
+            cache.put_post(post, file_key(info), read)
+        if post.parsed and deps is not None:
+            cache.put_check(post, deps, post.problems[read:ruled], post.problems[ruled:] if render else None)
+    cache.save()
+    return posts  # type: ignore[return-value]
+
+
+def _from_cache(cache: Cache, path: Path, rel: str, info: os.stat_result, root: Path, render: bool) -> Post | None:
+    """The post with all its problems from the cache, or None when anything must be redone."""
+    post = cache.post(path, rel, file_key(info))
+    if post is None:
+        return None
+    if post.parsed:
+        entry = cache.check(post, root, render)
+        if entry is None:
+            return None
+        post.problems.extend(entry.rules)
+        if render:
+            post.problems.extend(entry.rendered or ())
+    cache.keep_post(rel)
+    return post
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _run(config: Config, paths: list[Path], render: bool, workers: int, deps: bool) -> list[tuple]:
+    if workers <= 1 or len(paths) < 2:
+        return _read_and_check(config, paths, render, deps)
+    # Imported before the pool starts, so forked workers inherit them instead of each importing.
+    from . import articles, checks  # noqa: F401
+
+    size = max(1, -(-len(paths) // (workers * _CHUNKS_PER_WORKER)))
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    n = len(chunks)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(_worker_chunk, [config] * n, chunks, [render] * n, [deps] * n)
+        return [item for chunk in results for item in chunk]
+
+
+def _read_and_check(config: Config, paths: list[Path], render: bool, want_deps: bool = True) -> list[tuple]:
+    """(post, problems from reading, … plus the rules, image dependencies) for each path.
+
+    The dependencies (for the cache) are None when ``want_deps`` is off.
+    """
+    from .articles import theme
+    from .checks import _ImageChecker, check_post, check_rendered
+
+    root = config.content.dir
+    images = _ImageChecker(root)
+    look = theme(config) if render else None
+    memo = Cache.disabled()  # image states, looked up once per folder and reference
+    out = []
+    for path in paths:
+        post = read_post(path, root, config)
+        read = len(post.problems)
+        # Dependencies first: an image changed during the check then shows as a change next time.
+        deps = (dependencies(memo, post, root) if post.parsed else ()) if want_deps else None
+        check_post(post, config, images)
+        ruled = len(post.problems)
+        if render:
+            check_rendered(post, config, look)
+        out.append((post, read, ruled, deps))
+    return out
+
+
+def _worker_chunk(config: Config, paths: list[Path], render: bool, deps: bool) -> list[tuple]:
+    out = _read_and_check(config, paths, render, deps)
+    for post, *_ in out:
+        if post.parsed:
+            post.body = None  # not sent back: read again by whoever needs it
+    return out

@@ -1,0 +1,10 @@
+"""The states of a release, apart from the ledger so that naming them needs no SQLAlchemy.
+
+Retrying is allowed only before "sent"; after an unknown send outcome the release
+is "unconfirmed" until WeChat is asked, never re-sent blindly.
+"""
+
+CLAIMED, UPLOADED, DRAFTED, SENT, CONFIRMED = "claimed", "uploaded", "drafted", "sent", "confirmed"
+FAILED, MISSED, UNCONFIRMED, EMPTY = "failed", "missed", "unconfirmed", "empty"
+IN_PROGRESS = (CLAIMED, UPLOADED, DRAFTED, SENT, UNCONFIRMED)
+FINAL = (CONFIRMED, FAILED, MISSED, EMPTY)

@@ -1,0 +1,105 @@
+"""What commands load at start, and the shortcuts that keep start-up fast give the same answers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+def loaded_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def test_help_dry_run_and_check_do_not_load_the_ledger_libraries():
+    modules = loaded_after("import scheduler.cli, scheduler.commands, scheduler.dryrun, scheduler.checks, scheduler.bulk")
+    assert "sqlalchemy" not in modules and "alembic" not in modules and "wechatpy" not in modules
+
+
+def test_status_does_not_load_the_renderer_or_wechatpy():
+    modules = loaded_after("import scheduler.commands, scheduler.daemon, scheduler.runtime")
+    assert "sqlalchemy" in modules  # the ledger is what status reads
+    assert not {"publishers.render", "markdown", "jinja2", "wechatpy", "alembic"} & modules
+
+
+def test_the_newest_revision_read_from_the_files_is_alembics_head():
+    from scheduler.migrations import head, newest_revision
+
+    assert newest_revision() == head()
+
+
+def test_an_up_to_date_ledger_opens_without_alembic(tmp_path):
+    from scheduler.ledger import Ledger
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    Ledger(url).close()  # creates the tables (alembic)
+    code = f"from scheduler.ledger import Ledger\nLedger({url!r}).close()"
+    assert "alembic" not in loaded_after(code)
+
+
+def test_the_dry_run_reads_published_posts_like_the_ledger_does(tmp_path):
+    from scheduler.dryrun import _published_sqlite
+    from scheduler.ledger import ItemPlan, Ledger
+
+    path = tmp_path / "ledger.db"
+    ledger = Ledger(f"sqlite:///{path}")
+    slot = datetime(2024, 4, 2, 1, tzinfo=timezone.utc)
+    ledger.claim("屈原医保", slot, "mass_send", [ItemPlan(1, "news/a.md", "a" * 64, "甲", "news"),
+                                                   ItemPlan(2, "policy/b.md", "b" * 64, "乙", "policy")])
+    failed = ledger.claim("屈原医保", datetime(2024, 4, 5, 1, tzinfo=timezone.utc), "mass_send",
+                          [ItemPlan(1, "news/c.md", "c" * 64, "丙", "news")])
+    ledger.advance(failed.id, "failed", "测试")  # a failed release frees its posts
+    ledger.claim("别的号", slot, "mass_send", [ItemPlan(1, "news/d.md", "d" * 64, "丁", "news")])
+    paths, shas = ledger.published("屈原医保")
+    ledger.close()
+    fast = _published_sqlite(path, "屈原医保")
+    assert fast is not None
+    assert (fast.rels, fast.sha256s) == (frozenset(paths), frozenset(shas)) and paths == {"news/a.md", "policy/b.md"}
+
+
+def test_reading_published_posts_without_sqlalchemy_gives_way_when_it_cannot(tmp_path):
+    from scheduler.dryrun import _published_sqlite
+
+    (tmp_path / "other.db").write_bytes(b"")  # an empty file: no such table
+    assert _published_sqlite(tmp_path / "other.db", "屈原医保") is None
+
+
+def test_the_daemons_releaser_is_built_at_first_use(repo, monkeypatch):
+    from scheduler import runtime
+    from scheduler.config import ConfigError
+    from scheduler.ledger import Ledger
+
+    config = repo.config
+    ledger = Ledger(f"sqlite:///{repo.root / 'ledger.db'}")
+    monkeypatch.delenv("WECHAT_APP_ID", raising=False)
+    with pytest.raises(ConfigError):
+        runtime.DeferredReleaser(config, ledger)  # missing credentials: said at start
+    monkeypatch.setenv("WECHAT_APP_ID", "wx-test")
+    monkeypatch.setenv("WECHAT_APP_SECRET", "secret")
+    built = []
+    real = runtime.make_releaser
+    monkeypatch.setattr(runtime, "make_releaser", lambda *a: built.append(a) or real(*a))
+    deferred = runtime.DeferredReleaser(config, ledger)
+    stop = lambda: True  # noqa: E731
+    deferred.should_stop = stop
+    assert built == []
+    assert deferred.account == config.account.name
+    assert len(built) == 1 and deferred._real.should_stop is stop
+    ledger.close()
+
+
+def test_the_reconcile_interval_can_be_shortened_for_benchmarks(monkeypatch):
+    from scheduler.daemon import RECONCILE_MINUTES, reconcile_seconds
+
+    monkeypatch.delenv("TUIWEN_RECONCILE_SECONDS", raising=False)
+    assert reconcile_seconds() == RECONCILE_MINUTES * 60
+    monkeypatch.setenv("TUIWEN_RECONCILE_SECONDS", "1.5")
+    assert reconcile_seconds() == 1.5
