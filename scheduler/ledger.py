@@ -309,8 +309,12 @@ class Ledger:
                 yield held
             finally:
                 if held:
-                    connection.execute(give, params)
-                    connection.commit()
+                    try:
+                        connection.execute(give, params)
+                        connection.commit()
+                    except Exception:  # noqa: BLE001 - the database went away: so did the lock
+                        log.warning("could not release the run lock of release %s; dropping the session", release_id)
+                        connection.invalidate()  # never hand a session that may hold it back to the pool
 
     def releases(self, account: str, limit: int | None = None, *, statuses: Iterable[str] | None = None) -> list[Release]:
         """Newest first."""

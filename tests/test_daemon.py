@@ -215,8 +215,11 @@ def _now_site(site, fake, posts: int = 3) -> None:
         site.post(f"news/2026-01-0{n + 1}-post.md",
                   f"title: 第{n + 1}篇\nstatus: ready\nreviewed_by: 王丽\napproved_by: 李明\n",
                   f"正文{n + 1}。\n\n![图](images/p{n}.jpg)\n")
+    from scheduler.config import WEEKDAY_NAMES
+
     text = site.config_path.read_text(encoding="utf-8")
-    text = text.replace('slots = ["tue 09:00", "fri 09:00"]', f'slots = ["{now:%a} {now:%H:%M}"]'.lower())
+    assert 'slots = ["tue 09:00", "fri 09:00"]' in text
+    text = text.replace('slots = ["tue 09:00", "fri 09:00"]', f'slots = ["{WEEKDAY_NAMES[now.weekday()]} {now:%H:%M}"]')
     site.config_path.write_text(text, encoding="utf-8")
 
 
