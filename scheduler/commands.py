@@ -44,7 +44,7 @@ def dry_run(config: Config, at: datetime, out: Path, con: Console) -> None:
     if result.bundle.empty:
         con.print("[yellow]没有可发布的文章。[/]")
     else:
-        table = Table("序号", "分类", "标题", "字数", "图片", "封面", title="本次推送")
+        table = Table("序号", "分类", "标题", "排版后字符", "图片", "封面", title="本次推送")
         for i, article in enumerate(result.articles, 1):
             table.add_row(str(i), article.category, article.draft.title, f"{article.rendered.chars:,}",
                           str(len(article.rendered.images)), article.cover_label)
