@@ -80,7 +80,7 @@ def run() -> dict:
                                           encoding="utf-8")
         config = load_config(root / "config.toml")
         ledger = Ledger(config.database.url)
-        session = LedgerSessionStorage(ledger)
+        session = LedgerSessionStorage(ledger, fake.secret)  # sealed as make_publisher seals it
         session.set(f"{fake.appid}_access_token", fake.valid_token(), 7200)  # as a running site has one
         session.set(f"{fake.appid}_access_token_expires_at", int(time.time()) + 7200, 7200)
 

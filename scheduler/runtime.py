@@ -22,7 +22,7 @@ class LedgerSessionStorage:
     same secret reads nothing (and fetches its own).
     """
 
-    def __init__(self, ledger: Ledger, secret: str = "") -> None:
+    def __init__(self, ledger: Ledger, secret: str) -> None:
         import base64
         import hashlib
 
