@@ -16,9 +16,9 @@ from publishers.limits import AUTHOR_MAX, DIGEST_MAX, SOURCE_URL_MAX_BYTES, TITL
 
 from publishers.render import Theme, content_problems
 
-from .articles import render_post, theme
+from .articles import render_post
 from .config import Config
-from .posts import ERROR, WARNING, Post, Problem, load_posts
+from .posts import ERROR, WARNING, Post, Problem
 from .signoff import check_signoff
 
 if TYPE_CHECKING:

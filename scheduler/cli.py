@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
+
+if TYPE_CHECKING:
+    import datetime
 
 EXIT_CONTENT = 1
 EXIT_CONFIG = 2
@@ -60,7 +63,7 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def when(ctx: click.Context, config) -> "datetime":
+def when(ctx: click.Context, config) -> "datetime.datetime":
     """--at in the account timezone, else now."""
     from datetime import datetime
 

@@ -18,10 +18,10 @@ from publishers.preview import PreviewArticle, write_preview
 from publishers.render import content_problems
 
 from .articles import Cover, choose_cover, render_post, theme
-from .checks import check_post, image_problems
+from .checks import image_problems
 from .config import Config
 from .plan import Bundle, Published, choose, due, next_slots, rules_from_config
-from .posts import ERROR, Post, load_posts
+from .posts import ERROR, Post
 
 if TYPE_CHECKING:
     from .cache import Cache

@@ -31,7 +31,7 @@ from sqlalchemy.types import TypeDecorator
 log = logging.getLogger(__name__)
 
 # Release states (defined apart, so the CLI can name them without importing SQLAlchemy).
-from .states import (  # noqa: E402
+from .states import (  # noqa: E402, F401 - re-exported: callers write ledger.CLAIMED
     CLAIMED, CONFIRMED, DRAFTED, EMPTY, FAILED, FINAL, IN_PROGRESS, MISSED, SENT, UNCONFIRMED, UPLOADED,
 )
 

@@ -7,7 +7,6 @@ the severity and the message.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -16,7 +16,7 @@ import time_machine
 
 from scheduler import ledger as L
 from scheduler.daemon import Daemon
-from scheduler.ledger import ItemPlan, Ledger
+from scheduler.ledger import Ledger
 from tests.test_release import EXPECTED_TITLES, releaser_for
 
 SHANGHAI = timezone(timedelta(hours=8))

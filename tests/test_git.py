@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -158,8 +159,6 @@ def test_git_can_be_switched_off(repos, fake):
 
 
 def test_a_resumed_release_reads_the_commit_it_was_claimed_from(repos, fake):
-    from datetime import datetime, timezone
-
     from tests.test_release import releaser_for
 
     editor, publisher = repos
@@ -176,6 +175,4 @@ def test_a_resumed_release_reads_the_commit_it_was_claimed_from(repos, fake):
 
 
 def _slot():
-    from datetime import datetime, timezone
-
     return datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import create_engine
 
 from scheduler import ledger as L
 from scheduler.ledger import ItemPlan, Ledger, PostTaken
