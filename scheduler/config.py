@@ -241,15 +241,17 @@ def _optional_env_name(value: Any, ctx: _Context) -> str:
 
 
 def _words_file(value: Any, ctx: _Context) -> Path | None:
-    from .wording import validate_words_file  # the rule format lives with the rules
-
     path = _optional_path(value, ctx)
     if path is not None:
+        from .wording import validate_words_file  # the rule format lives with the rules
+
         validate_words_file(path)
     return path
 
 
 def _local_words(value: Any, ctx: _Context) -> tuple:
+    if value == {}:
+        return ()  # the default: no need to load the matcher to say so
     from .wording import parse_local_words
 
     return parse_local_words(value)
