@@ -233,10 +233,10 @@ def _release_table(config: Config, releases, title: str) -> Table:
 def status(config: Config, at: datetime, con: Console) -> None:
     from rich.markup import escape
 
-    from .daemon import RECONCILE_MINUTES
+    from .states import RECONCILE_MINUTES
     from .plan import next_slots
 
-    ledger = _existing_ledger(config)
+    ledger = _reader(config)
     name = config.account.name
     releases = ledger.releases(name, 50) if ledger else []
     pushed = [r for r in releases if r.status in (L.SENT, L.CONFIRMED) and r.slot <= at]
@@ -339,6 +339,17 @@ def new(config: Config, category: str, title: str, at: datetime, con: Console) -
     for warning in warnings:
         con.print(f"[yellow]{warning}[/]")
     return EXIT_OK
+
+
+def _reader(config: Config):
+    """Something to read releases and heartbeats from: a plain SQLite view when it can answer
+    (``status`` must start fast, and SQLAlchemy alone takes most of that), else the ledger."""
+    from .ledger_view import SQLiteView
+
+    view = SQLiteView.open(config.database.url)
+    if view is not None and view.releases(config.account.name, 1) is not None:
+        return view
+    return _existing_ledger(config)
 
 
 def _existing_ledger(config: Config):

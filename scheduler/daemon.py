@@ -25,13 +25,12 @@ from .config import Config
 from .gitcontent import GitError
 from .ledger import Ledger
 from .plan import due, overdue
+from .states import RECONCILE_MINUTES  # shared with `publish status`
 
 if TYPE_CHECKING:  # the releaser (and the renderer behind it) is not needed to name them
     from .release import Outcome, Releaser
 
 log = logging.getLogger(__name__)
-
-RECONCILE_MINUTES = 5
 
 
 def reconcile_seconds() -> float:

@@ -53,8 +53,7 @@ def read_published(config: Config) -> Published:
     url = config.database.url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return Published()
-    if url.startswith("sqlite:///") and (fast := _published_sqlite(Path(url.removeprefix("sqlite:///")),
-                                                                   config.account.name)) is not None:
+    if (fast := _published_sqlite(url, config.account.name)) is not None:
         return fast
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -72,23 +71,16 @@ def read_published(config: Config) -> Published:
     return Published(frozenset(paths), frozenset(shas))
 
 
-def _published_sqlite(path: Path, account: str) -> Published | None:
-    """``Ledger.published`` read with the standard library, read-only: importing SQLAlchemy
-    takes longer than a whole dry run over thousands of posts otherwise.  None when
-    the query does not fit this ledger (the SQLAlchemy path decides then)."""
-    import sqlite3
+def _published_sqlite(url: str, account: str) -> Published | None:
+    """``Ledger.published`` without importing SQLAlchemy, which takes longer than a whole
+    dry run over thousands of posts; None when the plain view cannot answer."""
+    from .ledger_view import SQLiteView
 
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-        try:
-            rows = connection.execute(
-                "SELECT post_path, sha256 FROM release_item WHERE account = ? AND live = 1", (account,)).fetchall()
-        finally:
-            connection.close()
-    except sqlite3.Error as exc:
-        log.debug("reading the ledger without SQLAlchemy failed: %s", exc)
-        return None
-    return Published(frozenset(p for p, _ in rows), frozenset(s for _, s in rows))
+    view = SQLiteView.open(url)
+    found = view.published(account) if view is not None else None
+    if view is not None:
+        view.close()
+    return None if found is None else Published(frozenset(found[0]), frozenset(found[1]))
 
 
 def choose_rendered(config: Config, posts: list[Post], published: Published, slot: datetime):

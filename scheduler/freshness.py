@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import ledger as L
+from typing import TYPE_CHECKING
+
+from . import states as L  # not .ledger: `publish status` reads without SQLAlchemy
 from .config import Config
-from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 INSPECTION_DAYS = 14  # 2019 检查指标：两周未更新判为不合格
 COUNTS_AS_UPDATE = (L.SENT, L.CONFIRMED)

@@ -8,3 +8,6 @@ CLAIMED, UPLOADED, DRAFTED, SENT, CONFIRMED = "claimed", "uploaded", "drafted", 
 FAILED, MISSED, UNCONFIRMED, EMPTY = "failed", "missed", "unconfirmed", "empty"
 IN_PROGRESS = (CLAIMED, UPLOADED, DRAFTED, SENT, UNCONFIRMED)
 FINAL = (CONFIRMED, FAILED, MISSED, EMPTY)
+
+# The daemon reconciles (and beats) this often; `publish status` calls it unresponsive after two misses.
+RECONCILE_MINUTES = 5

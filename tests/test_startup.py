@@ -45,33 +45,6 @@ def test_an_up_to_date_ledger_opens_without_alembic(tmp_path):
     assert "alembic" not in loaded_after(code)
 
 
-def test_the_dry_run_reads_published_posts_like_the_ledger_does(tmp_path):
-    from scheduler.dryrun import _published_sqlite
-    from scheduler.ledger import ItemPlan, Ledger
-
-    path = tmp_path / "ledger.db"
-    ledger = Ledger(f"sqlite:///{path}")
-    slot = datetime(2024, 4, 2, 1, tzinfo=timezone.utc)
-    ledger.claim("屈原医保", slot, "mass_send", [ItemPlan(1, "news/a.md", "a" * 64, "甲", "news"),
-                                                   ItemPlan(2, "policy/b.md", "b" * 64, "乙", "policy")])
-    failed = ledger.claim("屈原医保", datetime(2024, 4, 5, 1, tzinfo=timezone.utc), "mass_send",
-                          [ItemPlan(1, "news/c.md", "c" * 64, "丙", "news")])
-    ledger.advance(failed.id, "failed", "测试")  # a failed release frees its posts
-    ledger.claim("别的号", slot, "mass_send", [ItemPlan(1, "news/d.md", "d" * 64, "丁", "news")])
-    paths, shas = ledger.published("屈原医保")
-    ledger.close()
-    fast = _published_sqlite(path, "屈原医保")
-    assert fast is not None
-    assert (fast.rels, fast.sha256s) == (frozenset(paths), frozenset(shas)) and paths == {"news/a.md", "policy/b.md"}
-
-
-def test_reading_published_posts_without_sqlalchemy_gives_way_when_it_cannot(tmp_path):
-    from scheduler.dryrun import _published_sqlite
-
-    (tmp_path / "other.db").write_bytes(b"")  # an empty file: no such table
-    assert _published_sqlite(tmp_path / "other.db", "屈原医保") is None
-
-
 def test_the_daemons_releaser_is_built_at_first_use(repo, monkeypatch):
     from scheduler import runtime
     from scheduler.config import ConfigError
