@@ -1,5 +1,5 @@
-"""Python-Markdown as tuiwen runs it: CommonMark-style fenced code, a faster inline pass,
-one parser per thread, and raw HTML from Markdown's stash put back as sanitized elements.
+"""Python-Markdown as tuiwen runs it: CommonMark-style fenced code and list nesting, a faster
+inline pass, one parser per thread, and raw HTML from Markdown's stash put back as sanitized elements.
 """
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ from __future__ import annotations
 import html
 import re
 import threading
+from bisect import bisect_right
+from operator import itemgetter
 from xml.etree.ElementTree import Element, SubElement
 
 import markdown
@@ -31,30 +33,144 @@ _PATTERN_NEEDS = {
 class FencedCode(Preprocessor):
     """Fenced code blocks, closed or not, stashed as ``<pre><code>`` elements."""
 
-    _OPEN = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
-
     def run(self, lines: list[str]) -> list[str]:
         """The lines with each fenced block replaced by its stash placeholder."""
         out: list[str] = []
         index = 0
         while index < len(lines):
-            opening = self._OPEN.fullmatch(lines[index])
-            if opening is None or (opening.group(2)[0] == "`" and "`" in opening.group(3)):
+            opening = fence_opening(lines[index])
+            if opening is None:
                 out.append(lines[index])
                 index += 1
                 continue
-            indent, fence = len(opening.group(1)), opening.group(2)
-            closing = re.compile(f" {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*")
-            code = []
+            placeholder, index = stash_fenced(self.md, lines, index, opening, 0)
+            # the fence's indent kept: a block indented under a list item stays in the item
+            out.extend(["", opening.group(1) + placeholder, ""])
+        return out
+
+
+_FENCE = re.compile(r"( {0,3})(`{3,}|~{3,})(.*)")
+
+
+def fence_opening(text: str) -> re.Match[str] | None:
+    """The match of a code fence opening ``text`` (indented 0–3 spaces), or None."""
+    opening = _FENCE.fullmatch(text)
+    if opening is None or (opening.group(2)[0] == "`" and "`" in opening.group(3)):
+        return None
+    return opening
+
+
+def stash_fenced(md: markdown.Markdown, lines: list[str], index: int, opening: re.Match[str],
+                 margin: int) -> tuple[str, int]:
+    """The stash placeholder of the fenced block opening at ``lines[index]``, and the index after it.
+
+    ``opening`` matched the line with its first ``margin`` columns (a list item's indent)
+    cut off; a line indented less than ``margin`` ends the item and so the block.
+    """
+    fence = opening.group(2)
+    indent = margin + len(opening.group(1))
+    closing = re.compile(f" {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*")
+    code = []
+    index += 1
+    while index < len(lines):
+        line = lines[index]
+        spaces = len(line) - len(line.lstrip(" "))
+        if spaces < margin and line.strip():
+            break
+        index += 1
+        if closing.fullmatch(line[margin:]):
+            break
+        code.append(line[min(indent, spaces) :])
+    # an unclosed block runs to the end (of its list item), as CommonMark says
+    pre = Element("pre")
+    SubElement(pre, "code").text = md_util.AtomicString(md_util.code_escape("\n".join(code)))
+    return md.htmlStash.store(pre), index
+
+
+# A list item's marker (its number apart) and the spaces after it: Python-Markdown, too, wants one.
+_ITEM = re.compile(r"([-+*]|([0-9]{1,9})[.)])( +)")
+_BREAK = re.compile(r" *([-*_])(?: *\1){2,} *")  # "- - -" and "* * *" are rules, not items
+_REACH = itemgetter(0)  # an open item's reach; it grows from the outermost item in
+
+
+class NestedLists(Preprocessor):
+    """Lists nested the CommonMark way re-indented to the 4 spaces per level Python-Markdown wants.
+
+    Typora, VS Code and GitHub take a line indented as far as the text of the item above
+    (2 spaces under ``- ``, 3 under ``1. ``) as inside that item; Python-Markdown needs 4
+    and otherwise runs the lines together.  Each open item keeps its ``reach`` (a line
+    indented this far is inside it: where its text starts, or 4 past its marker if that is
+    less, as for ``100. ``), its ``shift`` (how far right its marker was moved) and its
+    ``body`` (where its blocks go: 4 past the moved marker).  A child item's marker and a
+    block after a blank line go to the item's body, a fenced block there too; the further
+    lines of a paragraph move as far as its first line did, so a ``>`` among them keeps
+    its place; lines not indented into any item stay as they are.  Indenting by 4 per
+    level is left as it is: such lists render exactly as before.  ``1)`` becomes ``1.``,
+    the only form Python-Markdown knows.  Code fenced at the margin is stashed before this
+    runs, so its lines are never touched; raw HTML is found after, so HTML indented into
+    an item stays in the item.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        """The lines with list items and their content re-indented; everything else as it was."""
+        out: list[str] = []
+        items: list[tuple[int, int, int]] = []  # the open items, outermost first: (reach, shift, body)
+        starts = True  # a list may start here: first line, after a blank line or a heading
+        moved = 0  # how far right the line that began the current paragraph was moved
+        index = 0
+        while index < len(lines):
+            line = lines[index]
             index += 1
-            while index < len(lines) and not closing.fullmatch(lines[index]):
-                line = lines[index]
-                code.append(line[min(indent, len(line) - len(line.lstrip(" "))) :])
-                index += 1
-            index += 1  # the closing fence; an unclosed block runs to the end, as CommonMark says
-            pre = Element("pre")
-            SubElement(pre, "code").text = md_util.AtomicString(md_util.code_escape("\n".join(code)))
-            out.extend(["", self.md.htmlStash.store(pre), ""])
+            text = line.lstrip(" ")
+            if not text:
+                out.append(line)
+                starts = True
+                continue
+            indent = len(line) - len(text)
+            depth = bisect_right(items, indent, key=_REACH)  # the open items the line is indented into
+            item = _ITEM.match(text) if text[0] in "-+*0123456789" else None
+            if item is not None and _BREAK.fullmatch(text) is None:
+                if depth:  # a child of the item it is indented into
+                    _, shift, body = items[depth - 1]
+                    column = max(body, indent + shift)
+                elif indent <= 3 and (items or starts):  # a top-level item
+                    column = indent
+                else:  # no list open: 4 spaces in it is an indented code block, else a line of a paragraph
+                    if starts:
+                        items.clear()
+                    out.append(line)
+                    starts = False
+                    continue
+                del items[depth:]
+                marker, spaces = item.group(1), len(item.group(3))
+                # where its text starts; 5 or more spaces (or none) after the marker count as one
+                width = len(marker) + (spaces if spaces <= 4 and item.end() < len(text) else 1)
+                items.append((indent + min(width, 4), column - indent, column + 4))
+                if marker[-1] == ")":
+                    text = item.group(2) + "." + text[len(marker) :]
+                out.append(" " * column + text)
+                starts, moved = False, column - indent
+                continue
+            if not depth:  # not indented into any item: lazy text, or after a blank line the lists end
+                if starts:
+                    items.clear()
+                out.append(line)
+                starts = line.startswith("#")
+                continue
+            reach, shift, body = items[depth - 1]
+            opening = fence_opening(line[reach:]) if text[0] in "`~" else None
+            if opening is not None:  # indented too far for FencedCode to have seen it
+                del items[depth:]
+                placeholder, index = stash_fenced(self.md, lines, index - 1, opening, reach)
+                out.extend(["", " " * body + placeholder, ""])
+                starts = True
+            elif starts:  # a new block inside the item
+                del items[depth:]
+                column = max(body, indent + shift)
+                out.append(" " * column + text)
+                starts, moved = False, column - indent
+            else:  # more of the paragraph above: it moves with the paragraph
+                out.append(" " * (indent + moved) + text)
         return out
 
 
@@ -88,6 +204,7 @@ def _new_markdown() -> markdown.Markdown:
     """A parser with tables, sane lists, our fenced code and inline pass, and no prettifying."""
     md = markdown.Markdown(extensions=["tables", "sane_lists"])
     md.preprocessors.register(FencedCode(md), "tuiwen_fenced_code", 25)
+    md.preprocessors.register(NestedLists(md), "tuiwen_nested_lists", 22)  # before raw HTML blocks (20)
     md.treeprocessors.register(FastInline(md), "inline", 20)
     md.treeprocessors.deregister("prettify")
     return md

@@ -17,6 +17,8 @@ import re
 import sys
 from pathlib import Path
 
+from xml.etree import ElementTree
+
 import markdown
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +26,7 @@ from hypothesis import strategies as st
 
 from publishers.base import Article
 from publishers.limits import wechat_len
+from publishers.markdown_ext import NestedLists, _new_markdown, parse_markdown, resolve_stash
 from publishers.render import (
     ImageRef,
     Rendered,
@@ -509,3 +512,185 @@ def test_fast_inline_pass_on_the_sample_posts():
     for path in sorted(CONTENT.glob("*/*.md")):
         body = path.read_text(encoding="utf-8")
         assert fast.reset().convert(body) == stock.reset().convert(body), path
+
+
+# --- lists nested the CommonMark way (2 spaces under "- ", 3 under "1. ") ---------------------
+
+
+def tree_html(source: str) -> str:
+    """The body's Markdown tree as HTML, stashed code put back (before the WeChat rewrite)."""
+    tree, stash = parse_markdown(source)
+    resolve_stash(tree, stash)
+    return "".join(ElementTree.tostring(child, encoding="unicode") for child in tree)
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("- 一\n  - 二\n  - 三\n- 四", "<ul><li>一<ul><li>二</li><li>三</li></ul></li><li>四</li></ul>"),
+        ("1. 一\n   1. 二\n   2. 三\n2. 四", "<ol><li>一<ol><li>二</li><li>三</li></ol></li><li>四</li></ol>"),
+        ("1. 一\n   - 二\n2. 三", "<ol><li>一<ul><li>二</li></ul></li><li>三</li></ol>"),
+        ("- 一\n  1. 二\n  2. 三\n- 四", "<ul><li>一<ol><li>二</li><li>三</li></ol></li><li>四</li></ul>"),
+        (
+            "- 一\n  - 二\n    - 三\n  - 四\n- 五",
+            "<ul><li>一<ul><li>二<ul><li>三</li></ul></li><li>四</li></ul></li><li>五</li></ul>",
+        ),
+        (
+            "1. 一\n   1. 二\n      1. 三\n   2. 四\n2. 五",
+            "<ol><li>一<ol><li>二<ol><li>三</li></ol></li><li>四</li></ol></li><li>五</li></ol>",
+        ),
+        (
+            "1. 一\n   - 二\n     1. 三\n        * 四\n2. 五",
+            "<ol><li>一<ul><li>二<ol><li>三<ul><li>四</li></ul></li></ol></li></ul></li><li>五</li></ol>",
+        ),
+        (  # a child 4 spaces in is inside an item whose text starts further in
+            "100. 百\n    - 子项\n      - 孙项\n101. 百零一",
+            '<ol start="100"><li>百<ul><li>子项<ul><li>孙项</li></ul></li></ul></li><li>百零一</li></ol>',
+        ),
+        ("1) 一\n   1) 二\n2) 三", "<ol><li>一<ol><li>二</li></ol></li><li>三</li></ol>"),  # "1)" is CommonMark too
+    ],
+    ids=["ul-ul", "ol-ol", "ul-in-ol", "ol-in-ul", "three-ul", "three-ol", "four-mixed", "wide-marker", "paren"],
+)
+def test_lists_nested_by_the_text_column(source, expected):
+    assert tree_html(source) == expected
+    stock = _new_markdown()
+    stock.preprocessors.deregister("tuiwen_nested_lists")
+    assert stock.convert(source) != _new_markdown().convert(source)  # Python-Markdown alone gets it wrong
+
+
+def test_lists_nested_by_the_text_column_render_like_four_spaces(site):
+    """The golden lists, written the way Typora and GitHub nest them, render byte for byte the same."""
+    four = (GOLDEN_DIR / "lists-table.md").read_text(encoding="utf-8")
+    commonmark = (
+        four.replace("\n    - ", "\n   - ")  # under "1. ": 3 spaces
+        .replace("\n        1. ", "\n     1. ")
+        .replace("\n        2. ", "\n     2. ")
+        .replace("\n    每周推送", "\n  每周推送")  # a second paragraph under "- ": 2 spaces
+    )
+    assert commonmark.count("\n   - ") == 2 and not re.search(r"^(    )+\S", commonmark, re.MULTILINE)
+    result = render(article(site, commonmark, **GOLDEN["lists-table"]), THEME)
+    assert result.html == (GOLDEN_DIR / "lists-table.html").read_text(encoding="utf-8")
+
+
+def test_a_paragraph_inside_an_item():
+    source = "- 一\n\n  一的补充说明，\n  接着写。\n\n- 二\n  - 甲\n\n    甲的补充说明。\n\n  二的补充说明。\n\n- 三"
+    assert tree_html(source) == (
+        "<ul><li><p>一</p><p>一的补充说明，\n接着写。</p></li>"
+        "<li><p>二</p><ul><li><p>甲</p><p>甲的补充说明。</p></li></ul><p>二的补充说明。</p></li>"
+        "<li><p>三</p></li></ul>"
+    )
+
+
+def test_a_paragraph_after_a_list_ends_it():
+    assert tree_html("- 一\n  - 二\n\n结束段落。") == "<ul><li>一<ul><li>二</li></ul></li></ul><p>结束段落。</p>"
+    # an item indented 2 spaces after that paragraph starts a new list: it is no child of 一
+    assert tree_html("- 一\n\n段落。\n\n  - 二\n    - 三") == (
+        "<ul><li>一</li></ul><p>段落。</p><ul><li>二<ul><li>三</li></ul></li></ul>"
+    )
+
+
+def test_a_list_right_under_a_paragraph_line_is_left_alone():
+    """Python-Markdown reads it as more of the paragraph: moving its lines would make the next one code."""
+    source = "申请材料：\n- 身份证\n  - 复印件\n\n  请带齐。"
+    assert NestedLists(_new_markdown()).run(source.split("\n")) == source.split("\n")
+    assert tree_html(source) == "<p>申请材料：\n- 身份证\n  - 复印件</p><p>请带齐。</p>"
+    # after a heading a list may start without a blank line
+    assert tree_html("## 材料\n- 身份证\n  - 复印件") == "<h2>材料</h2><ul><li>身份证<ul><li>复印件</li></ul></li></ul>"
+
+
+def test_an_indented_code_block_is_left_alone():
+    source = "段落。\n\n    - 这是代码\n      - 不是列表\n\n    1. 也是代码\n\n段落。"
+    assert NestedLists(_new_markdown()).run(source.split("\n")) == source.split("\n")
+    assert tree_html(source) == "<p>段落。</p><pre><code>- 这是代码\n  - 不是列表\n\n1. 也是代码\n</code></pre><p>段落。</p>"
+
+
+def test_fenced_code_inside_and_after_a_list_is_left_alone(site):
+    source = (
+        "- 一\n"
+        "  - 二\n"
+        "\n"
+        "    ```python\n"
+        "    def f():\n"
+        "        return 1\n"
+        "      - 不是列表\n"
+        "    ```\n"
+        "  - 三\n"
+        "\n"
+        "  ```\n"
+        "  一的代码\n"
+        "    - 不是列表\n"
+        "  ```\n"
+        "\n"
+        "```\n"
+        "- 列表后的代码\n"
+        "  - 不是列表\n"
+        "```\n"
+        "\n"
+        "结束。"
+    )
+    assert tree_html(source) == (
+        "<ul><li><p>一</p><ul>"
+        "<li><p>二</p><pre><code>def f():\n    return 1\n  - 不是列表</code></pre></li>"
+        "<li><p>三</p></li></ul>"
+        "<pre><code>一的代码\n  - 不是列表</code></pre></li></ul>"
+        "<pre><code>- 列表后的代码\n  - 不是列表</code></pre><p>结束。</p>"
+    )
+    # a fence left open inside an item ends with the item
+    assert tree_html("- 一\n  - 二\n\n    ```\n    没有结束\n- 三") == (
+        "<ul><li><p>一</p><ul><li><p>二</p><pre><code>没有结束</code></pre></li></ul></li><li><p>三</p></li></ul>"
+    )
+    html = render(article(site, source), THEME).html
+    assert "def&nbsp;f():<br>&nbsp;&nbsp;&nbsp;&nbsp;return&nbsp;1<br>&nbsp;&nbsp;-&nbsp;不是列表" in html
+    assert "-&nbsp;列表后的代码<br>&nbsp;&nbsp;-&nbsp;不是列表" in html
+    assert html.index("◦</span>二") < html.index("def&nbsp;f") < html.index("◦</span>三") < html.index("一的代码")
+
+
+def test_deep_two_space_nesting_renders(site):
+    result = render(article(site, "\n".join("  " * i + "- 深" for i in range(300))), THEME)
+    assert "深" in result.html
+
+
+# Documents of lists nested 4 spaces per level (the only nesting Python-Markdown knows) and paragraphs.
+WORDS = st.sampled_from(
+    ["医保", "报销比例70%", "**门诊**", "`12393`", "[链接](https://mp.weixin.qq.com/s/x)", "text", "问：", "2024年"]
+)
+LINE = st.lists(WORDS, min_size=1, max_size=3).map(" ".join)
+MARKERS = st.sampled_from(["- ", "* ", "+ ", "1. ", "2. ", "10. ", "100. ", "-   ", "1.  "])
+
+
+@st.composite
+def four_space_list(draw, depth: int = 0) -> list[str]:
+    indent, inner = "    " * depth, "    " * (depth + 1)
+    marker, loose = draw(MARKERS), draw(st.booleans())
+    lines: list[str] = []
+    for number in range(draw(st.integers(1, 3))):
+        if number and loose:
+            lines.append("")
+        lines.append(indent + marker + draw(LINE))
+        if draw(st.booleans()):  # the item's text goes on: indented, or lazily not
+            lines.append(draw(st.sampled_from([inner, indent, ""])) + draw(LINE))
+        if depth < 3 and draw(st.booleans()):
+            lines += [""] * draw(st.booleans()) + draw(four_space_list(depth + 1))
+        if draw(st.booleans()):  # a second paragraph in the item, or a code block in it
+            lines += ["", draw(st.sampled_from([inner, inner, inner + "    "])) + draw(LINE)]
+    return lines
+
+
+BLOCK = st.one_of(
+    LINE.map(lambda text: [text]),
+    st.tuples(LINE, LINE).map(list),
+    st.tuples(st.sampled_from(["## ", "### "]), LINE).map(lambda parts: ["".join(parts)]),
+    four_space_list(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(BLOCK, st.sampled_from([[""], [""], []])), min_size=1, max_size=5))
+def test_four_space_lists_render_as_before(blocks):
+    """Lists nested by 4 spaces, as every post was written so far, come out exactly as without NestedLists."""
+    lines = [line for block, gap in blocks for line in block + gap]
+    source = "\n".join(lines)
+    with_nesting, without = _new_markdown(), _new_markdown()
+    without.preprocessors.deregister("tuiwen_nested_lists")
+    assert with_nesting.convert(source) == without.convert(source)
+    assert NestedLists(with_nesting).run(lines) == lines
