@@ -30,7 +30,7 @@ import tempfile
 import time
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import __version__
 from .config import Config
@@ -65,6 +65,21 @@ def cache_dir() -> Path | None:
 def file_key(info: os.stat_result) -> tuple[int, int, int, int]:
     """What must be unchanged for a file to be taken as unchanged."""
     return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+class ParsedFiles:
+    """Small files (rule files, sign-off records) parsed once per version of each file."""
+
+    def __init__(self, parse: Callable[[Path], Any]) -> None:
+        self._parse = parse
+        self._seen: dict[Path, tuple[tuple, Any]] = {}
+
+    def get(self, path: Path, info: os.stat_result) -> Any:
+        key = file_key(info)
+        cached = self._seen.get(path)
+        if cached is None or cached[0] != key:
+            cached = self._seen[path] = (key, self._parse(path))
+        return cached[1]
 
 
 def racy(info: os.stat_result, now: float) -> bool:

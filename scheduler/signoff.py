@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from .cache import ParsedFiles
 from .posts import ERROR, WARNING, Post, read_post, scan
 
 if TYPE_CHECKING:
@@ -70,9 +71,6 @@ def records_path(config: Config) -> Path:
 
 # --- reading ------------------------------------------------------------------
 
-_cache: dict[Path, tuple[tuple[int, int, int], dict[str, tuple[Approval, ...]]]] = {}
-
-
 def load(path: Path) -> dict[str, tuple[Approval, ...]]:
     """Post path → its approvals; empty when there is no file yet; SignoffError when unreadable."""
     try:
@@ -81,12 +79,7 @@ def load(path: Path) -> dict[str, tuple[Approval, ...]]:
         return {}
     except OSError as exc:
         raise SignoffError(f"无法读取审核记录 {path.name}：{exc.strerror}") from None
-    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-    cached = _cache.get(path)
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, _parse(path))
-        _cache[path] = cached
-    return cached[1]
+    return _records.get(path, st)
 
 
 def _parse(path: Path) -> dict[str, tuple[Approval, ...]]:
@@ -112,6 +105,9 @@ def _parse(path: Path) -> dict[str, tuple[Approval, ...]]:
                 raise SignoffError(f"审核记录 {path.name} 中“{rel}”的一条记录缺少 role、by、sha256 或 at") from None
         records[rel] = tuple(approvals)
     return records
+
+
+_records = ParsedFiles(_parse)
 
 
 def content_sha256(data: bytes) -> str:

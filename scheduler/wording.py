@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from .cache import ParsedFiles
 from .posts import ERROR, WARNING, Post
 from .privacy import Finding, private_numbers
 
@@ -153,6 +154,9 @@ def read_words_file(path: Path) -> RuleSet:
     return parse_rules(data, path.name)
 
 
+_files = ParsedFiles(read_words_file)
+
+
 def validate_words_file(path: Path) -> None:
     """ValueError (for the config loader) when an account's words file cannot be used."""
     _ruleset_for(path)
@@ -186,21 +190,13 @@ def _merge(base: RuleSet, extra: RuleSet) -> RuleSet:
                    tuple(p for p in patterns if p.severity != "off"))
 
 
-_files: dict[Path, tuple[tuple[int, int, int], RuleSet]] = {}
-
-
 def _ruleset_for(path: Path) -> RuleSet:
     """A words file, parsed once per version of the file."""
     try:
         st = os.stat(path)
     except OSError:
         raise ValueError(f"找不到用词规则文件 {path}") from None
-    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-    cached = _files.get(path)
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, read_words_file(path))
-        _files[path] = cached
-    return cached[1]
+    return _files.get(path, st)
 
 
 # --- matching -----------------------------------------------------------------
