@@ -65,7 +65,7 @@ def run() -> dict:
     from scheduler.config import load_config
     from scheduler.ledger import Ledger
     from scheduler.release import Releaser
-    from scheduler.runtime import LedgerSessionStorage
+    from scheduler.runtime import SealedTokenStorage
     from tests.fake_wechat import FakeWeChat
 
     results = {}
@@ -80,7 +80,7 @@ def run() -> dict:
                                           encoding="utf-8")
         config = load_config(root / "config.toml")
         ledger = Ledger(config.database.url)
-        session = LedgerSessionStorage(ledger, fake.secret)  # sealed as make_publisher seals it
+        session = SealedTokenStorage(ledger, fake.secret)  # sealed as make_publisher seals it
         session.set(f"{fake.appid}_access_token", fake.valid_token(), 7200)  # as a running site has one
         session.set(f"{fake.appid}_access_token_expires_at", int(time.time()) + 7200, 7200)
 

@@ -178,6 +178,13 @@ def _database_url(value: Any, ctx: _Context) -> str:
     return url
 
 
+def _redis_url(value: Any, ctx: _Context) -> str:
+    text = _str(value, ctx).strip()
+    if text and urlsplit(text).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError('应为 redis:// 或 rediss:// 开头的地址，例如 "redis://127.0.0.1:6379/0"')
+    return text
+
+
 def _color(value: Any, ctx: _Context) -> str:
     if not isinstance(value, str) or not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
         raise ValueError('应为 #RRGGBB 形式的颜色，例如 "#c53030"')
@@ -318,6 +325,7 @@ class ScheduleSettings:
 class DatabaseSettings:
     url: str = setting("sqlite:///state/tuiwen.db", _database_url,
                        "发布台账数据库（SQLAlchemy 地址），SQLite 相对路径相对配置文件")
+    redis_url: str = setting("", _redis_url, "可选：在 Redis 中共享 access_token（如 \"redis://127.0.0.1:6379/0\"），默认存在台账里")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Config
 from .ledger import Ledger, utcnow
@@ -12,17 +12,48 @@ if TYPE_CHECKING:  # imported when a releaser is made: `publish status` needs th
     from .release import Progress, Releaser
 
 
-class LedgerSessionStorage:
-    """wechatpy's session storage on the ledger: every process shares one access token.
+class TokenStore(Protocol):
+    """Where tokens are shared: the ledger (the default) or Redis."""
 
-    ``stable_token`` hands back the same token while it is valid, and keeping it in
-    the database means the CLI and the daemon never fetch (or force) one another's.
-    Values are sealed (Fernet) with a key derived from the AppSecret, so the ledger, its
+    def token(self, key: str) -> str | None: ...
+    def store_token(self, key: str, value: str, expires_at: datetime) -> None: ...
+    def forget_token(self, key: str) -> None: ...
+
+
+class RedisTokens:
+    """Tokens in Redis (``[database].redis_url``), for sites that run Redis beside several hosts."""
+
+    PREFIX = "tuiwen:token:"
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url)
+
+    def token(self, key: str) -> str | None:
+        value = self.client.get(self.PREFIX + key)
+        return None if value is None else value.decode("ascii")
+
+    def store_token(self, key: str, value: str, expires_at: datetime) -> None:
+        # Redis forgets it when it expires, as the ledger's query ignores an expired row.
+        ttl = max(1, int((expires_at - utcnow()).total_seconds()))
+        self.client.set(self.PREFIX + key, value, ex=ttl)
+
+    def forget_token(self, key: str) -> None:
+        self.client.delete(self.PREFIX + key)
+
+
+class SealedTokenStorage:
+    """wechatpy's session storage, shared by every process: one access token for all.
+
+    ``stable_token`` hands back the same token while it is valid, and keeping it in the
+    ledger (or Redis) means the CLI and the daemon never fetch (or force) one another's.
+    Values are sealed (Fernet) with a key derived from the AppSecret, so the store, its
     backups and whoever reads them never see a usable token; a process without the
     same secret reads nothing (and fetches its own).
     """
 
-    def __init__(self, ledger: Ledger, secret: str) -> None:
+    def __init__(self, ledger: TokenStore, secret: str) -> None:
         import base64
         import hashlib
 
@@ -61,8 +92,9 @@ def make_publisher(config: Config, ledger: Ledger, **options: Any):
     from publishers.wechat import WeChatPublisher
 
     app_id, app_secret = config.credentials()
+    store = RedisTokens(config.database.redis_url) if config.database.redis_url else ledger
     return WeChatPublisher(app_id, app_secret, api_base_url=config.account.api_base_url,
-                           session=LedgerSessionStorage(ledger, app_secret), **options)
+                           session=SealedTokenStorage(store, app_secret), **options)
 
 
 def make_releaser(config: Config, ledger: Ledger, publisher=None, *, progress: Progress | None = None,

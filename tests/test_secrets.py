@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import MetaData, create_engine, select
 
 from scheduler.ledger import Ledger
-from scheduler.runtime import LedgerSessionStorage
+from scheduler.runtime import SealedTokenStorage
 from tests.conftest import REPO_ROOT
 
 DEBUG_PUBLISH = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, "
@@ -89,17 +89,17 @@ def test_no_secret_or_token_anywhere(site, fake, database_url, counts):
 
 def test_stored_tokens_are_sealed_with_a_key_from_the_app_secret(database_url):
     ledger = Ledger(database_url)
-    storage = LedgerSessionStorage(ledger, "the-app-secret-0123456789abcdef")
+    storage = SealedTokenStorage(ledger, "the-app-secret-0123456789abcdef")
     token = "ACCESS_TOKEN_" + "x" * 140
     storage.set("wx1_access_token", token, 7200)
     storage.set("wx1_access_token_expires_at", 1_800_000_000, 7200)
     assert token not in every_row(database_url)
     assert "1800000000" not in every_row(database_url)
 
-    again = LedgerSessionStorage(Ledger(database_url), "the-app-secret-0123456789abcdef")  # another process
+    again = SealedTokenStorage(Ledger(database_url), "the-app-secret-0123456789abcdef")  # another process
     assert again.get("wx1_access_token") == token
     assert again.get("wx1_access_token_expires_at") == "1800000000"
-    stranger = LedgerSessionStorage(Ledger(database_url), "another-secret")
+    stranger = SealedTokenStorage(Ledger(database_url), "another-secret")
     assert stranger.get("wx1_access_token") is None  # a key it cannot open is no token: fetch anew
 
     # A token stored in the clear by an earlier version is not trusted either: it is fetched anew.
