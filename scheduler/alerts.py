@@ -24,12 +24,10 @@ from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import func, select
-
 from . import ledger as L
 from .config import Config
 from .freshness import Freshness
-from .ledger import Event, Ledger
+from .ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -173,15 +171,9 @@ def _tag(key: str) -> str:
     return f"[{key}]"
 
 
-def _count(ledger: Ledger, account: str, kind: str, key: str) -> int:
-    query = select(func.count()).select_from(Event).where(
-        Event.account == account, Event.kind == kind, Event.message.startswith(_tag(key), autoescape=True))
-    with ledger.session() as session:
-        return session.scalar(query) or 0
-
-
 def _delivered(ledger: Ledger, account: str, key: str) -> bool:
-    return _count(ledger, account, "alert", key) > 0 or _count(ledger, account, "alert_failed", key) >= MAX_FAILURES
+    return (ledger.count_events(account, "alert", _tag(key)) > 0
+            or ledger.count_events(account, "alert_failed", _tag(key)) >= MAX_FAILURES)
 
 
 # --- channels ---------------------------------------------------------------------

@@ -380,6 +380,13 @@ class Ledger:
         with self.session() as session:
             return list(session.scalars(query))
 
+    def count_events(self, account: str, kind: str, prefix: str = "") -> int:
+        """How many events of ``kind`` were recorded, counting those whose message starts with ``prefix``."""
+        query = select(func.count()).select_from(Event).where(
+            Event.account == account, Event.kind == kind, Event.message.startswith(prefix, autoescape=True))
+        with self.session() as session:
+            return session.scalar(query) or 0
+
     def first_event(self, account: str, kind: str) -> datetime | None:
         """When the first event of ``kind`` was recorded, if ever."""
         with self.session() as session:
