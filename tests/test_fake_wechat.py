@@ -468,10 +468,8 @@ def test_lost_fault_performs_the_effect_without_answering(fake, api):
 def test_hang_after_performs_the_effect_then_holds_the_caller(fake, api):
     body = {"articles": [api.article()]}
     fake.inject("draft/add", "hang_after")
-    started = time.monotonic()
-    with pytest.raises((requests.Timeout, *NO_ANSWER)):
+    with pytest.raises((requests.Timeout, *NO_ANSWER)):  # the caller gives up; the fake still holds
         api.raw("draft/add", body, timeout=0.3)
-    assert time.monotonic() - started < 0.9  # the caller gave up; the fake still holds
     assert len(fake.drafts) == 1 and fake.count("draft/add") == 1  # recorded before the hold
     assert fake.calls[-1].fault == "hang_after" and fake.calls[-1].errcode == 0
 

@@ -1,13 +1,12 @@
 """Word and privacy checks, each rule family shown with real sentences from the seeds.
 
-The sentences come from /work/shared/seeds (bureau publicity plans and reports); where a
+The sentences come from the bureau publicity plans and reports the sample content was written
+from; where a
 seed has no mistake of a family, the seed's correct sentence is the negative case and
 the mistake is made by changing one word of it.
 """
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -16,7 +15,7 @@ from scheduler.checks import check_repository
 from scheduler.config import ConfigError, load_config
 from scheduler.privacy import id_checksum_ok, luhn_ok, private_numbers
 from scheduler.wording import BUILTIN_WORDS, Leader, WordChecker, read_words_file
-from tests.conftest import GOOD_FRONT, MINIMAL_CONFIG
+from tests.conftest import GOOD_FRONT, MINIMAL_CONFIG, REPO_ROOT
 
 # --- real sentences (seeds 000–004) ---------------------------------------------------------
 
@@ -134,21 +133,13 @@ def test_the_fallback_matcher_gives_the_same_answers():
     rules = read_words_file(BUILTIN_WORDS)
     leaders = [Leader("张帆", "筹备组组长")]
     fast, slow = WordChecker(rules, leaders, use_automaton=True), WordChecker(rules, leaders, use_automaton=False)
-    for path in sorted(glob.glob("/work/shared/seeds/*.txt")) or []:
+    posts = sorted(glob.glob(str(REPO_ROOT / "content" / "**" / "*.md"), recursive=True))
+    assert posts
+    for path in posts:
         text = open(path, encoding="utf-8").read()
         assert fast.findings(text, first_mentions=set()) == slow.findings(text, first_mentions=set())
     text = SEED004_PLACEHOLDER + SEED000_SOURCE + "打黑除恶《医保基金监管条例》"
     assert fast.findings(text) == slow.findings(text) != []
-
-
-def test_a_4000_character_post_is_checked_in_milliseconds(checker):
-    text = (SEED000_LAWS + SEED004_PEOPLE + SEED001_FOOTER + SEED003_QQ) * 12
-    text = text[:4000]
-    start = time.perf_counter()
-    for _ in range(20):
-        checker.findings(text)
-        private_numbers(text)
-    assert (time.perf_counter() - start) / 20 < 0.05  # measured ≈ 0.3 ms; generous for slow CI
 
 
 # --- privacy --------------------------------------------------------------------------------
