@@ -154,7 +154,7 @@ class GitContent:
         if not (folder / ".complete").exists():
             self._export(commit, folder)
         # The archive is of the content folder's own tree: the snapshot *is* the content folder.
-        return replace(self.config, content=replace(self.config.content, dir=folder.resolve()))
+        return rebased(self.config, folder.resolve())
 
     def _export(self, commit: str, folder: Path) -> None:
         if folder.exists():
@@ -198,6 +198,21 @@ class GitContent:
 
     def _is_ancestor(self, older: str, newer: str) -> bool:
         return _git(self.top, "merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+
+def rebased(config: Config, snapshot: Path) -> Config:
+    """The config with the content folder, and every file config.toml names inside it
+    (covers, the QR code), moved to a snapshot: nothing is read from the work tree."""
+    old = config.content.dir
+
+    def move(path: Path | None) -> Path | None:
+        return snapshot / path.relative_to(old) if path is not None and path.is_relative_to(old) else path
+
+    categories = {key: replace(c, cover=move(c.cover)) for key, c in config.categories.items()}
+    return replace(config, content=replace(config.content, dir=snapshot),
+                   account=replace(config.account, cover=move(config.account.cover)),
+                   theme=replace(config.theme, qr_image=move(config.theme.qr_image)),
+                   categories=categories)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -176,3 +176,19 @@ def test_a_resumed_release_reads_the_commit_it_was_claimed_from(repos, fake):
 
 def _slot():
     return datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc)
+
+
+def test_covers_named_in_the_config_come_from_the_commit_too(repos):
+    import hashlib
+
+    from scheduler.gitcontent import GitContent
+
+    editor, publisher = repos
+    cover = publisher.content / "_covers" / "weekly-study.jpg"
+    committed = hashlib.sha256(cover.read_bytes()).hexdigest()
+    cover.write_bytes((REPO_ROOT / "content" / "_covers" / "news.jpg").read_bytes())  # edited, not committed
+
+    snapshot = GitContent(publisher.config).checkout().config
+    assert snapshot.categories["weekly-study"].cover.is_relative_to(snapshot.content.dir)
+    assert hashlib.sha256(snapshot.categories["weekly-study"].cover.read_bytes()).hexdigest() == committed
+    assert snapshot.account.cover.is_relative_to(snapshot.content.dir)
