@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import shutil
 import subprocess
 import tarfile
@@ -47,17 +48,13 @@ class Checkout:
 
 
 def _git(cwd: Path, *args: str, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=timeout,
-                            env={"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "PATH": _path()})
+    # The caller's environment (HOME for SSH keys and credential helpers), but never a prompt
+    # that would hang a daemon, and messages in a language the code can read.
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=timeout, env=env)
     if check and result.returncode != 0:
         raise GitError(result.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} 失败")
     return result
-
-
-def _path() -> str:
-    import os
-
-    return os.environ.get("PATH", "/usr/bin:/bin")
 
 
 def work_tree(folder: Path) -> Path | None:
