@@ -354,10 +354,11 @@ def _reader(config: Config):
 
 def _existing_ledger(config: Config):
     """The ledger, or None where there is none yet (status and log never create one)."""
-    url = config.database.url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return None
+    from .ledger_view import not_created
     from .runtime import open_ledger
+
+    if not_created(config.database.url):
+        return None
 
     return open_ledger(config)
 

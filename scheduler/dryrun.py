@@ -50,8 +50,10 @@ def target_slot(config: Config, at: datetime) -> tuple[datetime, str]:
 
 def read_published(config: Config) -> Published:
     """What the ledger says went out; nothing when there is no ledger yet (dry runs create none)."""
+    from .ledger_view import not_created
+
     url = config.database.url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+    if not_created(url):
         return Published()
     if (fast := _published_sqlite(url, config.account.name)) is not None:
         return fast

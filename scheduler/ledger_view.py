@@ -31,6 +31,17 @@ class ReleaseRow:
     sent_at: datetime | None
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ledger URL, or None for any other backend."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def not_created(url: str) -> bool:
+    """True for a SQLite ledger whose file does not exist yet (read-only commands create none)."""
+    path = sqlite_file(url)
+    return path is not None and not path.exists()
+
+
 class SQLiteView:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
@@ -38,10 +49,8 @@ class SQLiteView:
     @classmethod
     def open(cls, url: str) -> SQLiteView | None:
         """A view of the SQLite ledger at ``url``, or None (not SQLite, or no such file)."""
-        if not url.startswith("sqlite:///"):
-            return None
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.is_file():
+        path = sqlite_file(url)
+        if path is None or not path.is_file():
             return None
         try:
             return cls(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30))
