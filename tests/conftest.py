@@ -171,3 +171,17 @@ def site(tmp_path, fake, monkeypatch):
     monkeypatch.setenv("WECHAT_APP_ID", fake.appid)
     monkeypatch.setenv("WECHAT_APP_SECRET", fake.secret)
     return Repo.__new__(Repo)._attach(root)
+
+
+def wait_until(condition, process, what: str, timeout: float = 60) -> None:
+    """Poll ``condition`` until it holds; fail at once if ``process`` ends first, or after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            pytest.fail(f"the process ended before {what}:\n{process.stdout.read()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)

@@ -11,12 +11,12 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import time_machine
 
 from scheduler import ledger as L
 from scheduler.daemon import Daemon
 from scheduler.ledger import Ledger
+from tests.conftest import wait_until
 from tests.test_release import EXPECTED_TITLES, releaser_for
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -229,17 +229,6 @@ def _start_daemon(site, fake) -> subprocess.Popen:
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _wait(condition, process, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None:
-            pytest.fail(f"the daemon ended before {what}:\n{process.stdout.read()}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_without_re_uploading(site, fake, counts):
     _now_site(site, fake)
     fake.timeout_hold = 3.0
@@ -249,7 +238,7 @@ def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_witho
 
     daemon = _start_daemon(site, fake)
     try:
-        _wait(lambda: any(c.fault == "timeout" for c in list(fake.calls)), daemon, "the held upload")
+        wait_until(lambda: any(c.fault == "timeout" for c in list(fake.calls)), daemon, "the held upload")
         daemon.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         assert daemon.wait(timeout=30) == 0, daemon.stdout.read()
@@ -267,7 +256,7 @@ def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_witho
 
     restarted = _start_daemon(site, fake)
     try:
-        _wait(lambda: ledger.find(account, release.slot).status == L.CONFIRMED, restarted, "the release")
+        wait_until(lambda: ledger.find(account, release.slot).status == L.CONFIRMED, restarted, "the release")
         restarted.send_signal(signal.SIGTERM)
         assert restarted.wait(timeout=30) == 0
     finally:

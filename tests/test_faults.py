@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -25,6 +24,7 @@ import pytest
 
 from scheduler import ledger as L
 from scheduler.ledger import Ledger
+from tests.conftest import wait_until
 from tests.test_release import EXPECTED_TITLES, SLOT, SLOT_AT, releaser_for
 
 # step → (endpoint, mode)
@@ -154,18 +154,6 @@ def start_publish(site, fake) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def wait_for_held_call(fake, endpoint: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    """Until the fake holds the faulted request (recorded before the hold, after any effect)."""
-    deadline = time.monotonic() + timeout
-    while not any(c.endpoint == endpoint and c.fault for c in list(fake.calls)):
-        if process.poll() is not None:
-            pytest.fail(f"publish ended before reaching {endpoint}:\n{process.stdout.read()}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"publish never reached {endpoint}")
-        time.sleep(0.02)
-
-
 @pytest.mark.parametrize("step, fault", KILLS, ids=[f"{s}-{f}" for s, f in KILLS])
 def test_kill_9_at_any_step_then_a_restart_pushes_once(site, fake, counts, step, fault):
     endpoint, mode = STEPS[step]
@@ -174,7 +162,9 @@ def test_kill_9_at_any_step_then_a_restart_pushes_once(site, fake, counts, step,
     fake.inject(endpoint, fault, after=SKIP.get(step, 0))
     process = start_publish(site, fake)
     try:
-        wait_for_held_call(fake, endpoint, process)
+        # The fake records the call before it holds it (and after any effect).
+        wait_until(lambda: any(c.endpoint == endpoint and c.fault for c in list(fake.calls)), process,
+                   f"publish reaching {endpoint}")
         os.kill(process.pid, signal.SIGKILL)
         assert process.wait(timeout=30) == -signal.SIGKILL
     finally:

@@ -38,6 +38,14 @@ def copy_post(rel: str, clone: Path) -> None:
         shutil.copytree(images, target.parent / "images", dirs_exist_ok=True)
 
 
+def push_post(clone: Path, rel: str, message: str) -> None:
+    """An editor adds a post, commits and pushes."""
+    copy_post(rel, clone)
+    git(clone, "add", "-A")
+    git(clone, "commit", "--quiet", "-m", message)
+    git(clone, "push", "--quiet", "origin", "main")
+
+
 @pytest.fixture
 def repos(tmp_path, fake, monkeypatch):
     """(editor clone, publisher site): central has one post committed; the publisher cloned it."""
@@ -64,10 +72,7 @@ def sent_titles(fake):
 
 def test_a_pushed_post_goes_out_at_the_next_slot(repos, fake):
     editor, publisher = repos
-    copy_post(LEAD, editor.root)
-    git(editor.root, "add", "-A")
-    git(editor.root, "commit", "--quiet", "-m", "基金监管宣传月启动")
-    git(editor.root, "push", "--quiet", "origin", "main")
+    push_post(editor.root, LEAD, "基金监管宣传月启动")
     head = git(editor.root, "rev-parse", "HEAD")
 
     result = publisher.publish("--at", SLOT_AT)
@@ -108,10 +113,7 @@ def test_an_unreachable_remote_publishes_the_last_fetched_commit_and_warns(repos
 
 def test_a_diverged_clone_is_refused(repos, fake):
     editor, publisher = repos
-    copy_post(LEAD, editor.root)
-    git(editor.root, "add", "-A")
-    git(editor.root, "commit", "--quiet", "-m", "编辑的新文章")
-    git(editor.root, "push", "--quiet", "origin", "main")
+    push_post(editor.root, LEAD, "编辑的新文章")
     (publisher.content / "news").mkdir()
     (publisher.content / "news" / "local.md").write_text("---\ntitle: 服务器上的提交\nstatus: ready\n---\n正文\n",
                                                          encoding="utf-8")
@@ -165,10 +167,7 @@ def test_a_resumed_release_reads_the_commit_it_was_claimed_from(repos, fake):
     fake.inject("draft/add", "busy", times=4)
     first = releaser_for(publisher, fake).release(_slot())
     assert first.release.status == "uploaded"
-    copy_post(LEAD, editor.root)  # a newer commit lands meanwhile
-    git(editor.root, "add", "-A")
-    git(editor.root, "commit", "--quiet", "-m", "later")
-    git(editor.root, "push", "--quiet", "origin", "main")
+    push_post(editor.root, LEAD, "later")  # a newer commit lands meanwhile
     second = releaser_for(publisher, fake).resume(first.release)
     assert second.release.status == "confirmed"
     assert sent_titles(fake) == ["每周一学｜异地就医备案，这些要点请记牢"]
