@@ -56,6 +56,21 @@ _HTML_500 = (b"<html>\r\n<head><title>500 Internal Server Error</title></head>\r
 _JSON_TYPE = "application/json; encoding=utf-8"
 
 
+class ManualClock:
+    """A clock for the fake that moves only when a test says so (token expiry, quotas, 45066)."""
+
+    START = 1_767_225_600.0  # 2026-01-01 08:00 Beijing time
+
+    def __init__(self, now: float = START):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class WeChatError(Exception):
     """An error answer: ``{"errcode": code, "errmsg": "... rid: ..."}`` plus extra fields."""
 

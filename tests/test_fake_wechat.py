@@ -7,21 +7,9 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.fake_wechat import FakeWeChat
+from tests.fake_wechat import FakeWeChat, ManualClock
 
-START = 1_767_225_600.0  # 2026-01-01 08:00 Beijing time
 NO_ANSWER = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
-
-
-class Clock:
-    def __init__(self, now: float = START):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Api:
@@ -84,7 +72,7 @@ def padded_jpeg(size: int) -> bytes:
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return ManualClock()
 
 
 @pytest.fixture

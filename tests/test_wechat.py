@@ -14,21 +14,9 @@ from publishers.base import DraftArticle, Publication, PublishError, Sent, Unkno
 from publishers.errors import describe
 from publishers.wechat import WeChatPublisher, scrub
 from publishers.wechat_api import upload_file
-from tests.fake_wechat import FakeWeChat
+from tests.fake_wechat import FakeWeChat, ManualClock
 
-START = 1_767_225_600.0  # 2026-01-01 08:00 Beijing time
 CLIENT_TIMEOUT = 0.3  # the fake holds a "timeout" fault for 1 s
-
-
-class Clock:
-    def __init__(self, now: float = START):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class StrStorage(MemoryStorage):
@@ -46,7 +34,7 @@ def image(fmt: str = "JPEG", size=(40, 30)) -> bytes:
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return ManualClock()
 
 
 @pytest.fixture
