@@ -187,7 +187,7 @@ class TuiwenClient(WeChatClient):
                 continue
             # Raised here, outside any except block: nothing chains a requests exception whose
             # text carries the URL and its access_token.
-            raise self._error(failure, endpoint, attempt, kwargs)
+            raise self._error(failure, endpoint, attempt, kwargs, safe)
 
     def _send(self, method: str, endpoint: str, token: str | None, options: dict) -> dict | _Failure:
         """One HTTP exchange: the decoded JSON answer, or why there is none."""
@@ -223,9 +223,14 @@ class TuiwenClient(WeChatClient):
             return _Failure("bad_answer", status=res.status_code)
         return answer if isinstance(answer, dict) else _Failure("bad_answer", status=res.status_code)
 
-    def _error(self, failure: _Failure, endpoint: str, attempts: int, options: dict) -> PublishError:
+    def _error(self, failure: _Failure, endpoint: str, attempts: int, options: dict,
+               safe: bool = True) -> PublishError:
         tried = f"（已尝试 {attempts} 次）" if attempts > 1 else ""
         kind, status = failure.kind, failure.status
+        if kind in ("http", "bad_answer") and not safe:
+            # A proxy may have forwarded the send before answering with its own page.
+            return UnknownOutcome(f"微信接口 {endpoint} 返回 HTTP {status}，不是微信的应答（可能来自代理），"
+                                  "请求可能已生效，也可能没有。", retryable=True)
         if kind in AMBIGUOUS:
             what = {"timeout": f"{self.timeout:g} 秒内没有应答", "lost": "连接在应答前断开",
                     "http5xx": f"返回 HTTP {status}"}[kind]

@@ -44,6 +44,7 @@ EVENTS = {
     "release_failed": "发布失败",
     "release_missed": "错过推送",
     "release_unconfirmed": "发布结果待确认",
+    "release_waiting": "群发待管理员确认",
     "freshness": "更新提醒",
     "empty_bundle": "没有可发布的文章",
 }
@@ -82,14 +83,20 @@ def release_alert(config: Config, release: Any) -> Alert | None:
     when = _local(config, release.slot)
     key = f"release:{_slot_key(release.slot)}:{release.status}"
     if release.status == L.FAILED:
-        return Alert(key, "release_failed", f"{when} 的推送失败：{release.error or '原因未知'}。"
-                     "失败的文章会在下次推送时重新入选；请查看 publish log。", release.slot, release.status)
+        retry = ("守护进程会在补发时限内自动重试，" if release.send_started_at is None else "")
+        return Alert(key, "release_failed", f"{when} 的推送失败：{(release.error or '原因未知').rstrip('。')}。"
+                     f"{retry}未发出的文章会在以后的推送中重新入选；请查看 publish log。", release.slot, release.status)
     if release.status == L.UNCONFIRMED:
-        return Alert(key, "release_unconfirmed", f"{when} 的推送已发出但微信未确认结果：{release.error or ''}"
-                     "守护进程会继续向微信确认；如长时间未确认，请到公众号后台“发表记录”核对。", release.slot, release.status)
+        return Alert(key, "release_unconfirmed", f"{when} 的推送已发出但微信未确认结果：{(release.error or '').rstrip('。')}"
+                     "。守护进程会继续向微信确认，文章暂不放回待发；如长时间未确认，请到公众号后台“发表记录”核对，"
+                     f"再运行 publish resolve {release.id} --sent（已发出）或 --not-sent（未发出）。",
+                     release.slot, release.status)
     if release.status == L.MISSED:
-        return Alert(key, "release_missed", f"{when} 的推送错过了补发时限，未发送：{release.error or ''}"
+        return Alert(key, "release_missed", f"{when} 的推送未发送：{(release.error or '错过了补发时限').rstrip('。')}。"
                      "请检查守护进程是否在运行（publish status）。", release.slot, release.status)
+    if release.status == L.SENT and release.error:  # e.g. a mass send waiting for the administrator
+        return Alert(f"release:{_slot_key(release.slot)}:sending", "release_waiting", f"{when}：{release.error}。",
+                     release.slot, release.status)
     if release.status == L.EMPTY:
         return Alert(f"empty:{_slot_key(release.slot)}", "empty_bundle",
                      f"{when} 的推送没有可发布的文章，本次未推送。", release.slot, release.status)
@@ -341,8 +348,11 @@ def notify(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None,
     try:
         return _notify(config, ledger, report, fresh, now,
                        channels_for(config) if channels is None else channels, sleep)
-    except Exception:  # noqa: BLE001
-        log.exception("处理告警时出错（不影响发布）")
+    except Exception as exc:  # noqa: BLE001
+        from .faults import describe
+
+        log.error("处理告警时出错（不影响发布）：%s", describe(exc))
+        log.debug("details", exc_info=True)
         return []
 
 

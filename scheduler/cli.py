@@ -86,7 +86,29 @@ def console():
     return plain if plain.is_terminal else Console(highlight=False, width=140)
 
 
-@click.group(invoke_without_command=True,
+class PublishGroup(click.Group):
+    """The command group; a fault outside the content ends any command with one Chinese line.
+
+    A database gone away, a full disk or an error from WeChat is exit 3 with what failed and
+    what to do, never a traceback (``TUIWEN_DEBUG=1`` shows it, for whoever fixes the bug).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every command ends in one line, never a traceback
+            import os
+
+            from .faults import describe
+
+            if os.environ.get("TUIWEN_DEBUG"):
+                raise
+            fail(f"出错了：{describe(exc)}。", EXIT_REMOTE)
+
+
+@click.group(cls=PublishGroup, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @common_options
 @click.option("--dry-run", is_flag=True, help="只选文章和排版、写预览，不联网、不记台账。")
@@ -192,6 +214,9 @@ def daemon(ctx: click.Context) -> None:
     """按计划持续运行，直到收到 SIGTERM/SIGINT。"""
     from . import commands
 
+    if option(ctx, "at") is not None:
+        fail("用法错误：守护进程按真实时间运行，不接受 --at。要看某个时间会推送什么，"
+             '请用 publish --dry-run --at "2024-04-02 09:00"', EXIT_CONFIG)
     config = load_settings(ctx)
     sys.exit(commands.daemon(config))
 
@@ -253,6 +278,22 @@ def new(ctx: click.Context, category: str, title: str) -> None:
 
     config = load_settings(ctx)
     sys.exit(commands.new(config, category, title, when(ctx, config), console()))
+
+
+@main.command()
+@common_options
+@click.argument("release_id", type=int)
+@click.option("--sent", "sent", flag_value=True, default=None, help="核对后确认：已经发出。")
+@click.option("--not-sent", "sent", flag_value=False, help="核对后确认：没有发出（文章放回待发）。")
+@click.pass_context
+def resolve(ctx: click.Context, release_id: int, sent: bool | None) -> None:
+    """结果未知的推送，由人到公众号后台“发表记录”核对后在这里记下结果。"""
+    from . import commands
+
+    if sent is None:
+        fail("用法错误：请写明核对结果：--sent（已发出）或 --not-sent（未发出）", EXIT_CONFIG)
+    config = load_settings(ctx)
+    sys.exit(commands.resolve(config, release_id, bool(sent), console()))
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m scheduler.cli`

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from . import states as L  # not .ledger: SQLAlchemy is slow to import, and most commands never need it
 from .config import Config, ConfigError
+from .states import retryable
 
 EXIT_OK, EXIT_CONTENT, EXIT_CONFIG, EXIT_REMOTE = 0, 1, 2, 3
 WEEKDAYS_ZH = "一二三四五六日"
@@ -102,28 +103,48 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
     if force:
         outcomes = [releaser.release(minute(at), forced=True)]
     else:
-        report = Daemon(config, ledger, releaser, now=lambda: at).reconcile(beat=False)
+        daemon = Daemon(config, ledger, releaser, now=lambda: at)
+        daemon.backoff = False  # a person asked for it now: a failed slot is tried again at once
+        report = daemon.reconcile(beat=False)
         for slot in report.missed:
-            con.print(f"[yellow]错过的推送 {local(config, slot)} 已超过补发时限，已记录。[/]")
-        for error in report.errors:
-            con.print(f"[red]{error}[/]")
+            release = ledger.find(config.account.name, slot)
+            why = f"：{escape(release.error)}" if release is not None and release.error else ""
+            con.print(f"[yellow]{local(config, slot)} 的推送已记为错过{why}[/]")
+        for message in report.errors + report.faults:
+            con.print(f"[red]{escape(message)}[/]")
         if report.errors:
             return EXIT_CONFIG
         outcomes = report.resumed + report.released
-        if not report.released and not report.resumed:
-            _print_nothing_due(config, ledger, at, con)
+        if not report.released and not report.resumed and not report.faults:
+            _print_nothing_due(config, ledger, at, con, bool(report.missed))
+        if report.faults:
+            return max([EXIT_REMOTE, *(_print_outcome(config, o, con) for o in outcomes)])
     return max((_print_outcome(config, o, con) for o in outcomes), default=EXIT_OK)
 
 
-def _print_nothing_due(config: Config, ledger, at: datetime, con: Console) -> None:
+def _print_nothing_due(config: Config, ledger, at: datetime, con: Console, missed: bool = False) -> None:
     from .plan import due, next_slots
 
     current = due(config.schedule.slots, config.account.tz, at, config.schedule.catch_up_hours)
     done = ledger.find(config.account.name, current.slot) if current else None
-    if done is not None:
+    if done is None:
+        done = _latest_failed(config, ledger, at)
+    if done is not None and retryable(done):
+        con.print(f"[red]{local(config, done.slot)} 的推送失败：{escape(done.error or '原因未知')}[/]")
+        con.print("文章已放回待发。如需现在推送，请运行：publish --force-slot")
+    elif done is not None:
         con.print(f"{local(config, done.slot)} 的推送已处理（{STATUS_ZH[done.status]}），不会重复发送。")
     upcoming = next_slots(config.schedule.slots, config.account.tz, at, 1)[0]
-    con.print(f"现在没有到期的推送。下一次：{local(config, upcoming)}")
+    lead = "" if missed else "现在没有到期的推送。"
+    con.print(f"{lead}下一次：{local(config, upcoming)}")
+
+
+def _latest_failed(config: Config, ledger, at: datetime):
+    """The latest slot's release, when it failed before its send and is past its catch-up window."""
+    latest = ledger.releases(config.account.name, 1)
+    if latest and retryable(latest[0]) and latest[0].slot <= at:
+        return latest[0]
+    return None
 
 
 def _print_outcome(config: Config, outcome, con: Console) -> int:
@@ -138,11 +159,28 @@ def _print_outcome(config: Config, outcome, con: Console) -> int:
     if outcome.note == "already":
         con.print(f"{local(config, release.slot)} 的推送已完成（{STATUS_ZH[release.status]}），不会重复发送。")
         return EXIT_OK
+    if outcome.note == "missed":
+        con.print(f"[yellow]{local(config, release.slot)} 的推送已记为错过：{escape(release.error or '')}[/]")
+        return EXIT_OK
     con.print(_release_table(config, [release], title="发布结果"))
     if release.status in (L.FAILED, L.UNCONFIRMED):
-        con.print(f"[red]{release.error or STATUS_ZH[release.status]}[/]")
+        con.print(f"[red]{escape(release.error or STATUS_ZH[release.status])}[/]")
+        if release.status == L.UNCONFIRMED:
+            con.print(unconfirmed_advice(release))
+        elif retryable(release):
+            con.print("文章已放回待发。守护进程会在补发时限内自动重试；现在再运行 publish 会立即重试"
+                      "（超过补发时限后请用 publish --force-slot 加推一次）。")
+        return EXIT_REMOTE
+    if release.status in (L.CLAIMED, L.UPLOADED, L.DRAFTED):
+        con.print("[red]本次推送没有完成（见上方原因），下次运行 publish 或守护进程会从中断处继续。[/]")
         return EXIT_REMOTE
     return EXIT_OK
+
+
+def unconfirmed_advice(release) -> str:
+    """What a person does about a send whose outcome WeChat has not confirmed."""
+    return (f"文章暂不放回待发。请到公众号后台“发表记录”核对：已经发出，运行 publish resolve {release.id} --sent；"
+            f"没有发出，运行 publish resolve {release.id} --not-sent（文章放回待发）。")
 
 
 def _progress(con: Console):
@@ -363,18 +401,89 @@ def _existing_ledger(config: Config):
     return open_ledger(config)
 
 
+def resolve(config: Config, release_id: int, sent: bool, con: Console) -> int:
+    """A person's word on a send WeChat never confirmed: went out (confirmed) or not (posts freed)."""
+    from .runtime import open_ledger
+
+    ledger = open_ledger(config)
+    release = ledger.find_id(config.account.name, release_id)
+    if release is None:
+        con.print(f"[red]没有编号为 {release_id} 的发布（publish log 可查看编号）。[/]")
+        return EXIT_CONFIG
+    if release.status != L.UNCONFIRMED:
+        con.print(f"[red]发布 {release_id}（{local(config, release.slot)}）的状态是“{STATUS_ZH[release.status]}”，"
+                  "不是“结果待确认”，无需核对。[/]")
+        return EXIT_CONFIG
+    if sent:
+        ledger.advance(release.id, L.CONFIRMED, "经人工核对：已经发出", error=None)
+        con.print(f"已记下：{local(config, release.slot)} 的推送已经发出。")
+    else:
+        ledger.advance(release.id, L.FAILED, "经人工核对：没有发出，文章放回待发", error="经人工核对：没有发出")
+        con.print(f"已记下：{local(config, release.slot)} 的推送没有发出，文章已放回待发，会在以后的推送中重新入选。")
+    return EXIT_OK
+
+
 # --- daemon ---------------------------------------------------------------------
 
 def daemon(config: Config) -> int:
     from .daemon import Daemon
     from .runtime import DeferredReleaser, open_ledger
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _daemon_logging(config)
     ledger = open_ledger(config)
     try:
         releaser = DeferredReleaser(config, ledger)  # built at the first release: an idle daemon stays small
     except ConfigError as exc:
         logging.getLogger(__name__).error("配置错误：%s", exc)
         return EXIT_CONFIG
+    _announce(config)
     Daemon(config, ledger, releaser).run()
     return EXIT_OK
+
+
+LEVELS_ZH = {"DEBUG": "调试", "INFO": "信息", "WARNING": "警告", "ERROR": "错误", "CRITICAL": "严重"}
+
+
+class _LocalFormatter(logging.Formatter):
+    """Log lines for the people who read them: the account's local time, Chinese level names."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__("%(asctime)s %(levelname_zh)s %(message)s")
+        self.tz = config.account.tz
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return datetime.fromtimestamp(record.created, self.tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname_zh = LEVELS_ZH.get(record.levelname, record.levelname)
+        return super().format(record)
+
+
+def _daemon_logging(config: Config) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LocalFormatter(config))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # APScheduler's own INFO lines ("Added job", "Running job") are English chatter: warnings only.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _announce(config: Config) -> None:
+    """One line at start: the next slot and what it would carry with the posts as they are now."""
+    from .bulk import read_checked
+    from .dryrun import read_published
+    from .plan import forecast, rules_from_config
+
+    logger = logging.getLogger("scheduler.daemon")
+    now = datetime.now(config.account.tz)
+    try:
+        posts = read_checked(config, render=False)
+        [bundle] = forecast(posts, read_published(config), config.schedule.slots, config.account.tz, now, 1,
+                            rules_from_config(config))
+    except Exception as exc:  # noqa: BLE001 - the start line is a courtesy; the slot is read again when due
+        from .faults import describe
+
+        logger.warning("守护进程已启动；暂时无法预测下一次推送：%s", describe(exc))
+        return
+    titles = "、".join(f"《{p.title}》" for p in bundle.items)
+    carries = f"按现有文章将推送 {len(bundle.items)} 篇：{titles}" if bundle.items else "目前没有可发布的文章"
+    logger.info("守护进程已启动（%s）。下一次推送：%s，%s", config.account.name, local(config, bundle.slot), carries)

@@ -24,7 +24,9 @@ from . import ledger as L
 from .config import Config
 from .gitcontent import GitError
 from .ledger import Ledger
-from .plan import due, overdue
+from .faults import describe
+from .plan import due, overdue, previous_slot
+from .states import retryable
 from .states import RECONCILE_MINUTES  # shared with `publish status`
 
 if TYPE_CHECKING:  # the releaser (and the renderer behind it) is not needed to name them
@@ -39,6 +41,7 @@ def reconcile_seconds() -> float:
 
 DAEMON_STARTED = "daemon"  # the event kind recorded at a daemon's first reconcile
 LOOKBACK = timedelta(days=62)  # older gaps are history, not missed slots to record now
+RETRY_PAUSES = tuple(timedelta(minutes=m) for m in (5, 15, 30, 60))  # then every hour, inside catch-up
 
 
 @dataclass
@@ -48,7 +51,8 @@ class Report:
     released: list[Outcome] = field(default_factory=list)
     missed: list[datetime] = field(default_factory=list)
     resumed: list[Outcome] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # why a due slot could not be served now
+    errors: list[str] = field(default_factory=list)  # the content repository refused a due slot
+    faults: list[str] = field(default_factory=list)  # a database, WeChat or other fault, retried later
 
 
 class Daemon:
@@ -65,6 +69,9 @@ class Daemon:
         self.stopping = threading.Event()
         self._lock = threading.Lock()  # one reconcile at a time within this process
         self._announced = False  # its start is in the ledger (from then on, slots are promised)
+        self.backoff = True  # a person's `publish` turns it off: a failed slot is tried again at once
+        self._retries: dict[int, tuple[int, datetime]] = {}  # failed release → (rounds, next try)
+        self._trouble: dict[datetime | None, str] = {}  # why a slot (None: anything) could not be served
         releaser.should_stop = self.stopping.is_set
 
     # --- the work ---------------------------------------------------------
@@ -80,17 +87,33 @@ class Daemon:
         try:
             now = self.now()
             if beat:
-                self.ledger.beat(self.name, self.account, self.started_at, now)
-                if not self._announced:
-                    self.ledger.event(self.account, DAEMON_STARTED, f"守护进程启动：{self.name}")
-                    self._announced = True
-            self._resume_unfinished(report)
-            self._record_missed(now, report)
-            self._serve_due(now, report)
+                self._guarded(self._beat, now, report)
+            # Each part on its own: a fault in one (a bad post, a database gone away) is reported
+            # and retried at the next reconcile, and never escapes into the scheduler.
+            for part in (self._resume_unfinished, self._record_missed, self._serve_due):
+                self._guarded(part, now, report)
+            if not (report.errors or report.faults):
+                self._trouble.clear()
             self._alert(now, report)
         finally:
             self._lock.release()
         return report
+
+    def _guarded(self, part: Callable[[datetime, Report], None], now: datetime, report: Report) -> None:
+        try:
+            part(now, report)
+        except Exception as exc:  # noqa: BLE001 - logged in one line and retried at the next reconcile
+            message = describe(exc)
+            report.faults.append(message)
+            log.error("%s（%s 后重试）", message, f"{reconcile_seconds() / 60:g} 分钟")
+            log.debug("details", exc_info=True)
+            self._trouble[None] = message
+
+    def _beat(self, now: datetime, report: Report) -> None:
+        self.ledger.beat(self.name, self.account, self.started_at, now)
+        if not self._announced:
+            self.ledger.event(self.account, DAEMON_STARTED, f"守护进程启动：{self.name}")
+            self._announced = True
 
     def _alert(self, now: datetime, report: Report) -> None:
         """Failures, missed slots, a stale account, an empty push ahead: tell people once. Never raises."""
@@ -101,10 +124,10 @@ class Daemon:
             from .freshness import freshness
 
             notify(self.config, self.ledger, report, freshness(self.config, self.ledger, now), now)
-        except Exception:  # noqa: BLE001 - an alert must never break a release
-            log.exception("处理告警时出错（不影响发布）")
+        except Exception as exc:  # noqa: BLE001 - an alert must never break a release
+            log.error("处理告警时出错（不影响发布）：%s", describe(exc))
 
-    def _resume_unfinished(self, report: Report) -> None:
+    def _resume_unfinished(self, now: datetime, report: Report) -> None:
         for release in self.ledger.releases(self.account, statuses=L.IN_PROGRESS):
             if self.stopping.is_set():
                 return
@@ -113,26 +136,31 @@ class Daemon:
 
     def _record_missed(self, now: datetime, report: Report) -> None:
         tz = self.config.account.tz
-        since = self.ledger.last_slot(self.account)
+        slots, hours = self.config.schedule.slots, self.config.schedule.catch_up_hours
+        since = self.ledger.last_slot(self.account) or self.ledger.first_event(self.account, DAEMON_STARTED)
         if since is None:
-            # No slot served yet: slots count from the first daemon ever started on this ledger
-            # (one stopped before its first slot and started after it must still report it).
-            since = self.ledger.first_event(self.account, DAEMON_STARTED)
-            if since is None:
-                return  # nothing was promised before a daemon existed
+            # A new ledger: its latest slot counts like any other (served late, or missed);
+            # the ones before it were before tuiwen, and are nobody's to report.
+            since = previous_slot(slots, tz, now.astimezone(tz)) - timedelta(minutes=1)
         since = max(since, now - LOOKBACK)
-        hours = self.config.schedule.catch_up_hours
-        for slot, state in overdue(self.config.schedule.slots, tz, since.astimezone(tz), now.astimezone(tz), hours):
+        for slot, state in overdue(slots, tz, since.astimezone(tz), now.astimezone(tz), hours):
             if state == "missed" and self.ledger.find(self.account, slot) is None:
-                self.ledger.claim(self.account, slot, self.config.account.mode, [], status=L.MISSED,
-                                  error=f"推送时间已过 {hours:g} 小时补发时限，未发送")
+                cause = self._trouble.get(slot) or self._trouble.get(None)
+                if cause and self.started_at <= slot + timedelta(hours=hours):
+                    error = f"守护进程在运行，但在补发时限内没能推送：{cause}"
+                else:
+                    error = f"推送时间已过 {hours:g} 小时补发时限，未发送（守护进程当时没有运行）"
+                self.ledger.claim(self.account, slot, self.config.account.mode, [], status=L.MISSED, error=error)
                 report.missed.append(slot)
-                log.warning("错过推送 %s", slot)
+                log.warning("错过推送 %s：%s", self._local(slot), error)
 
     def _serve_due(self, now: datetime, report: Report) -> None:
         tz = self.config.account.tz
         slot = due(self.config.schedule.slots, tz, now.astimezone(tz), self.config.schedule.catch_up_hours)
-        if slot is None or self.ledger.find(self.account, slot.slot) is not None:
+        if slot is None:
+            return
+        existing = self.ledger.find(self.account, slot.slot)
+        if existing is not None and not (retryable(existing) and self._may_retry(existing, now)):
             return
         try:
             outcome = self.releaser.release(slot.slot, late=slot.state == "late")
@@ -141,9 +169,45 @@ class Daemon:
             message = f"内容仓库状态不允许发布：{exc}"
             log.error("%s", message)
             self.ledger.event(self.account, "content", message)
+            self._trouble[slot.slot] = message
             report.errors.append(message)
             return
+        except Exception as exc:  # noqa: BLE001 - one slot's failure must never stop the daemon
+            self._failed_before_claim(slot.slot, slot.state == "late", exc, report)
+            return
         report.released.append(outcome)
+        if outcome.release is not None and retryable(outcome.release):
+            self._note_failure(outcome.release, now)
+
+    def _may_retry(self, release, now: datetime) -> bool:
+        """A failed, unsent release of the due slot: tried again at once by a person's ``publish``,
+        and by the daemon after a growing pause."""
+        if not self.backoff:
+            return True
+        rounds, after = self._retries.get(release.id, (0, None))
+        return after is None or now >= after
+
+    def _note_failure(self, release, now: datetime) -> None:
+        rounds, _ = self._retries.get(release.id, (0, None))
+        pause = RETRY_PAUSES[min(rounds, len(RETRY_PAUSES) - 1)]
+        self._retries[release.id] = (rounds + 1, now + pause)
+        log.warning("%s 的推送失败：%s；%s 再试", self._local(release.slot), release.error or "原因未知",
+                    self._local(now + pause))
+
+    def _failed_before_claim(self, slot: datetime, late: bool, exc: Exception, report: Report) -> None:
+        """An error before anything was claimed (a bad post, the database): record the slot as
+        failed with its true cause, so it is retried, alerted and never mistaken for a missed slot."""
+        message = f"准备推送时出错：{describe(exc)}"
+        log.error("%s：%s", self._local(slot), message)
+        self._trouble[slot] = message
+        report.faults.append(message)
+        release = self.ledger.claim(self.account, slot, self.config.account.mode, [], late=late,
+                                    status=L.FAILED, error=message)
+        if release is not None:
+            self._note_failure(release, self.now())
+
+    def _local(self, moment: datetime) -> str:
+        return f"{moment.astimezone(self.config.account.tz):%Y-%m-%d %H:%M}"
 
     # --- running ----------------------------------------------------------
 
@@ -160,9 +224,12 @@ class Daemon:
                           coalesce=True, max_instances=1, next_run_time=datetime.now(timezone.utc))
 
         def stop(signum, frame):
-            log.info("收到信号 %s，停止认领新的发布", signum)
+            if self.stopping.is_set():  # a second signal (`timeout` sends two): already stopping
+                return
+            log.info("收到停止信号（%s），当前步骤完成后退出，不再认领新的推送", signal.Signals(signum).name)
             self.stopping.set()
-            scheduler.shutdown(wait=False)
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -170,7 +237,11 @@ class Daemon:
             scheduler.start()
         finally:
             with self._lock:  # wait for a running step to reach its checkpoint
-                self.ledger.stop_beating(self.name)
+                try:
+                    self.ledger.stop_beating(self.name)
+                except Exception as exc:  # noqa: BLE001 - the heartbeat then just ages out
+                    log.error("退出时未能更新心跳：%s", describe(exc))
+            log.info("守护进程已退出")
 
     def triggers(self):
         """(job id, CronTrigger) per slot; ids derive from the config, so a restart is idempotent."""

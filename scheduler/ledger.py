@@ -218,11 +218,7 @@ class Ledger:
         with self.session() as session:
             release = Release(account=account, slot=slot, mode=mode, late=late, forced=forced,
                               status=status, error=error, digest=digest, commit_sha=commit_sha)
-            release.items = [ReleaseItem(account=account, position=i.position, post_path=i.post_path,
-                                         sha256=i.sha256, title=i.title[:255], category=i.category,
-                                         commit_sha=i.commit_sha, commit_author=(i.commit_author or None) and i.commit_author[:128],
-                                         commit_date=i.commit_date)
-                             for i in items]
+            release.items = _items(account, None, items)
             session.add(release)
             try:
                 session.commit()
@@ -236,9 +232,42 @@ class Ledger:
             session.commit()
             return release
 
+    def reopen(self, failed: Release, items: Sequence[ItemPlan], *, late: bool = False, forced: bool = False,
+               status: str = CLAIMED, error: str | None = None, digest: str | None = None,
+               commit_sha: str | None = None) -> Release | None:
+        """Plan a release that failed before its send again, with ``items``; None when another
+        process reopened (or otherwise changed) it first.  Its earlier items were freed when it
+        failed and are replaced; the events keep what happened before."""
+        with self.session() as session:
+            changed = session.execute(
+                update(Release).where(Release.id == failed.id, Release.status == FAILED,
+                                      Release.send_started_at.is_(None))
+                .values(status=status, error=error, late=late or failed.late, forced=forced or failed.forced,
+                        digest=digest, commit_sha=commit_sha, attempt=1, draft_media_id=None,
+                        updated_at=utcnow()))
+            if changed.rowcount != 1:
+                session.rollback()
+                return None
+            session.execute(delete(ReleaseItem).where(ReleaseItem.release_id == failed.id))
+            session.add_all(_items(failed.account, failed.id, items))
+            try:
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                raise PostTaken(f"{_local(failed.slot)} 的文章已被另一次发布占用") from None
+            self._event(session, failed.account, failed.id, "reopened",
+                        f"{_local(failed.slot)} 重新安排，{len(items)} 篇文章（上次失败：{failed.error or '原因未知'}）")
+            session.commit()
+        return self.get(failed.id)
+
     def get(self, release_id: int) -> Release:
         with self.session() as session:
             return session.get_one(Release, release_id)
+
+    def find_id(self, account: str, release_id: int) -> Release | None:
+        with self.session() as session:
+            release = session.get(Release, release_id)
+            return release if release is not None and release.account == account else None
 
     def find(self, account: str, slot: datetime) -> Release | None:
         with self.session() as session:
@@ -251,8 +280,8 @@ class Ledger:
             release.status = status
             for key, value in fields.items():
                 setattr(release, key, value)
-            if status == FAILED:
-                # A release that never reached WeChat's send frees its posts for a later slot.
+            if status in (FAILED, MISSED):
+                # A release that never went out frees its posts for a later slot.
                 session.execute(update(ReleaseItem).where(ReleaseItem.release_id == release_id).values(live=None))
             self._event(session, release.account, release_id, status, message or status)
             session.commit()
@@ -485,6 +514,14 @@ def _file_lock(url: str, release_id: int) -> Iterator[bool]:
         yield True
     finally:
         os.close(fd)  # closing the file drops the lock
+
+
+def _items(account: str, release_id: int | None, items: Sequence[ItemPlan]) -> list[ReleaseItem]:
+    return [ReleaseItem(account=account, release_id=release_id, position=i.position, post_path=i.post_path,
+                        sha256=i.sha256, title=i.title[:255], category=i.category, commit_sha=i.commit_sha,
+                        commit_author=(i.commit_author or None) and i.commit_author[:128],
+                        commit_date=i.commit_date)
+            for i in items]
 
 
 def _ensure_sqlite_folder(url: str) -> None:

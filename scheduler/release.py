@@ -29,14 +29,19 @@ from .checks import check_post
 from .config import Config
 from .gitcontent import ContentSource
 from .ledger import ItemPlan, Ledger, PostTaken, Release
-from .plan import Bundle, Published
+from .plan import ON_TIME_GRACE, Bundle, Published
 from .posts import Post, load_posts, read_post
+from .states import not_sent, retryable
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # before the send; then the release is failed and its posts freed
 CLIENTMSGID_WINDOW = timedelta(hours=23)  # WeChat dedupes a clientmsgid for 24 h: stay inside
 POLL_DELAYS = (2, 4, 8, 15, 30, 60)  # seconds between status questions
+# 群发保护: WeChat holds a protected mass send as SENDING until an administrator confirms it on
+# the phone, and cancels it (SEND_FAIL) after 30 minutes. Past this, people are asked to confirm.
+PROTECTION_NOTICE = timedelta(minutes=3)
+PROTECTION_MESSAGE = "群发待管理员确认：请管理员在手机微信上确认群发（30 分钟内未确认将被取消）"
 
 Progress = Callable[[str, int, int, str], None]  # (stage, done, total, label)
 
@@ -85,9 +90,13 @@ class Releaser:
     # --- entry points -----------------------------------------------------
 
     def release(self, slot: datetime, *, late: bool = False, forced: bool = False) -> Outcome:
-        """Publish the bundle of ``slot`` once: claim it, or resume the release that holds it."""
+        """Publish the bundle of ``slot`` once: claim it, or resume the release that holds it.
+
+        A release of the slot that failed before anything was sent is planned again and
+        reopened (the caller decides when: see :func:`retry_due`).
+        """
         existing = self.ledger.find(self.account, slot)
-        if existing is not None:
+        if existing is not None and not retryable(existing):
             return self._continue(existing)
         checkout = self.content.current()  # GitError: a clone tuiwen will not publish from
         for warning in checkout.warnings:
@@ -96,20 +105,23 @@ class Releaser:
         posts = {p.rel: p for p in self._read_posts(config)}
         for _ in range(3):
             bundle = self.plan(list(posts.values()), slot, config)
-            if bundle.empty:
-                release = self.ledger.claim(self.account, slot, self.config.account.mode, [], late=late,
-                                            forced=forced, status=L.EMPTY, error="没有可发布的文章",
-                                            commit_sha=checkout.commit or None)
-                return Outcome(release or self.ledger.find(self.account, slot), bundle, "empty", checkout.warnings)
             items = [self._item(i, p, checkout.commit) for i, p in enumerate(bundle.items, 1)]
+            fields = dict(late=late, forced=forced, commit_sha=checkout.commit or None)
+            if bundle.empty:
+                fields.update(status=L.EMPTY, error="没有可发布的文章")
+            else:
+                fields.update(digest=_digest(bundle.items))
             try:
-                release = self.ledger.claim(self.account, slot, self.config.account.mode, items, late=late,
-                                            forced=forced, digest=_digest(bundle.items),
-                                            commit_sha=checkout.commit or None)
+                if existing is not None:
+                    release = self.ledger.reopen(existing, items, **fields)
+                else:
+                    release = self.ledger.claim(self.account, slot, self.config.account.mode, items, **fields)
             except PostTaken:
                 continue  # another release took a post meanwhile: plan again without it
             if release is None:
                 return Outcome(self.ledger.find(self.account, slot), bundle, "taken")
+            if bundle.empty:
+                return Outcome(release, bundle, "empty", checkout.warnings)
             outcome = self._run(release, bundle, posts, config)
             outcome.messages[:0] = checkout.warnings
             return outcome
@@ -155,7 +167,26 @@ class Releaser:
             release = self.ledger.get(release.id)
             if release.status in L.FINAL:
                 return Outcome(release, bundle, "already")
+            if not_sent(release) and self.now() > self.deadline(release):
+                return Outcome(self._close_missed(release), bundle, "missed")
+            if not_sent(release) and not release.late and self.now() - release.slot > ON_TIME_GRACE:
+                release = self.ledger.advance(release.id, release.status, "已过推送时间，作为补发继续", late=True)
             return self._steps(release, bundle, posts, config)
+
+    def deadline(self, release: Release) -> datetime:
+        """The last moment the release may still be sent: its slot plus ``catch_up_hours``."""
+        return release.slot + timedelta(hours=self.config.schedule.catch_up_hours)
+
+    def _close_missed(self, release: Release) -> Release:
+        """An interrupted release not sent in time is never sent late: closed as missed, posts freed."""
+        hours = self.config.schedule.catch_up_hours
+        message = f"发布在发送前中断，恢复时已超过补发时限（{hours:g} 小时），未发送；文章放回待发"
+        if release.draft_media_id:
+            try:
+                self.publisher.delete_draft(release.draft_media_id)
+            except PublishError as exc:  # a leftover draft harms nothing: say so and go on
+                self.ledger.event(self.account, "draft", f"未能删除草稿：{exc.message}", release.id)
+        return self.ledger.advance(release.id, L.MISSED, message, error=message)
 
     def _steps(self, release: Release, bundle: Bundle | None, posts: dict[str, Post] | None,
                config: Config) -> Outcome:
@@ -280,6 +311,25 @@ class Releaser:
         release = self.ledger.advance(release.id, L.DRAFTED, "开始发送", send_started_at=self.now(), clientmsgid=key)
         return self._deliver(release)
 
+    def _resend(self, release: Release) -> Release:
+        """Repeat a mass send whose first answer was lost, with the same clientmsgid.
+
+        Only a definite answer settles it: success, or 45065 with the earlier msg_id. Any
+        other answer (a refusal such as 45028 — the first send may have used the quota —, a
+        proxy's page, a busy answer) leaves it unconfirmed and its posts held, never failed
+        and freed: they may already be on followers' phones.
+        """
+        try:
+            sent = self.publisher.mass_send(release.draft_media_id, release.clientmsgid)
+        except PublishError as exc:
+            message = f"确认群发结果时微信答复：{exc.message}"
+            if release.error != message:
+                self.ledger.advance(release.id, L.UNCONFIRMED, message, error=message)
+            raise _Stop(self.ledger.get(release.id), message) from None
+        note = "微信已有此次群发（45065），采用其 msg_id" if sent.adopted else "已群发"
+        return self.ledger.advance(release.id, L.SENT, note, msg_id=sent.msg_id, msg_data_id=sent.msg_data_id,
+                                   sent_at=self.now(), error=None)
+
     def _deliver(self, release: Release) -> Release:
         try:
             if release.mode == "mass_send":
@@ -309,8 +359,11 @@ class Releaser:
         if release.mode == "mass_send":
             if self.now() - release.send_started_at > CLIENTMSGID_WINDOW:
                 raise _Stop(release, "群发结果未知且已超过 24 小时，请到公众号后台“发表记录”核对")
-            return self._deliver(release)  # same clientmsgid: WeChat answers 45065 with the msg_id
-        found = self.publisher.find_publication([item.title for item in release.items])
+            return self._resend(release)  # same clientmsgid: WeChat answers 45065 with the msg_id
+        try:
+            found = self.publisher.find_publication([item.title for item in release.items])
+        except PublishError as exc:
+            raise _Stop(release, f"无法向微信确认：{exc.message}") from None
         if found is None:
             raise _Stop(release, "草稿已不在草稿箱，但未找到对应的发布记录，请到公众号后台核对")
         # The publish_id of a submit whose answer was lost is never learnt: keep what identifies it.
@@ -331,7 +384,15 @@ class Releaser:
                 continue
             if status.state != "pending":
                 return self._record(release, status)
-        return release  # still sending: the daemon's reconcile asks again
+        return self._still_sending(release)
+
+    def _still_sending(self, release: Release) -> Release:
+        """Still sending: the daemon's reconcile asks again. A mass send that stays SENDING is
+        most likely waiting for an administrator (群发保护): ask them, once."""
+        waited = self.now() - (release.sent_at or release.send_started_at or self.now())
+        if release.mode == "mass_send" and waited > PROTECTION_NOTICE and release.error is None:
+            return self.ledger.advance(release.id, L.SENT, PROTECTION_MESSAGE, error=PROTECTION_MESSAGE)
+        return release
 
     def _record(self, release: Release, status: Publication) -> Release:
         if status.urls:
@@ -339,7 +400,10 @@ class Releaser:
         if status.state == "success":
             return self.ledger.advance(release.id, L.CONFIRMED, "微信确认发送成功", error=None)
         if status.state == "failed":
-            return self.ledger.advance(release.id, L.FAILED, f"微信报告失败：{status.detail}", error=status.detail)
+            detail = status.detail
+            if release.error == PROTECTION_MESSAGE:
+                detail = "群发保护：管理员拒绝或 30 分钟内没有在手机上确认，群发已被微信取消"
+            return self.ledger.advance(release.id, L.FAILED, f"微信报告失败：{detail}", error=detail)
         return self.ledger.advance(release.id, L.SENT, "已提交，等待微信处理")
 
     # --- preview to one phone ------------------------------------------------

@@ -11,3 +11,14 @@ FINAL = (CONFIRMED, FAILED, MISSED, EMPTY)
 
 # The daemon reconciles (and beats) this often; `publish status` calls it unresponsive after two misses.
 RECONCILE_MINUTES = 5
+
+
+def not_sent(release) -> bool:
+    """Nothing of the release reached WeChat's send: it may still be retried, or closed unsent."""
+    return release.send_started_at is None and release.status in (CLAIMED, UPLOADED, DRAFTED, FAILED)
+
+
+def retryable(release) -> bool:
+    """A release that failed before its send: its slot may be planned and tried again."""
+    return release.status == FAILED and release.send_started_at is None
+

@@ -45,7 +45,9 @@ CLIENTMSGID_MAX = 32  # wechatpy's docstring says 64 bytes; the contract says 32
 FORCE_REFRESH_PER_DAY = 20
 DEFAULT_QUOTAS = {"token": 2000, "draft/add": 1000, "freepublish/submit": 100,
                   "freepublish/get": 100}
-FAULTS = ("busy", "rate", "http500", "timeout", "lost", "hang_after", "token_expired")
+# "proxy_page_after": the request reached WeChat and took effect, then a proxy on the way back
+# answered HTTP 200 with its own HTML page (a captive portal, a WAF, a gateway error page).
+FAULTS = ("busy", "rate", "http500", "timeout", "lost", "hang_after", "token_expired", "proxy_page_after")
 
 _EXTENSIONS = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "gif": "gif", "bmp": "bmp"}
 _HTML_404 = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not"
@@ -54,6 +56,8 @@ _HTML_500 = (b"<html>\r\n<head><title>500 Internal Server Error</title></head>\r
              b"<center><h1>500 Internal Server Error</h1></center>\r\n</body>\r\n</html>\r\n")
 # Real WeChat writes "encoding=", not "charset=": a client must not rely on the header to decode.
 _JSON_TYPE = "application/json; encoding=utf-8"
+_PROXY_PAGE = (b"<!DOCTYPE html><html><head><title>\xe8\xae\xbf\xe9\x97\xae\xe5\x8f\x97\xe9\x99\x90</title>"
+               b"</head><body><p>Request blocked by security gateway.</p></body></html>")
 
 
 class ManualClock:
@@ -505,7 +509,7 @@ class FakeWeChat:
             self._record(record, None)
             self._stopping.wait(self.timeout_hold)
             return _drop(http)
-        if fault is not None and fault not in ("lost", "hang_after"):
+        if fault is not None and fault not in ("lost", "hang_after", "proxy_page_after"):
             return self._answer_fault(http, record, fault)
         request = _Request(method, query, content_type, body, http.client_address[0])
         answer = self._answer(key, route, request)
@@ -514,6 +518,8 @@ class FakeWeChat:
             self._stopping.wait(self.timeout_hold)
         if fault in ("lost", "hang_after"):  # the effect happened; the answer never arrives
             return _drop(http)
+        if fault == "proxy_page_after":  # the effect happened; the answer is a proxy's page
+            return _send(http, 200, _PROXY_PAGE, "text/html; charset=utf-8")
         _send(http, 200, json.dumps(answer, ensure_ascii=False).encode("utf-8"), _JSON_TYPE)
 
     def _answer_fault(self, http: "_Handler", record: dict, fault: Any) -> None:

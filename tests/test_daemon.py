@@ -24,7 +24,7 @@ TUESDAY = datetime(2024, 4, 2, 9, 0, tzinfo=SHANGHAI)
 
 
 def daemon_for(site, fake):
-    releaser = releaser_for(site, fake)
+    releaser = releaser_for(site, fake, now=L.utcnow)  # the clock time_machine moves
     return Daemon(site.config, releaser.ledger, releaser)
 
 

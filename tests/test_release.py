@@ -31,14 +31,14 @@ def uploads(fake):
     return fake.count("media/uploadimg") + fake.count("material/add_material")
 
 
-def releaser_for(site, fake, **options):
-    """A releaser as a fresh process would build it, with no real waiting."""
+def releaser_for(site, fake, *, now=lambda: SLOT + timedelta(minutes=1), **options):
+    """A releaser as a fresh process would build it at ``now`` (just after the slot), with no real waiting."""
     config = site.config
     ledger = Ledger(config.database.url)
     publisher = WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url,
                                 session=SealedTokenStorage(ledger, fake.secret),  # as make_publisher does
                                 timeout=0.5, sleep=lambda s: None, **options)
-    return Releaser(config, ledger, publisher, sleep=lambda s: None, poll_delays=(0, 0, 0))
+    return Releaser(config, ledger, publisher, now=now, sleep=lambda s: None, poll_delays=(0, 0, 0))
 
 
 def test_publish_sends_the_bundle_once(site, fake):
@@ -126,7 +126,7 @@ def test_a_lost_send_is_confirmed_by_asking_not_by_sending_again(site, fake):
 
     # The fake, like WeChat, refuses a repeat within 60 s (45066): ask again two minutes later.
     later = releaser_for(site, fake)
-    later.now = lambda: datetime.now(timezone.utc) + timedelta(minutes=5)
+    later.now = lambda: SLOT + timedelta(minutes=5)
     _advance_fake_clock(fake, 120)
     outcome = later.resume(later.ledger.find(site.config.account.name, SLOT))
     assert outcome.release.status == L.CONFIRMED
