@@ -94,6 +94,7 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
     from .daemon import Daemon
     from .runtime import make_releaser, minute, open_ledger
 
+    _quiet_logs()
     ledger = open_ledger(config)
     try:
         releaser = make_releaser(config, ledger, progress=_progress(con), now=lambda: at)
@@ -120,6 +121,14 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
         if report.faults:
             return max([EXIT_REMOTE, *(_print_outcome(config, o, con) for o in outcomes)])
     return max((_print_outcome(config, o, con) for o in outcomes), default=EXIT_OK)
+
+
+def _quiet_logs() -> None:
+    """A command prints what people need itself; the core's log lines (each of which the command
+    reports in its own words) are not printed a second time by logging's last-resort handler."""
+    if not logging.getLogger().handlers:
+        for name in ("scheduler", "publishers"):
+            logging.getLogger(name).addHandler(logging.NullHandler())
 
 
 def _print_nothing_due(config: Config, ledger, at: datetime, con: Console, missed: bool = False) -> None:

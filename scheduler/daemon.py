@@ -24,7 +24,7 @@ from . import ledger as L
 from .config import Config
 from .gitcontent import GitError
 from .ledger import Ledger
-from .faults import describe
+from .faults import describe, is_database_error
 from .plan import due, overdue, previous_slot
 from .states import retryable
 from .states import RECONCILE_MINUTES  # shared with `publish status`
@@ -173,6 +173,8 @@ class Daemon:
             report.errors.append(message)
             return
         except Exception as exc:  # noqa: BLE001 - one slot's failure must never stop the daemon
+            if is_database_error(exc):
+                raise  # nothing can be recorded now: reported once by _guarded, retried next time
             self._failed_before_claim(slot.slot, slot.state == "late", exc, report)
             return
         report.released.append(outcome)
@@ -201,6 +203,9 @@ class Daemon:
         log.error("%s：%s", self._local(slot), message)
         self._trouble[slot] = message
         report.faults.append(message)
+        if self.ledger.find(self.account, slot) is not None:  # it failed mid-release: resumed next time
+            self.ledger.event(self.account, "error", message)
+            return
         release = self.ledger.claim(self.account, slot, self.config.account.mode, [], late=late,
                                     status=L.FAILED, error=message)
         if release is not None:

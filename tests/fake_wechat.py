@@ -43,6 +43,7 @@ CONTENT_MAX_CHARS, CONTENT_MAX_BYTES = 20_000, 1024 * 1024
 SOURCE_URL_MAX = 1024
 CLIENTMSGID_MAX = 32  # wechatpy's docstring says 64 bytes; the contract says 32 ASCII
 FORCE_REFRESH_PER_DAY = 20
+PROTECTION_SECONDS = 30 * 60  # a protected mass send not confirmed within 30 minutes fails
 DEFAULT_QUOTAS = {"token": 2000, "draft/add": 1000, "freepublish/submit": 100,
                   "freepublish/get": 100}
 # "proxy_page_after": the request reached WeChat and took effect, then a proxy on the way back
@@ -361,6 +362,9 @@ class FakeWeChat:
         # Outcomes applied to the next publish / mass send (tests may change them).
         self.publish_outcome, self.publish_fail_idx = 0, [1]
         self.send_outcome = "SEND_SUCCESS"
+        # API 群发保护 (查询群发消息发送状态): a mass send waits SENDING for an administrator's
+        # confirmation on the phone; refused or not confirmed within 30 minutes, it fails.
+        self.mass_protection = False
         # Observable state.
         self.calls: list[Call] = []
         self.tokens_issued: list[str] = []
@@ -955,11 +959,21 @@ class FakeWeChat:
         msg_id = request.json.get("msg_id")
         for send in self.mass_sends:
             if str(send["msg_id"]) == str(msg_id):
+                if self.mass_protection and not send.get("confirmed"):
+                    waited = self.clock() - send["time"]
+                    status = "SEND_FAIL" if waited >= PROTECTION_SECONDS else "SENDING"
+                    return {"msg_id": send["msg_id"], "msg_status": status}
                 if send["polls_left"] > 0:
                     send["polls_left"] -= 1
                     return {"msg_id": send["msg_id"], "msg_status": "SENDING"}
                 return {"msg_id": send["msg_id"], "msg_status": send["outcome"]}
         raise WeChatError(40035, "invalid args")
+
+    def confirm_mass_send(self, msg_id: Any) -> None:
+        """The administrator confirms a protected mass send on the phone."""
+        for send in self.mass_sends:
+            if str(send["msg_id"]) == str(msg_id):
+                send["confirmed"] = True
 
     def _mass_preview(self, request: _Request) -> dict:
         """Sends a draft to one phone; the draft stays in the box."""
