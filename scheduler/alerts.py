@@ -45,6 +45,7 @@ EVENTS = {
     "release_missed": "错过推送",
     "release_unconfirmed": "发布结果待确认",
     "release_waiting": "群发待管理员确认",
+    "post_invalid": "文章有错误未发出",
     "freshness": "更新提醒",
     "empty_bundle": "没有可发布的文章",
 }
@@ -164,7 +165,11 @@ def collect(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None
         if key not in known:
             alerts.append(Alert(key, "release_missed", f"{_local(config, slot)} 的推送错过了补发时限，未发送。",
                                 slot, L.MISSED))
-    alerts.sort(key=lambda a: a.slot)
+    for left in getattr(report, "invalid", []):
+        alerts.append(Alert(f"post:{left.post.rel}:{left.post.sha256[:12]}", "post_invalid",
+                            f"文章 {left.post.rel} {left.message_zh}。它没有随本次推送发出，其他文章照常推送；"
+                            "改正后运行 publish check 确认。", None, "invalid"))
+    alerts.sort(key=lambda a: a.slot or now)
     if (alert := freshness_alert(config, fresh)) is not None:
         alerts.append(alert)
     if forecast and (alert := empty_alert(config, ledger, now)) is not None:

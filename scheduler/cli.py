@@ -163,6 +163,10 @@ def check(ctx: click.Context) -> None:
     result = check_repository(config, cache=Cache.for_config(config))
     for problem in result.problems:
         click.echo(str(problem))
+    from .commands import account_warnings
+
+    for warning in account_warnings(config, when(ctx, config)):
+        click.echo(f"config.toml: 警告：{warning}")
     ready = sum(1 for p in result.posts if p.ok and p.status == "ready")
     click.echo(
         f"共检查 {len(result.posts)} 篇文章：{result.errors} 个错误，{result.warnings} 个警告；"

@@ -33,6 +33,24 @@ def category_name(config: Config, key: str | None) -> str:
     return category.name if category else "—"
 
 
+def account_warnings(config: Config, at: datetime) -> list[str]:
+    """What the account's kind makes of its schedule, for check, plan and status."""
+    from .plan import SERVICE_MASS_SENDS_PER_MONTH, busiest_month
+
+    if config.account.type != "service" or config.account.mode != "mass_send":
+        return []
+    month, count = busiest_month(config.schedule.slots, config.account.tz, at)
+    if count <= SERVICE_MASS_SENDS_PER_MONTH:
+        return []
+    return [f"服务号每位粉丝每月最多收到 {SERVICE_MASS_SENDS_PER_MONTH} 次群发，而 [schedule].slots 在{month}有 "
+            f"{count} 次推送：超出的群发会被微信拒绝（45028）。请减少推送时间，或改用 [account].mode = \"publish\"。"]
+
+
+def print_account_warnings(config: Config, at: datetime, con: Console) -> None:
+    for warning in account_warnings(config, at):
+        con.print(f"[yellow]警告：{escape(warning)}[/]")
+
+
 # --- dry run ------------------------------------------------------------------
 
 def dry_run(config: Config, at: datetime, out: Path, con: Console) -> None:
@@ -253,6 +271,7 @@ def plan(config: Config, at: datetime, weeks: int, con: Console) -> None:
                            for i, p in enumerate(bundle.items, 1)) or "[yellow]（没有可发布的文章）[/]"
         table.add_row(local(config, bundle.slot), titles)
     con.print(table)
+    print_account_warnings(config, at, con)
 
 
 def log(config: Config, limit: int, con: Console) -> None:
@@ -292,6 +311,9 @@ def status(config: Config, at: datetime, con: Console) -> None:
     beat = ledger.last_beat(name) if ledger else None
     table = Table(show_header=False, title=f"{name} 状态（{local(config, at)}）")
     table.add_row("上次发布", f"{local(config, releases[0].slot)} {STATUS_ZH[releases[0].status]}" if releases else "无")
+    if releases and releases[0].status in (L.FAILED, L.MISSED, L.UNCONFIRMED) and releases[0].error:
+        label = {L.FAILED: "上次推送失败", L.MISSED: "上次推送错过", L.UNCONFIRMED: "结果待确认"}[releases[0].status]
+        table.add_row(label, f"[red]{escape(releases[0].error)}[/]")
     if pushed:
         days = (at - pushed[0].slot).total_seconds() / 86400
         table.add_row("上次成功推送", f"{local(config, pushed[0].slot)}，{days:.0f} 天前")
@@ -311,6 +333,7 @@ def status(config: Config, at: datetime, con: Console) -> None:
     except ConfigError as exc:
         table.add_row("微信凭据", f"[red]{escape(str(exc))}[/]")
     con.print(table)
+    print_account_warnings(config, at, con)
 
 
 def _freshness_line(config: Config, ledger, at: datetime) -> str:

@@ -291,6 +291,8 @@ class AccountSettings:
     timezone: str = setting("Asia/Shanghai", _timezone, "账号时区（IANA 名称）")
     mode: str = setting("mass_send", _choice("mass_send", "publish"),
                         '"mass_send" 群发（通知粉丝，计入更新）或 "publish" 仅发布')
+    type: str = setting("subscription", _choice("subscription", "service"),
+                        '"subscription" 订阅号（每天可群发 1 次）或 "service" 服务号（粉丝每月最多收到 4 次群发）')
     app_id_env: str = setting("WECHAT_APP_ID", _env_name, "存放 AppID 的环境变量名")
     app_secret_env: str = setting("WECHAT_APP_SECRET", _env_name, "存放 AppSecret 的环境变量名")
     app_secret_file: Path | None = setting("", _optional_path,

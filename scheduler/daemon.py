@@ -25,7 +25,7 @@ from .config import Config
 from .gitcontent import GitError
 from .ledger import Ledger
 from .faults import describe, is_database_error
-from .plan import due, overdue, previous_slot
+from .plan import INVALID, LeftOut, due, overdue, previous_slot
 from .states import retryable
 from .states import RECONCILE_MINUTES  # shared with `publish status`
 
@@ -53,6 +53,7 @@ class Report:
     resumed: list[Outcome] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # the content repository refused a due slot
     faults: list[str] = field(default_factory=list)  # a database, WeChat or other fault, retried later
+    invalid: list[LeftOut] = field(default_factory=list)  # ready posts left out of a bundle for errors
 
 
 class Daemon:
@@ -178,8 +179,18 @@ class Daemon:
             self._failed_before_claim(slot.slot, slot.state == "late", exc, report)
             return
         report.released.append(outcome)
+        self._note_invalid(outcome, report)
         if outcome.release is not None and retryable(outcome.release):
             self._note_failure(outcome.release, now)
+
+    def _note_invalid(self, outcome: Outcome, report: Report) -> None:
+        """Ready posts kept out of the bundle by their errors: in the ledger with the cause, and alerted."""
+        left_out = outcome.bundle.left_out if outcome.bundle is not None else ()
+        for left in left_out:
+            if left.reason_code == INVALID and left.post.status == "ready":
+                report.invalid.append(left)
+                release_id = outcome.release.id if outcome.release is not None else None
+                self.ledger.event(self.account, "content", f"文章 {left.post.rel} {left.message_zh}，未发出", release_id)
 
     def _may_retry(self, release, now: datetime) -> bool:
         """A failed, unsent release of the due slot: tried again at once by a person's ``publish``,

@@ -29,6 +29,8 @@ class ReleaseRow:
     late: bool
     forced: bool
     sent_at: datetime | None
+    send_started_at: datetime | None = None
+    error: str | None = None
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -74,7 +76,8 @@ class SQLiteView:
     def releases(self, account: str, limit: int | None = None, *,
                  statuses: Iterable[str] | None = None) -> list[ReleaseRow] | None:
         """Newest first."""
-        query, params = "SELECT slot, status, mode, late, forced, sent_at FROM release WHERE account = ?", [account]
+        query, params = ("SELECT slot, status, mode, late, forced, sent_at, send_started_at, error "
+                         "FROM release WHERE account = ?"), [account]
         if statuses is not None:
             statuses = list(statuses)
             query += f" AND status IN ({', '.join('?' * len(statuses))})"
@@ -83,8 +86,8 @@ class SQLiteView:
         rows = self._rows(query, tuple(params + ([limit] if limit is not None else [])))
         if rows is None:
             return None
-        return [ReleaseRow(_utc(slot), status, mode, bool(late), bool(forced), _utc(sent))
-                for slot, status, mode, late, forced, sent in rows]
+        return [ReleaseRow(_utc(slot), status, mode, bool(late), bool(forced), _utc(sent), _utc(started), error)
+                for slot, status, mode, late, forced, sent, started, error in rows]
 
     def last_beat(self, account: str) -> datetime | None:
         rows = self._rows("SELECT MAX(beat_at) FROM heartbeat WHERE account = ?", (account,))

@@ -69,6 +69,23 @@ def slot_times(slots: Iterable[Slot], tz: ZoneInfo | str, start: datetime, end: 
     return [t.astimezone(zone) for t in sorted(t for t in found if lo <= t < hi)]
 
 
+SERVICE_MASS_SENDS_PER_MONTH = 4  # a service account's follower receives at most 4 mass sends a month
+
+
+def busiest_month(slots: Iterable[Slot], tz: ZoneInfo | str, at: datetime, months: int = 12) -> tuple[str, int]:
+    """("2024年4月", n): the month among the next ``months`` with the most slots, and how many."""
+    zone = _zone(tz)
+    start = at.astimezone(zone)
+    counts: dict[str, int] = {}
+    for t in slot_times(slots, zone, start, start + timedelta(days=31 * months)):
+        label = f"{t.year}年{t.month}月"
+        counts[label] = counts.get(label, 0) + 1
+    if not counts:
+        return "", 0
+    label = max(counts, key=lambda k: counts[k])
+    return label, counts[label]
+
+
 def previous_slot(slots: Iterable[Slot], tz: ZoneInfo | str, at: datetime) -> datetime:
     """The latest slot time t ≤ at (ValueError when there are no slots)."""
     zone, slots = _zone(tz), tuple(slots)

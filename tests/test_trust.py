@@ -457,3 +457,33 @@ def test_the_mass_send_waiting_for_the_administrator_is_announced_then_failed(si
     release = the_release(site)
     assert release.status == L.FAILED and "群发保护" in release.error
     assert len(fake.mass_sends) == 1
+
+
+# --- the account's kind ------------------------------------------------------------------------
+
+def set_account(site, **values: str) -> None:
+    text = site.config_path.read_text(encoding="utf-8")
+    lines = "".join(f'{key} = "{value}"\n' for key, value in values.items())
+    site.config_path.write_text(text.replace("[account]\n", "[account]\n" + lines, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", ["check", "plan", "status"])
+def test_a_service_account_mass_sending_more_than_four_times_a_month_is_warned(site, command):
+    set_account(site, type="service")  # the shipped schedule: Tuesdays and Fridays, 8 or 9 a month
+    result = site.publish(command, "--at", SLOT_AT)
+    assert "每月最多收到 4 次群发" in result.output and "45028" in result.output, result.output
+
+
+@pytest.mark.parametrize("kind, mode", [("subscription", "mass_send"), ("service", "publish")])
+def test_no_monthly_warning_where_the_limit_does_not_apply(site, kind, mode):
+    text = site.config_path.read_text(encoding="utf-8").replace('mode = "mass_send"', f'mode = "{mode}"')
+    site.config_path.write_text(text, encoding="utf-8")
+    set_account(site, type=kind)
+    assert "每月最多收到" not in site.publish("plan", "--at", SLOT_AT).output
+
+
+def test_status_names_the_cause_of_the_last_failure(site, fake):
+    fake.inject("draft/add", {"errcode": 40164, "errmsg": "invalid ip 10.0.0.9, not in whitelist"})
+    run_publish(site, fake, "--at", SLOT_AT)
+    status = site.publish("status", "--at", "2024-04-02 09:30")
+    assert "上次推送失败" in status.output and "白名单" in status.output, status.output
