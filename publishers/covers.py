@@ -130,7 +130,7 @@ def _find_cjk_font(font_path: str | None = None) -> tuple[str, int] | None:
         index = _chinese_face(path)
         if index is not None:
             return path, index
-    log.info("no Chinese font found: generated covers carry no text")
+    log.info("没有找到中文字体：生成的封面不带文字")
     return None
 
 

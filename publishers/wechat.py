@@ -145,7 +145,7 @@ class TuiwenClient(WeChatClient):
         self.session.set(self.access_token_key, answer["access_token"], expires_in)
         self.session.set(self.expires_key, int(time.time()) + expires_in, expires_in)
         self.expires_at = int(time.time()) + expires_in
-        log.info("access_token %s, valid for %d s", "force-refreshed" if force else "fetched", expires_in)
+        log.info("已%s access_token，有效期 %d 秒", "强制刷新" if force else "获取", expires_in)
         return answer
 
     def _refresh_token(self, failed: str | None) -> None:
@@ -181,7 +181,7 @@ class TuiwenClient(WeChatClient):
                 continue
             if safe and failure.kind in TRANSIENT and attempt < self.max_attempts:
                 delay = RATE_WAIT if failure.kind == "rate" else min(2 ** (attempt - 1), 30)
-                log.info("%s: %s, retrying in %s s (attempt %d of %d)", endpoint, failure.kind,
+                log.info("微信接口 %s 暂时失败（%s），%s 秒后重试（第 %d 次，共 %d 次）", endpoint, failure.kind,
                          delay, attempt, self.max_attempts)
                 self.sleep(delay)
                 continue
@@ -328,7 +328,7 @@ class WeChatPublisher:
             raise PublishError("微信说这个 clientmsgid 已经群发过（45065），却没有给出 msg_id："
                                "请到公众号后台“发表记录”核对。", code=45065)
         if adopted:
-            log.info("clientmsgid %s was already sent: adopting msg_id %s", clientmsgid, answer["msg_id"])
+            log.info("clientmsgid %s 已群发过（45065），采用原 msg_id %s", clientmsgid, answer["msg_id"])
         return Sent(msg_id=_field(answer, "msg_id"), msg_data_id=str(answer.get("msg_data_id") or ""),
                     adopted=adopted)
 

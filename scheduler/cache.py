@@ -188,13 +188,13 @@ class Cache:
             with open(self.path, "rb") as file:
                 info = os.fstat(file.fileno())
                 if info.st_uid != os.getuid() or info.st_mode & 0o022:
-                    log.warning("ignoring cache file %s: not private to this user", self.path)
+                    log.warning("缓存文件 %s 不是当前用户私有的，已忽略", self.path)
                     return
                 data = pickle.load(file)
         except FileNotFoundError:
             return
         except Exception as exc:  # noqa: BLE001 — a damaged or foreign cache is simply rebuilt
-            log.info("ignoring cache file %s: %s", self.path, type(exc).__name__)
+            log.info("缓存文件 %s 无法读取（%s），已忽略", self.path, type(exc).__name__)
             return
         if not isinstance(data, dict) or data.get("stamp") != self.stamp:
             return
@@ -222,7 +222,7 @@ class Cache:
                 os.unlink(temp)
                 raise
         except OSError as exc:
-            log.warning("cannot write cache file %s: %s", self.path, exc.strerror or exc)
+            log.warning("无法写入缓存文件 %s：%s（不影响结果，只是下次会慢一些）", self.path, exc.strerror or exc)
         self._dirty = False
 
 

@@ -68,7 +68,7 @@ def read_published(config: Config) -> Published:
         finally:
             ledger.close()
     except SQLAlchemyError as exc:
-        log.warning("cannot read the ledger: %s", type(exc).__name__)
+        log.warning("无法读取台账（%s），按没有发布记录计算", type(exc).__name__)
         return Published()
     return Published(frozenset(paths), frozenset(shas))
 

@@ -342,7 +342,7 @@ class Ledger:
                         connection.execute(give, params)
                         connection.commit()
                     except Exception:  # noqa: BLE001 - the database went away: so did the lock
-                        log.warning("could not release the run lock of release %s; dropping the session", release_id)
+                        log.warning("无法释放发布 %s 的运行锁（数据库连接已断开），丢弃该连接", release_id)
                         connection.invalidate()  # never hand a session that may hold it back to the pool
 
     def releases(self, account: str, limit: int | None = None, *, statuses: Iterable[str] | None = None) -> list[Release]:

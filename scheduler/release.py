@@ -380,7 +380,7 @@ class Releaser:
                 else:
                     status = self.publisher.publish_status(release.publish_id)
             except PublishError as exc:
-                log.warning("status poll failed: %s", exc.message)
+                log.warning("查询发送状态失败：%s", exc.message)
                 continue
             if status.state != "pending":
                 return self._record(release, status)

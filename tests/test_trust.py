@@ -487,3 +487,31 @@ def test_status_names_the_cause_of_the_last_failure(site, fake):
     run_publish(site, fake, "--at", SLOT_AT)
     status = site.publish("status", "--at", "2024-04-02 09:30")
     assert "上次推送失败" in status.output and "白名单" in status.output, status.output
+
+
+# --- one bad post among good ones, under the daemon ----------------------------------------------
+
+def test_the_daemon_pushes_the_valid_posts_on_time_beside_an_impossible_date(site, fake):
+    import time_machine
+
+    from tests.receivers import HttpReceiver
+    from tests.test_daemon import TUESDAY, daemon_for
+    from tests.test_release import EXPECTED_TITLES
+
+    bad = site.content / "news" / "2024-03-30-bad-date.md"
+    bad.write_text("---\ntitle: 日期写错的文章\nstatus: ready\npublish_after: 2024-02-30\n---\n正文。\n",
+                   encoding="utf-8")
+    with HttpReceiver() as hook:
+        text = site.config_path.read_text(encoding="utf-8")
+        site.config_path.write_text(text + f'\n[alerts]\nwebhook_url = "{hook.url}"\n', encoding="utf-8")
+        with time_machine.travel(TUESDAY + timedelta(seconds=30), tick=False):
+            report = daemon_for(site, fake).reconcile()
+    assert report.faults == [] and report.errors == []
+    [outcome] = report.released
+    assert outcome.release.status == L.CONFIRMED and not outcome.release.late
+    assert [a["title"] for a in fake.mass_sends[0]["articles"]] == EXPECTED_TITLES
+    about_it = [r["json"] for r in hook.requests if r["json"]["event"] == "post_invalid"]
+    assert len(about_it) == 1 and "news/2024-03-30-bad-date.md" in about_it[0]["message"]
+    ledger = Ledger(site.config.database.url)
+    causes = [e.message for e in ledger.events(site.config.account.name) if e.kind == "content"]
+    assert any("news/2024-03-30-bad-date.md" in c and "2024-02-30" in c for c in causes), causes
