@@ -39,6 +39,7 @@ _ITEM = re.compile(r"(?:[-+*]|[0-9]{1,9}[.)]) ")
 _BREAK = re.compile(r"([-*_])(?: *\1){2,} *")
 _HEADING = re.compile(r"#{1,6}(?!#)")
 _TOPIC = re.compile(r"#[^#\s][^#]*#")  # "#医保基金监管宣传月#": a WeChat topic tag
+_TOPICS_ONLY = re.compile(r"(?:#[^#\s][^#]*# *)+")
 _QUOTE = re.compile(r" {0,3}> ?")
 _HTML_BLOCK = re.compile(r"</?(?:div|p|section|table|thead|tbody|tr|td|th|ul|ol|li|blockquote|pre|figure|h[1-6]|hr)\b|<!--", re.I)
 _FENCE = re.compile(r" *(`{3,}|~{3,})(.*)")
@@ -54,6 +55,7 @@ _OWN_LINE = re.compile(
     r"|[●○■□◆◇★☆▲△►▶•▪◎✔✓☑➤➢]"
     r"|(?:问|答|Q|A) *[：:]"  # 政策问答: each question and answer its own paragraph
     r"|【"
+    r"|\*\*[^*]{1,20}(?:[：:]\*\*|\*\*[：:])"  # **处理结果：** a bold label opening the line
     r")"
 )
 # Looks like a Markdown list item, but has no space after the marker: shown as its own line.
@@ -101,6 +103,7 @@ class _Pass:
         self.listing = False  # a Markdown list is open: indented lines belong to it
         self.breaking = -1  # index in out of a line ending in a hard-break backslash
         self.index = 0  # of the line being handled
+        self.item_paragraph = False  # the lines since the last blank are a paragraph inside an item
 
     def run(self) -> list[str]:
         index = 0
@@ -143,13 +146,18 @@ class _Pass:
             if topic is not None:
                 self.owner.note(number, f"“{topic.group(0)}”按微信话题显示为文字，不是标题；如要标题，请在 # 后加空格")
                 line = " " * indent + "\\" + text
+                if _TOPICS_ONLY.fullmatch(text):  # a line of tags alone: a line of its own
+                    self.listing = False
+                    return self.emit(line, _OWN, before=not self.blank and self.prev != _HTML)
         if _BREAK.fullmatch(text):
             return self.rule(line, text, number)
         if "|" in text and index + 1 < len(self.lines) and _is_delimiter(self.lines[index + 1]):
             return self.table(index)
         if _ITEM.match(text):
             self.listing = True
-            return self.emit(line, _ITEM_LINE, before=not self.blank and self.prev not in (_ITEM_LINE, _HEAD, _HTML))
+            before = not self.blank and (self.item_paragraph or self.prev not in (_ITEM_LINE, _HEAD, _HTML))
+            self.item_paragraph = False
+            return self.emit(line, _ITEM_LINE, before=before)
         if _OWN_LINE.match(text) or _NO_SPACE_ITEM.match(text):
             return self.own_line(line, text, number)
         return self.text(line, text, number)
@@ -170,11 +178,18 @@ class _Pass:
     # --- kinds of line ---
 
     def in_item(self, line: str, text: str, number: int) -> int:
-        """A line indented into an open list: the list nesting places it; a numbered line is its own paragraph."""
+        """A line indented into an open list: the list nesting places it; a numbered line is its own
+        paragraph, and an item right under a paragraph inside an item starts a list there."""
+        if _ITEM.match(text) and not _BREAK.fullmatch(text):
+            before = self.item_paragraph and not self.blank
+            self.item_paragraph = False
+            return self.emit(line, _ITEM_LINE, before=before)
         own = _OWN_LINE.match(text) is not None or _NO_SPACE_ITEM.match(text) is not None
-        if own and _NO_SPACE_ITEM.match(text):
+        if own and _NO_SPACE_ITEM.match(text) and not _OWN_LINE.match(text):
             self.no_space_note(text, number)
-        return self.emit(line, _ITEM_LINE, before=own and not self.blank, text_like=True)
+        if self.blank or own:
+            self.item_paragraph = True
+        return self.emit(_keep_indent(line), _ITEM_LINE, before=own and not self.blank, text_like=True)
 
     def own_line(self, line: str, text: str, number: int) -> int:
         """A line numbered the Chinese way: a paragraph of its own, with its own number."""
