@@ -8,7 +8,8 @@ pass, one look at each line (so linear in the length of the post), adds the blan
 lines and escapes that make Python-Markdown read the post as the editor meant it:
 
 * a list, a table or a quote starts under a paragraph line; a table ends at the
-  first line without ``|``; a quote ends at a list, heading or rule line;
+  first line without ``|``, a quote at the first line without ``>`` (unless the
+  quote's line ends in a comma: then it goes on, and a note says so);
 * a sentence on the line right after a list is a new paragraph, unless the item
   ends in a comma (then it goes on, as CommonMark says, and a note says so);
 * a line numbered the Chinese way is a paragraph of its own, its number kept;
@@ -52,7 +53,8 @@ _OWN_LINE = re.compile(
     r"|[一二三四五六七八九十]{1,3}、"  # 一、
     r"|第[一二三四五六七八九十百零〇0-9]{1,5}(?:条|章|节|部分|[，、,：:])"  # 第一条 第二，
     r"|[\u2460-\u249b\u2776-\u2793]"  # ① ⑴ ⒈ ❶ ➀
-    r"|[●○■□◆◇★☆▲△►▶•▪◎✔✓☑➤➢]"
+    r"|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ][、．.]|[A-Za-z]、"  # Ⅰ、 A、
+    r"|[●○■□◆◇★☆▲△►▶•▪◎✔✓☑➤➢☞❖➡⭐✅❌]|\U0001f449|\U0001f4cc|\U0001f4cd|\U0001f539|\U0001f538|\U0001f4a1"
     r"|(?:问|答|Q|A) *[：:]"  # 政策问答: each question and answer its own paragraph
     r"|【"
     r"|\*\*[^*]{1,20}(?:[：:]\*\*|\*\*[：:])"  # **处理结果：** a bold label opening the line
@@ -245,7 +247,8 @@ class _Pass:
             marker = _QUOTE.match(line)
             if marker is not None:
                 inner.append(line[marker.end() :])
-            elif line.strip() and self.lazy(line):
+            elif line.strip() and inner[-1].rstrip().endswith(_GOES_ON) and self.lazy(line):
+                self.owner.note(self.numbers[end], "这一行紧接在引用后，上一行以逗号结尾，已接在引用里；如是引用外的新段落，请在前面空一行")
                 inner.append(line)
             else:
                 break
@@ -260,6 +263,9 @@ class _Pass:
             content = self.owner.nest(_Pass(self.owner, inner, self.numbers[index:end], self.depth + 1).run())
             self.out.extend(f"> {line}" if line else ">" for line in content)
         self.prev, self.blank, self.breaking = _QUOTED, False, -1
+        if end < len(self.lines) and self.lines[end].strip():  # Python-Markdown would take it into the quote
+            self.out.append("")
+            self.blank = True
         return end
 
     def lazy(self, line: str) -> bool:
@@ -319,4 +325,6 @@ def _keep_indent(line: str) -> str:
     if not text.startswith(IDEOGRAPHIC_SPACE):
         return line
     body = text.lstrip(IDEOGRAPHIC_SPACE)
+    if not body.strip():
+        return line
     return line[: len(line) - len(text)] + "&#12288;" * (len(text) - len(body)) + body

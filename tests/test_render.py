@@ -479,6 +479,7 @@ TOKENS = st.sampled_from(
         "<script>", "</script>", "<style>", "<img src=x onerror=alert(1)>", "<a href='data:x' onclick=y>", "<b class=c>",
         "<iframe>", "<div id=d>", "</div>", "<p style='x:y'>", "&amp;", "&#0;", "&", "<", ">", "\x00", "😀", "医保",
         "<ul><li>", "</li>", "<pre>", "<table><tr><td>", "<![CDATA[", "<a href=https://mp.weixin.qq.com/s/x>", "</a>",
+        "1、", "（1）", "①", "●", "1.", "#话题#", "\\\n", "\u3000\u3000", "> - ", "  - ", "---\n", "|x|\n|-|\n", "**注：**",
     ]
 )
 
@@ -695,3 +696,33 @@ def test_four_space_lists_render_as_before(blocks):
     without.preprocessors.deregister("tuiwen_nested_lists")
     assert with_nesting.convert(source) == without.convert(source)
     assert NestedLists(with_nesting).run(lines) == lines
+
+
+# --- the editors' line pass ------------------------------------------------------------------
+
+EDITOR_LINES = st.lists(
+    st.tuples(
+        st.sampled_from(["", " ", "  ", "    ", "\u3000\u3000"]),
+        st.sampled_from(["", "- ", "* ", "1. ", "2) ", "1、", "（1）", "①", "●", "1.", "#话题#", "## ", "---", "|a|b|",
+                         "|-|-|", "```", "**注：**", "> ", "> - ", ">   - "]),
+        st.sampled_from(["", "医保", "报销比例，", "参保登记。", "基金监管\\", "`代码`", "text"]),
+    ).map("".join),
+    max_size=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(EDITOR_LINES)
+def test_the_editor_pass_only_adds_breaks(lines):
+    """Outside quotes, the pass keeps every line in its place: it adds blank lines, escapes a
+    topic's #, keeps full-width spaces as references and turns a closing backslash into a break."""
+    md = _new_markdown()
+    out = md.preprocessors["tuiwen_editor_lines"].run(list(lines))
+
+    def same(line: str) -> str:
+        line = line.replace("&#12288;", "\u3000").replace("\\#", "#")
+        return line[:-2] if line.endswith("  ") and not line.endswith("   ") else line.rstrip("\\")
+
+    if not any(line.lstrip(" ").startswith(">") for line in lines):
+        assert [same(line) for line in out if line.strip(" ")] == [same(line) for line in lines if line.strip(" ")]
+    assert len(out) >= len(lines)
