@@ -89,6 +89,38 @@ RENDERERS: dict[str, Callable[[list[str]], list[str] | str]] = {
 }
 
 
+def speed() -> None:
+    """The line pass alone, on the corpus repeated and on hostile single lines: time per line
+    should stay flat as the input grows (the pass is linear; no regex backtracks badly)."""
+    from publishers.markdown_ext import _new_markdown
+
+    run = _new_markdown().preprocessors["tuiwen_editor_lines"].run
+    corpus = "\n\n".join(case["markdown"] for case in load_corpus()).split("\n")
+    print("editor line pass (best of 3):")
+    for times in (10, 100):
+        lines = corpus * times
+        print(f"    corpus ×{times:<4} {len(lines):>7} lines  {_best(run, lines) / len(lines) * 1e6:6.2f} µs/line")
+    hostile = {
+        "#a…#a…": lambda n: "#a" * n, "- - … x": lambda n: "- " * n + "x", "全角空格…": lambda n: "\u3000" * n + "x",
+        "(((…": lambda n: "（" * n, "|-|-…": lambda n: "|-" * n + "x", "*…": lambda n: "**" * n,
+        "> > > …": lambda n: "> " * n + "x",
+    }
+    for name, make in hostile.items():
+        small, large = _best(run, [make(10_000)] * 2), _best(run, [make(100_000)] * 2)
+        print(f"    {name:<10} 10⁴ chars {small * 1e3:7.2f} ms, 10⁵ chars {large * 1e3:7.2f} ms (×{large / small:.1f})")
+
+
+def _best(run: Callable[[list[str]], list[str]], lines: list[str]) -> float:
+    import time
+
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        run(list(lines))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--failures", action="store_true", help="list the cases each renderer misses")
@@ -106,6 +138,7 @@ def main() -> int:
         print(f"{name:<16} {version(name):<10} {met:>3}/{len(cases)}  {met / len(cases):6.1%}")
         if args.failures and missed:
             print("    missed: " + ", ".join(missed))
+    speed()
     return 0
 
 

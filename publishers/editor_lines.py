@@ -35,9 +35,8 @@ from markdown.preprocessors import Preprocessor
 IDEOGRAPHIC_SPACE = "\u3000"
 _MAX_QUOTE_DEPTH = 8  # deeper quotes are left as written
 
-# A Markdown list item's marker and the space after it, and a thematic break.
+# A Markdown list item's marker and the space after it.
 _ITEM = re.compile(r"(?:[-+*]|[0-9]{1,9}[.)]) ")
-_BREAK = re.compile(r"([-*_])(?: *\1){2,} *")
 _HEADING = re.compile(r"#{1,6}(?!#)")
 _TOPIC = re.compile(r"#[^#\s][^#]*#")  # "#医保基金监管宣传月#": a WeChat topic tag
 _TOPICS_ONLY = re.compile(r"(?:#[^#\s][^#]*# *)+")
@@ -47,7 +46,7 @@ _FENCE = re.compile(r" *(`{3,}|~{3,})(.*)")
 _DELIMITER_CELL = re.compile(r" *:?-+:? *")
 # Lines numbered as in Chinese documents: each is a line of its own in the editor's mind.
 _OWN_LINE = re.compile(
-    r"[\u3000 ]*(?:"
+    r"(?:"
     r"[0-9]{1,3}[、．]"  # 1、 1．
     r"|[（(] *(?:[0-9]{1,3}|[一二三四五六七八九十]{1,3}) *[）)]"  # （1） (一)
     r"|[一二三四五六七八九十]{1,3}、"  # 一、
@@ -151,7 +150,7 @@ class _Pass:
                 if _TOPICS_ONLY.fullmatch(text):  # a line of tags alone: a line of its own
                     self.listing = False
                     return self.emit(line, _OWN, before=not self.blank and self.prev != _HTML)
-        if _BREAK.fullmatch(text):
+        if _is_break(text):
             return self.rule(line, text, number)
         if "|" in text and index + 1 < len(self.lines) and _is_delimiter(self.lines[index + 1]):
             return self.table(index)
@@ -160,7 +159,7 @@ class _Pass:
             before = not self.blank and (self.item_paragraph or self.prev not in (_ITEM_LINE, _HEAD, _HTML))
             self.item_paragraph = False
             return self.emit(line, _ITEM_LINE, before=before)
-        if _OWN_LINE.match(text) or _NO_SPACE_ITEM.match(text):
+        if _own_line(text) or _NO_SPACE_ITEM.match(text):
             return self.own_line(line, text, number)
         return self.text(line, text, number)
 
@@ -182,12 +181,12 @@ class _Pass:
     def in_item(self, line: str, text: str, number: int) -> int:
         """A line indented into an open list: the list nesting places it; a numbered line is its own
         paragraph, and an item right under a paragraph inside an item starts a list there."""
-        if _ITEM.match(text) and not _BREAK.fullmatch(text):
+        if _ITEM.match(text) and not _is_break(text):
             before = self.item_paragraph and not self.blank
             self.item_paragraph = False
             return self.emit(line, _ITEM_LINE, before=before)
-        own = _OWN_LINE.match(text) is not None or _NO_SPACE_ITEM.match(text) is not None
-        if own and _NO_SPACE_ITEM.match(text) and not _OWN_LINE.match(text):
+        own = _own_line(text) or _NO_SPACE_ITEM.match(text) is not None
+        if own and _NO_SPACE_ITEM.match(text) and not _own_line(text):
             self.no_space_note(text, number)
         if self.blank or own:
             self.item_paragraph = True
@@ -195,7 +194,7 @@ class _Pass:
 
     def own_line(self, line: str, text: str, number: int) -> int:
         """A line numbered the Chinese way: a paragraph of its own, with its own number."""
-        if _NO_SPACE_ITEM.match(text) and not _OWN_LINE.match(text):
+        if _NO_SPACE_ITEM.match(text) and not _own_line(text):
             self.no_space_note(text, number)
         self.listing = False
         return self.emit(_keep_indent(line), _OWN, before=not self.blank and self.prev != _HTML)
@@ -273,7 +272,7 @@ class _Pass:
         text = line.lstrip(" ")
         if len(line) - len(text) >= 4:
             return True
-        return not (_ITEM.match(text) or _BREAK.fullmatch(text) or _HEADING.match(text) or _OWN_LINE.match(text)
+        return not (_ITEM.match(text) or _is_break(text) or _HEADING.match(text) or _own_line(text)
                     or _FENCE.fullmatch(line) or text[0] in "|<")
 
     def fenced(self, index: int, fence: str) -> int:
@@ -301,6 +300,17 @@ class _Pass:
     def no_space_note(self, text: str, number: int) -> None:
         start = text[:12]
         self.owner.note(number, f"“{start}”像列表项，但编号后没有空格，已按原样单独成行；如要列表，请在编号后加一个空格")
+
+
+def _is_break(text: str) -> bool:
+    """True for a thematic break: three or more ``-``, ``*`` or ``_`` (the same one), spaces between."""
+    marks = text.replace(" ", "")
+    return len(marks) >= 3 and marks[0] in "-*_" and marks.count(marks[0]) == len(marks)
+
+
+def _own_line(text: str) -> bool:
+    """True for a line numbered the Chinese way (after any full-width indent)."""
+    return _OWN_LINE.match(text.lstrip(IDEOGRAPHIC_SPACE + " ")) is not None
 
 
 def _is_delimiter(line: str) -> bool:
