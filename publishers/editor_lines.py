@@ -133,7 +133,7 @@ class _Pass:
         if self.listing and indent > 0:
             return self.in_item(line, text, number)
         if indent >= 4:  # a paragraph's line indented: still the paragraph's (lists are not open)
-            return self.emit(line, self.prev, text_like=True)
+            return self.emit(line, self.prev, text_like=True, goes_on=True)
         if _QUOTE.match(line) is not None:
             return self.quote(index)
         if _HTML_BLOCK.match(text):
@@ -163,9 +163,10 @@ class _Pass:
             return self.own_line(line, text, number)
         return self.text(line, text, number)
 
-    def emit(self, line: str, kind: int, before: bool = False, text_like: bool = False) -> int:
-        """Add ``line`` (after a blank line if ``before``); the index of the next line."""
-        self.hard_break(before)
+    def emit(self, line: str, kind: int, before: bool = False, text_like: bool = False, goes_on: bool = False) -> int:
+        """Add ``line`` (after a blank line if ``before``; ``goes_on``: more of the paragraph above);
+        the index of the next line."""
+        self.hard_break(new_block=before or not goes_on)
         if before:
             self.out.append("")
         if kind in (_TEXT, _ITEM_LINE, _OWN) or text_like:
@@ -190,7 +191,7 @@ class _Pass:
             self.no_space_note(text, number)
         if self.blank or own:
             self.item_paragraph = True
-        return self.emit(_keep_indent(line), _ITEM_LINE, before=own and not self.blank, text_like=True)
+        return self.emit(_keep_indent(line), _ITEM_LINE, before=own and not self.blank, text_like=True, goes_on=not own)
 
     def own_line(self, line: str, text: str, number: int) -> int:
         """A line numbered the Chinese way: a paragraph of its own, with its own number."""
@@ -212,10 +213,10 @@ class _Pass:
             if previous.endswith(_GOES_ON):  # the item's sentence goes on
                 if self.prev == _ITEM_LINE:
                     self.owner.note(number, "这一行紧接在列表项后，上一项以逗号结尾，已接在上一项里；如是新的段落，请在前面空一行")
-                return self.emit(line, self.prev)
+                return self.emit(line, self.prev, goes_on=True)
             self.listing = False  # a sentence after a list: a paragraph of its own
             return self.emit(line, _TEXT, before=True)
-        return self.emit(line, _TEXT if self.prev != _HTML else _HTML)
+        return self.emit(line, _TEXT if self.prev != _HTML else _HTML, goes_on=True)
 
     def rule(self, line: str, text: str, number: int) -> int:
         """A thematic break; ``---`` under a paragraph line is one too, not a heading's underline."""

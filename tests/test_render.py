@@ -697,32 +697,3 @@ def test_four_space_lists_render_as_before(blocks):
     assert with_nesting.convert(source) == without.convert(source)
     assert NestedLists(with_nesting).run(lines) == lines
 
-
-# --- the editors' line pass ------------------------------------------------------------------
-
-EDITOR_LINES = st.lists(
-    st.tuples(
-        st.sampled_from(["", " ", "  ", "    ", "\u3000\u3000"]),
-        st.sampled_from(["", "- ", "* ", "1. ", "2) ", "1、", "（1）", "①", "●", "1.", "#话题#", "## ", "---", "|a|b|",
-                         "|-|-|", "```", "**注：**", "> ", "> - ", ">   - "]),
-        st.sampled_from(["", "医保", "报销比例，", "参保登记。", "基金监管\\", "`代码`", "text"]),
-    ).map("".join),
-    max_size=25,
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(EDITOR_LINES)
-def test_the_editor_pass_only_adds_breaks(lines):
-    """Outside quotes, the pass keeps every line in its place: it adds blank lines, escapes a
-    topic's #, keeps full-width spaces as references and turns a closing backslash into a break."""
-    md = _new_markdown()
-    out = md.preprocessors["tuiwen_editor_lines"].run(list(lines))
-
-    def same(line: str) -> str:
-        line = line.replace("&#12288;", "\u3000").replace("\\#", "#")
-        return line[:-2] if line.endswith("  ") and not line.endswith("   ") else line.rstrip("\\")
-
-    if not any(line.lstrip(" ").startswith(">") for line in lines):
-        assert [same(line) for line in out if line.strip(" ")] == [same(line) for line in lines if line.strip(" ")]
-    assert len(out) >= len(lines)
