@@ -47,16 +47,17 @@ _DELIMITER_CELL = re.compile(r" *:?-+:? *")
 # Lines numbered as in Chinese documents: each is a line of its own in the editor's mind.
 _OWN_LINE = re.compile(
     r"(?:"
-    r"[0-9]{1,3}[、．]"  # 1、 1．
+    r"[0-9]{1,3}[、．）]|[0-9]{1,3}\)(?=\S)"  # 1、 1． 1） 1)甲
     r"|[（(] *(?:[0-9]{1,3}|[一二三四五六七八九十]{1,3}) *[）)]"  # （1） (一)
     r"|[一二三四五六七八九十]{1,3}、"  # 一、
-    r"|第[一二三四五六七八九十百零〇0-9]{1,5}(?:条|章|节|部分|[，、,：:])"  # 第一条 第二，
+    r"|第[一二三四五六七八九十百零〇0-9]{1,5}(?:条|章|节|款|项|步|部分|[，、,：:])"  # 第一条 第一步 第二，
     r"|[\u2460-\u249b\u2776-\u2793]"  # ① ⑴ ⒈ ❶ ➀
     r"|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ][、．.]|[A-Za-z]、"  # Ⅰ、 A、
     r"|[●○■□◆◇★☆▲△►▶•▪◎✔✓☑➤➢☞❖➡⭐✅❌]|\U0001f449|\U0001f4cc|\U0001f4cd|\U0001f539|\U0001f538|\U0001f4a1"
     r"|(?:问|答|Q|A) *[：:]"  # 政策问答: each question and answer its own paragraph
     r"|【"
     r"|\*\*[^*]{1,20}(?:[：:]\*\*|\*\*[：:])"  # **处理结果：** a bold label opening the line
+    r"|\*\*[^*]{1,40}\*\* *$"  # **一、参保对象** a bold line alone: a heading in the editor's mind
     r")"
 )
 # Looks like a Markdown list item, but has no space after the marker: shown as its own line.
@@ -155,6 +156,7 @@ class _Pass:
         if "|" in text and index + 1 < len(self.lines) and _is_delimiter(self.lines[index + 1]):
             return self.table(index)
         if _ITEM.match(text):
+            line = _escape_topic(line, text)
             self.listing = True
             before = not self.blank and (self.item_paragraph or self.prev not in (_ITEM_LINE, _HEAD, _HTML))
             self.item_paragraph = False
@@ -183,6 +185,7 @@ class _Pass:
         """A line indented into an open list: the list nesting places it; a numbered line is its own
         paragraph, and an item right under a paragraph inside an item starts a list there."""
         if _ITEM.match(text) and not _is_break(text):
+            line = _escape_topic(line, text)
             before = self.item_paragraph and not self.blank
             self.item_paragraph = False
             return self.emit(line, _ITEM_LINE, before=before)
@@ -301,6 +304,15 @@ class _Pass:
     def no_space_note(self, text: str, number: int) -> None:
         start = text[:12]
         self.owner.note(number, f"“{start}”像列表项，但编号后没有空格，已按原样单独成行；如要列表，请在编号后加一个空格")
+
+
+def _escape_topic(line: str, text: str) -> str:
+    """A list item's line with a topic tag opening its text escaped (it would be a heading in the item)."""
+    start = _ITEM.match(text).end()
+    if _TOPIC.match(text, start) is None:
+        return line
+    cut = len(line) - len(text) + start
+    return line[:cut] + "\\" + line[cut:]
 
 
 def _is_break(text: str) -> bool:
