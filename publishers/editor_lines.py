@@ -184,7 +184,9 @@ class _Pass:
     def in_item(self, line: str, text: str, number: int) -> int:
         """A line indented into an open list: the list nesting places it; a numbered line is its own
         paragraph, and an item right under a paragraph inside an item starts a list there."""
-        if _ITEM.match(text) and not _is_break(text):
+        if _is_break(text):  # a rule, not a heading's underline, in an item too
+            return self.emit(line, _RULE, before=not self.blank)
+        if _ITEM.match(text):
             line = _escape_topic(line, text)
             before = self.item_paragraph and not self.blank
             self.item_paragraph = False
