@@ -12,9 +12,13 @@ lines and escapes that make Python-Markdown read the post as the editor meant it
   quote's line ends in a comma: then it goes on, and a note says so);
 * a sentence on the line right after a list is a new paragraph, unless the item
   ends in a comma (then it goes on, as CommonMark says, and a note says so);
-* a line numbered the Chinese way is a paragraph of its own, its number kept;
-* ``\\`` at the end of a line is a line break;
-* ``#话题#`` at the start of a line is text, not a heading (``##标题`` stays one);
+* a line numbered the Chinese way (``1、`` ``（1）`` ``①`` ``●`` ``第一条`` …, and
+  ``1.甲`` without a space, which a note points out), a label line (``【典型案例】``,
+  ``**处理结果：**``, a bold line alone, ``问：``) or a line of topic tags alone is a
+  paragraph of its own, its number kept; the line after it too, unless it ends in a comma;
+* ``\\`` at the end of a line is a line break where the paragraph goes on;
+* ``#话题#`` at the start of a line or of a list item is text, not a heading
+  (``##标题`` stays one);
 * ``---`` right under a paragraph line is a rule, not a heading underline;
 * the full-width spaces that indent a paragraph are kept, and start a new paragraph;
 * a quote's content goes through the same pass (and the list nesting) before it
