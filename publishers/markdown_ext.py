@@ -91,6 +91,7 @@ def stash_fenced(md: markdown.Markdown, lines: list[str], index: int, opening: r
 _ITEM = re.compile(r"([-+*]|([0-9]{1,9})[.)])( +)")
 _BREAK = re.compile(r" *([-*_])(?: *\1){2,} *")  # "- - -" and "* * *" are rules, not items
 _REACH = itemgetter(0)  # an open item's reach; it grows from the outermost item in
+_MARKER = itemgetter(3)  # where an open item's marker stands; it too grows from the outermost item in
 
 
 class NestedLists(Preprocessor):
@@ -105,7 +106,9 @@ class NestedLists(Preprocessor):
     block after a blank line go to the item's body, a fenced block there too; the further
     lines of a paragraph move as far as its first line did, so a ``>`` among them keeps
     its place; lines not indented into any item stay as they are.  Indenting by 4 per
-    level is left as it is: such lists render exactly as before.  ``1)`` becomes ``1.``,
+    level is left as it is: such lists render exactly as before.  An item's marker indented
+    2 or more past the marker of the item above is that item's child, even short of its
+    text (``1.`` then ``  - ``): editors mean a sub-item there.  ``1)`` becomes ``1.``,
     the only form Python-Markdown knows.  Code fenced at the margin is stashed before this
     runs, so its lines are never touched; raw HTML is found after, so HTML indented into
     an item stays in the item.
@@ -114,7 +117,7 @@ class NestedLists(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         """The lines with list items and their content re-indented; everything else as it was."""
         out: list[str] = []
-        items: list[tuple[int, int, int]] = []  # the open items, outermost first: (reach, shift, body)
+        items: list[tuple[int, int, int, int]] = []  # the open items, outermost first: (reach, shift, body, marker)
         starts = True  # a list may start here: first line, after a blank line or a heading
         moved = 0  # how far right the line that began the current paragraph was moved
         index = 0
@@ -130,8 +133,9 @@ class NestedLists(Preprocessor):
             depth = bisect_right(items, indent, key=_REACH)  # the open items the line is indented into
             item = _ITEM.match(text) if text[0] in "-+*0123456789" else None
             if item is not None and _BREAK.fullmatch(text) is None:
+                depth = bisect_right(items, indent - 2, key=_MARKER)
                 if depth:  # a child of the item it is indented into
-                    _, shift, body = items[depth - 1]
+                    _, shift, body, _ = items[depth - 1]
                     column = max(body, indent + shift)
                 elif indent <= 3 and (items or starts):  # a top-level item
                     column = indent
@@ -145,7 +149,7 @@ class NestedLists(Preprocessor):
                 marker, spaces = item.group(1), len(item.group(3))
                 # where its text starts; 5 or more spaces (or none) after the marker count as one
                 width = len(marker) + (spaces if spaces <= 4 and item.end() < len(text) else 1)
-                items.append((indent + min(width, 4), column - indent, column + 4))
+                items.append((indent + min(width, 4), column - indent, column + 4, indent))
                 if marker[-1] == ")":
                     text = item.group(2) + "." + text[len(marker) :]
                 out.append(" " * column + text)
@@ -157,7 +161,7 @@ class NestedLists(Preprocessor):
                 out.append(line)
                 starts = line.startswith("#")
                 continue
-            reach, shift, body = items[depth - 1]
+            reach, shift, body, _ = items[depth - 1]
             opening = fence_opening(line[reach:]) if text[0] in "`~" else None
             if opening is not None:  # indented too far for FencedCode to have seen it
                 del items[depth:]
@@ -201,10 +205,15 @@ class FastInline(InlineProcessor):
 
 
 def _new_markdown() -> markdown.Markdown:
-    """A parser with tables, sane lists, our fenced code and inline pass, and no prettifying."""
+    """A parser with tables, sane lists, editors' line breaks, our fenced code and inline pass, no prettifying."""
+    from .editor_lines import EditorLines  # it uses this module's list nesting for quotes
+
     md = markdown.Markdown(extensions=["tables", "sane_lists"])
+    nested = NestedLists(md)
+    # after whitespace is normalised (30), before code is fenced (25): note lines are the body's lines
+    md.preprocessors.register(EditorLines(md, nested.run), "tuiwen_editor_lines", 26)
     md.preprocessors.register(FencedCode(md), "tuiwen_fenced_code", 25)
-    md.preprocessors.register(NestedLists(md), "tuiwen_nested_lists", 22)  # before raw HTML blocks (20)
+    md.preprocessors.register(nested, "tuiwen_nested_lists", 22)  # before raw HTML blocks (20)
     md.treeprocessors.register(FastInline(md), "inline", 20)
     md.treeprocessors.deregister("prettify")
     return md
@@ -213,8 +222,9 @@ def _new_markdown() -> markdown.Markdown:
 _local = threading.local()  # one Markdown per thread: an instance is not thread-safe
 
 
-def parse_markdown(source: str) -> tuple[Element, list]:
-    """The Markdown element tree (before serialisation) and the raw HTML stash."""
+def parse_markdown(source: str) -> tuple[Element, list, list]:
+    """The Markdown element tree (before serialisation), the raw HTML stash, and the
+    :class:`~publishers.editor_lines.Note` of each line that could be read two ways."""
     md = getattr(_local, "md", None)
     if md is None:
         md = _local.md = _new_markdown()
@@ -229,7 +239,7 @@ def parse_markdown(source: str) -> tuple[Element, list]:
         if new_root is not None:
             root = new_root
     _local.md = md
-    return root, md.htmlStash.rawHtmlBlocks
+    return root, md.htmlStash.rawHtmlBlocks, list(md.preprocessors["tuiwen_editor_lines"].notes)
 
 
 # --- the stash -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from xml.etree.ElementTree import Element
 
 from .base import Article
+from .editor_lines import Note
 from .elements import clean_text, digest, plain_tree
 from .limits import CONTENT_MAX_BYTES, CONTENT_MAX_CHARS, wechat_len
 from .local_images import PLACEHOLDER_PREFIX, ImageRef, LocalImages
@@ -27,7 +28,7 @@ from .page import page_html, styles
 from .sanitize import Removal, inner_html, snippet
 from .wechat_html import BodyWriter
 
-__all__ = ["ImageRef", "Removal", "Rendered", "Theme", "content_problems", "render", "replace_images"]
+__all__ = ["ImageRef", "Note", "Removal", "Rendered", "Theme", "content_problems", "render", "replace_images"]
 
 URL_GROWTH = 80  # an mmbiz.qpic.cn URL is up to ~80 characters longer than its placeholder
 DEFAULT_COLOR = "#2b6cb0"
@@ -58,6 +59,7 @@ class Rendered:
     removed: tuple[Removal, ...]
     chars: int  # wechat_len(html)
     size: int  # UTF-8 bytes of html
+    notes: tuple[Note, ...] = ()  # lines of the body that could be read two ways, and the reading chosen
 
 
 def render(article: Article, theme: Theme) -> Rendered:
@@ -65,7 +67,8 @@ def render(article: Article, theme: Theme) -> Rendered:
     removals: dict[Removal, None] = {}  # in order, each once
     color = _accent(article.color, removals)
     s = styles(color)
-    body, tree, writer = _body(article, s, removals)
+    notes: list[Note] = []
+    body, tree, writer = _body(article, s, removals, notes)
     images = writer.images
     summary = clean_text(article.digest).strip() or digest(tree, writer.skip)
     cover = images.from_path(article.cover, "封面图片", collect=False) if article.cover is not None else None
@@ -82,6 +85,7 @@ def render(article: Article, theme: Theme) -> Rendered:
         removed=tuple(removals),
         chars=wechat_len(page),
         size=len(page.encode("utf-8", "replace")),
+        notes=tuple(notes),
     )
 
 
@@ -126,13 +130,15 @@ def _accent(color: str, removals: dict[Removal, None]) -> str:
     return DEFAULT_COLOR
 
 
-def _body(article: Article, s: dict[str, str], removals: dict[Removal, None]) -> tuple[str, Element, BodyWriter]:
+def _body(article: Article, s: dict[str, str], removals: dict[Removal, None],
+          notes: list[Note]) -> tuple[str, Element, BodyWriter]:
     """The body's HTML, its tree and its writer; the text as plain paragraphs if it cannot be laid out."""
     root, base_dir = Path(os.path.realpath(article.root)), Path(os.path.realpath(article.base_dir))
     source = clean_text(article.body)
     before = dict(removals)
     try:
-        tree, stash = parse_markdown(source)
+        tree, stash, found = parse_markdown(source)
+        notes.extend(found)
         removals.update(dict.fromkeys(resolve_stash(tree, stash)))
         writer = BodyWriter(s, LocalImages(root, base_dir, removals), removals, stash)
         writer.write(tree)
@@ -140,6 +146,7 @@ def _body(article: Article, s: dict[str, str], removals: dict[Removal, None]) ->
     except Exception as exc:  # noqa: BLE001 — e.g. RecursionError on absurd nesting: show the text plainly
         removals.clear()
         removals.update(before)  # nothing of the body is left out: it is all shown as text
+        notes.clear()
         writer = BodyWriter(s, LocalImages(root, base_dir, removals), removals, [])
         _left_out(removals, "markdown", type(exc).__name__, "正文无法按 Markdown 排版（嵌套过深或格式异常），已按纯文本显示")
         tree = plain_tree(source, s["p"])

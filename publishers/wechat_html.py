@@ -27,7 +27,8 @@ from .local_images import LocalImages
 from .markdown_ext import STASHED, entity_text, stash_entry
 from .sanitize import DANGEROUS_SCHEMES, Removal, snippet
 
-_SOFT_BREAK = re.compile(f"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
+# A line break next to a Chinese character is no space (as CSS Text says of wide characters).
+_SOFT_BREAK = re.compile(f"(?<=[{CJK}])[ \t]*\n[ \t]*|[ \t]*\n[ \t]*(?=[{CJK}])")
 _QA = re.compile(r"\s*(问|答|Q|A)\s*[：:]\s*")
 _QA_BARE = re.compile(r"\s*(问|答|Q|A)\s*")
 _COLON = re.compile(r"\s*[：:]\s*")

@@ -82,6 +82,8 @@ def check_rendered(post: Post, config: Config, look: Theme | None = None) -> Non
     for removal in rendered.removed:
         if removal.kind != "image":  # image problems are reported by the image rules, with their line
             post.report(post.body_line, WARNING, removal.message)
+    for note in rendered.notes:  # a line that reads two ways: say which reading the post goes out with
+        post.report(post.body_line + note.line - 1, WARNING, note.message)
 
 
 _VERDICTS: dict[str, str | None] = {}  # image sha256 → why it cannot be prepared (same bytes, same answer)

@@ -351,3 +351,17 @@ def test_shipped_sample_content_checks_clean():
     assert result.problems == []
     assert len(result.posts) >= 8
     assert {p.category for p in result.posts} == set(load_config(REPO_ROOT / "config.toml").categories)
+
+
+def test_lines_that_read_two_ways_are_warned_about_with_their_line(repo):
+    body = "说明：\n1.提交申请\n\n以上内容来源于国家医保局官网。\n---\n#医保基金监管宣传月#\n\n## 办理材料\n- 身份证\n- 户口簿\n"
+    repo.post("policy/a.md", body=body)
+    found = [str(p) for p in problems(repo, "policy/a.md")]
+    assert found == [
+        "policy/a.md:6: 警告: “1.提交申请”像列表项，但编号后没有空格，已按原样单独成行；如要列表，请在编号后加一个空格",
+        "policy/a.md:9: 警告: “---”紧接在文字下面，已按分隔线显示；如要小标题，请写成“## 标题”",
+        "policy/a.md:10: 警告: “#医保基金监管宣传月#”按微信话题显示为文字，不是标题；如要标题，请在 # 后加空格",
+    ]
+    # written unambiguously, the same post has nothing to warn about
+    repo.post("policy/a.md", body="说明：\n\n1. 提交申请\n\n以上内容来源于国家医保局官网。\n\n---\n\n\\#医保基金监管宣传月#\n")
+    assert problems(repo, "policy/a.md") == []
