@@ -210,7 +210,7 @@ def _orientation(im: Image.Image) -> int:
     try:
         with _quiet():
             return int(im.getexif().get(0x0112, 1))
-    except Exception:  # a broken EXIF block is no reason to refuse the picture
+    except Exception:  # noqa: BLE001 — a broken EXIF block is no reason to refuse the picture
         return 1
 
 
@@ -228,7 +228,7 @@ def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
         if img.mode != "CMYK" and "sRGB" in ImageCms.getProfileDescription(source):
             return img
         return ImageCms.profileToProfile(img, source, _SRGB, outputMode="RGBA" if img.mode == "RGBA" else "RGB")
-    except Exception as exc:  # a profile that does not fit the pixels: the pixels win
+    except Exception as exc:  # noqa: BLE001 — a profile that does not fit the pixels: the pixels win
         log.debug("colour profile ignored: %s", exc)
         return img
 
@@ -240,9 +240,7 @@ def _normalize(img: Image.Image) -> Image.Image:
         img = _eight_bit(img)
     elif mode == "1":
         img = img.convert("L")
-    elif mode in ("P", "L", "RGB") and "transparency" in img.info:
-        img = img.convert("RGBA")
-    elif mode in ("LA", "La", "PA", "RGBa"):
+    elif (mode in ("P", "L", "RGB") and "transparency" in img.info) or mode in ("LA", "La", "PA", "RGBa"):
         img = img.convert("RGBA")
     elif mode not in ("L", "RGB", "RGBA"):  # P, CMYK, YCbCr, LAB, HSV
         img = img.convert("RGB")
@@ -300,7 +298,7 @@ def _jpeg_kept(data: bytes) -> list[tuple[int, int]] | None:
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         marker = data[pos + 1]
         if marker == 0xDA:  # start of scan: everything after is image data, kept as it is
-            return kept + [(pos, len(data))]
+            return [*kept, (pos, len(data))]
         end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
         if marker not in (0xE1, 0xED, 0xFE):
             kept.append((pos, end))

@@ -193,7 +193,7 @@ class FastInline(InlineProcessor):
             return data
         return super()._InlineProcessor__handleInline(data, patternIndex)  # type: ignore[misc]
 
-    def _InlineProcessor__applyPattern(self, pattern, data, patternIndex, startIndex=0):  # noqa: N802, ANN001, ANN202
+    def _InlineProcessor__applyPattern(self, pattern, data, patternIndex, startIndex=0):  # noqa: N802
         needed = self.needs.get(id(pattern))
         if needed is not None and needed not in data:
             return data, False, 0

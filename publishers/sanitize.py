@@ -191,8 +191,8 @@ class _Scanner(HTMLParser):
             self.removals.append(Removal(tag, text, _tag_message(tag)))
             return
         allowed = ATTRIBUTES["*"] | ATTRIBUTES.get(tag, set())
-        for name, value in attrs:
-            value = value or ""
+        for name, given in attrs:
+            value = given or ""
             if name.startswith("on"):
                 self.removals.append(Removal("event", snippet(f'{name}="{value}"'), f"已移除事件属性 {name}（微信不运行脚本）"))
             elif name in ("class", "id"):

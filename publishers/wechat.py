@@ -12,8 +12,9 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -56,7 +57,7 @@ class _Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             text = record.getMessage()
-        except Exception:  # a malformed record is the caller's problem, not ours to hide
+        except Exception:  # noqa: BLE001 — a malformed record is the caller's problem, not ours to hide
             return True
         clean = scrub(text)
         if clean != text:
@@ -87,7 +88,7 @@ class _Failure:
     status: int | None = None
 
     @classmethod
-    def of_code(cls, code: int, errmsg: str) -> "_Failure":
+    def of_code(cls, code: int, errmsg: str) -> _Failure:
         kind = ("busy" if code in BUSY_CODES else "rate" if code == RATE_LIMITED
                 else "token" if code in TOKEN_ERRORS else "code")
         return cls(kind, code, errmsg)

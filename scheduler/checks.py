@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from publishers.assets import UnsafePath, find_image_refs, is_remote, is_wechat_image, resolve_local, sniff_image
 from publishers.limits import AUTHOR_MAX, DIGEST_MAX, SOURCE_URL_MAX_BYTES, TITLE_MAX, wechat_len
-
 from publishers.render import Theme, content_problems
 
 from .articles import render_post
@@ -110,7 +109,7 @@ def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
             except ImageError as exc:
                 _VERDICTS[image.sha256] = str(exc)
             except OSError as exc:
-                return problems + [(line, f"{what} {image.path.name} 无法读取：{exc.strerror}")]
+                return [*problems, (line, f"{what} {image.path.name} 无法读取：{exc.strerror}")]
         if _VERDICTS[image.sha256]:
             problems.append((line, f"{what} {image.path.name} 无法使用：{_VERDICTS[image.sha256]}"))
     return problems

@@ -51,7 +51,7 @@ def _git(cwd: Path, *args: str, timeout: float = 30, check: bool = True) -> subp
     # The caller's environment (HOME for SSH keys and credential helpers), but never a prompt
     # that would hang a daemon, and messages in a language the code can read.
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=timeout, env=env)
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=timeout, env=env, check=False)
     if check and result.returncode != 0:
         raise GitError(result.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} 失败")
     return result
@@ -174,7 +174,7 @@ class GitContent:
         """The last commit at or before ``commit`` that touched a post (author and date)."""
         path = f"{self.subdir}/{rel}" if self.subdir else rel
         out = _git(self.top, "log", "-1", "--format=%H%x00%an%x00%aI", commit, "--", path).stdout.decode()
-        sha, author, date = (out.strip().split("\0") + ["", "", ""])[:3]
+        sha, author, date = [*out.strip().split("\0"), "", "", ""][:3]
         return Commit(sha, author, date)
 
     # --- plumbing -----------------------------------------------------------

@@ -13,14 +13,28 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, create_engine, delete, event,
-    func, select, text, update,
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    update,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
@@ -32,12 +46,22 @@ log = logging.getLogger(__name__)
 
 # Release states (defined apart, so the CLI can name them without importing SQLAlchemy).
 from .states import (  # noqa: E402, F401 - re-exported: callers write ledger.CLAIMED
-    CLAIMED, CONFIRMED, DRAFTED, EMPTY, FAILED, FINAL, IN_PROGRESS, MISSED, SENT, UNCONFIRMED, UPLOADED,
+    CLAIMED,
+    CONFIRMED,
+    DRAFTED,
+    EMPTY,
+    FAILED,
+    FINAL,
+    IN_PROGRESS,
+    MISSED,
+    SENT,
+    UNCONFIRMED,
+    UPLOADED,
 )
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -56,10 +80,10 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the ledger")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):

@@ -10,10 +10,11 @@ datetimes of the *same* zone by wall clock, which is wrong across a DST change.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
-from typing import Iterable, Literal, Mapping
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from publishers.limits import MAX_ARTICLES
@@ -22,7 +23,6 @@ from . import config as config_module
 from .config import Slot
 from .posts import ERROR, Post
 
-UTC = timezone.utc
 ON_TIME_GRACE = timedelta(minutes=10)
 _TICK = timedelta(microseconds=1)  # datetime resolution: "t > at" is "t >= at + _TICK"
 
@@ -174,7 +174,7 @@ class Published:
     sha256s: frozenset[str] = frozenset()
 
     def __contains__(self, post: Post) -> bool:
-        return post.rel in self.rels or bool(post.sha256) and post.sha256 in self.sha256s
+        return post.rel in self.rels or (bool(post.sha256) and post.sha256 in self.sha256s)
 
     def adding(self, posts: Iterable[Post]) -> Published:
         """These records plus ``posts``."""
@@ -295,7 +295,7 @@ def _fill(ranked: list[Post], rules: Rules) -> tuple[list[Post], list[LeftOut]]:
     left: list[LeftOut] = []
     taken: dict[str, int] = {}
     for post in ranked:
-        twin = next((p for p in items if p.rel == post.rel or post.sha256 and p.sha256 == post.sha256), None)
+        twin = next((p for p in items if p.rel == post.rel or (post.sha256 and p.sha256 == post.sha256)), None)
         cap = rules.caps.get(post.category)
         name = rules.category_names.get(post.category, post.category)
         if twin is not None:

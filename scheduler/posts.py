@@ -10,10 +10,11 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -345,8 +346,8 @@ FIELDS: dict[str, Callable[[Any, ZoneInfo], Any]] = {
 
 def _apply_fields(post: Post, meta: dict[str, Any], config: Config) -> None:
     tz = config.account.tz
-    for key, value in meta.items():
-        key = str(key)
+    for name, value in meta.items():
+        key = str(name)
         parse = FIELDS.get(key)
         if parse is None:
             known = "、".join(FIELDS)

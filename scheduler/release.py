@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from functools import partial
 
 from publishers.base import DraftArticle, Publication, Publisher, PublishError, UnknownOutcome
 from publishers.render import Rendered, replace_images
@@ -230,13 +231,13 @@ class Releaser:
             if self.should_stop():
                 raise _Stop(None, "收到停止信号，上传中断，重启后继续（已上传的不会重传）")
             data = _usable(prepare_body_image, ref.path.read_bytes, ref.path.name)
-            url = attempt(lambda: self.publisher.upload_image(data.data, f"{ref.sha256[:16]}.{data.ext}"))
+            url = attempt(partial(self.publisher.upload_image, data.data, f"{ref.sha256[:16]}.{data.ext}"))
             self.ledger.remember_media(self.account, ref.sha256, "body", url=url)
             done += 1
             self.progress("upload", done, total, ref.path.name)
         for sha, cover in todo_covers:
             data = _usable(prepare_cover, cover.read, cover.label)
-            media_id, url = attempt(lambda: self.publisher.upload_cover(data.data, f"{sha[:16]}.{data.ext}"))
+            media_id, url = attempt(partial(self.publisher.upload_cover, data.data, f"{sha[:16]}.{data.ext}"))
             self.ledger.remember_media(self.account, sha, "cover", media_id=media_id, url=url)
             done += 1
             self.progress("upload", done, total, cover.label)
@@ -295,7 +296,7 @@ class Releaser:
                 # Busy, lost, or "wait a minute" (45066): whether it went out is asked, not assumed.
                 return self.ledger.advance(release.id, L.UNCONFIRMED, f"发送结果未知：{exc.message}",
                                            error=exc.message)
-            raise self._fail(release, exc.message, code=exc.code)
+            raise self._fail(release, exc.message, code=exc.code) from exc
 
     def _confirm(self, release: Release) -> Release:
         """Ask WeChat what became of a send whose answer was lost."""

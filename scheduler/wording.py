@@ -16,9 +16,10 @@ import os
 import re
 import tomllib
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .cache import ParsedFiles
 from .posts import ERROR, WARNING, Post

@@ -3,7 +3,7 @@ fake WeChat reached through real HTTP."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from scheduler.release import Releaser, clientmsgid
 from scheduler.runtime import SealedTokenStorage
 
 SLOT_AT = "2024-04-02 09:00"  # a Tuesday slot in the campaign month
-SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc)
+SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=UTC)
 EXPECTED_TITLES = [  # the lead first, then priority, then oldest
     "打击欺诈骗保 维护基金安全——集中宣传月启动",
     "每周一学｜异地就医备案，这些要点请记牢",
@@ -126,7 +126,7 @@ def test_a_lost_send_is_confirmed_by_asking_not_by_sending_again(site, fake):
 
     # The fake, like WeChat, refuses a repeat within 60 s (45066): ask again two minutes later.
     later = releaser_for(site, fake)
-    later.now = lambda: datetime.now(timezone.utc) + timedelta(minutes=5)
+    later.now = lambda: datetime.now(UTC) + timedelta(minutes=5)
     _advance_fake_clock(fake, 120)
     outcome = later.resume(later.ledger.find(site.config.account.name, SLOT))
     assert outcome.release.status == L.CONFIRMED
