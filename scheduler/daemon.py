@@ -16,9 +16,10 @@ import signal
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from . import ledger as L
 from .config import Config
@@ -28,7 +29,8 @@ from .plan import due, overdue
 from .states import RECONCILE_MINUTES  # shared with `publish status`
 
 if TYPE_CHECKING:  # the releaser (and the renderer behind it) is not needed to name them
-    from .release import Outcome, Releaser
+    from .ledger import Release
+    from .release import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,17 @@ class Report:
     errors: list[str] = field(default_factory=list)  # why a due slot could not be served now
 
 
+class SlotReleaser(Protocol):
+    """What the daemon asks of a releaser: the Releaser itself, or one built at its first use."""
+
+    should_stop: Callable[[], bool]
+
+    def release(self, slot: datetime, *, late: bool = False, forced: bool = False) -> Outcome: ...
+    def resume(self, release: Release) -> Outcome: ...
+
+
 class Daemon:
-    def __init__(self, config: Config, ledger: Ledger, releaser: Releaser, *,
+    def __init__(self, config: Config, ledger: Ledger, releaser: SlotReleaser, *,
                  now: Callable[[], datetime] = L.utcnow) -> None:
         self.config = config
         self.ledger = ledger
@@ -101,7 +112,7 @@ class Daemon:
             from .freshness import freshness
 
             notify(self.config, self.ledger, report, freshness(self.config, self.ledger, now), now)
-        except Exception:  # noqa: BLE001 - an alert must never break a release
+        except Exception:  # an alert must never break a release
             log.exception("处理告警时出错（不影响发布）")
 
     def _resume_unfinished(self, report: Report) -> None:
@@ -157,7 +168,7 @@ class Daemon:
             scheduler.add_job(self.reconcile, trigger, id=job_id, coalesce=True, max_instances=1,
                               misfire_grace_time=int(self.config.schedule.catch_up_hours * 3600) or 60)
         scheduler.add_job(self.reconcile, "interval", seconds=reconcile_seconds(), id="reconcile",
-                          coalesce=True, max_instances=1, next_run_time=datetime.now(timezone.utc))
+                          coalesce=True, max_instances=1, next_run_time=datetime.now(UTC))
 
         def stop(signum, frame):
             log.info("收到信号 %s，停止认领新的发布", signum)
