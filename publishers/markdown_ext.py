@@ -9,6 +9,7 @@ import re
 import threading
 from bisect import bisect_right
 from operator import itemgetter
+from typing import TypeGuard, cast
 from xml.etree.ElementTree import Element, SubElement
 
 import markdown
@@ -223,7 +224,7 @@ def parse_markdown(source: str) -> tuple[Element, list]:
     lines = source.split("\n")
     for preprocessor in md.preprocessors:
         lines = preprocessor.run(lines)
-    root = md.parser.parseDocument(lines).getroot()
+    root = cast(Element, md.parser.parseDocument(lines).getroot())  # markdown always builds a root
     for treeprocessor in md.treeprocessors:
         new_root = treeprocessor.run(root)
         if new_root is not None:
@@ -241,7 +242,7 @@ def stash_entry(stash: list, index: str) -> object:
     return stash[number] if number < len(stash) else ""
 
 
-def is_entity(entry: object) -> bool:
+def is_entity(entry: object) -> TypeGuard[str]:
     """True for a stashed character reference such as ``&amp;`` (text, not HTML)."""
     return isinstance(entry, str) and ENTITY.fullmatch(entry) is not None
 

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -244,7 +244,8 @@ class TuiwenClient(WeChatClient):
             context["articles"] = data["articles"]
         if "media" in files:
             context["filename"], context["size"] = files["media"][0], len(files["media"][1])
-        message = describe(failure.code, failure.errmsg, **context) + tried
+        code = cast(int, failure.code)  # the kinds left here (busy, rate, token, code) all came with an errcode
+        message = describe(code, failure.errmsg, **context) + tried
         return PublishError(scrub(message), code=failure.code,
                             retryable=failure.code in RETRYABLE_CODES)
 
@@ -338,7 +339,7 @@ class WeChatPublisher:
 
     def publish_status(self, publish_id: str) -> Publication:
         answer = self.client.freepublish.get(publish_id)
-        code = answer.get("publish_status")
+        code: Any = answer.get("publish_status")  # WeChat's JSON, not checked: any unknown value is "pending"
         state, detail = _PUBLISH_STATES.get(code, ("pending", f"未知状态 {code}"))
         fail_idx = [str(i) for i in answer.get("fail_idx") or []]
         if state == "failed" and fail_idx:

@@ -159,7 +159,7 @@ def collect(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None
         if key not in known:
             alerts.append(Alert(key, "release_missed", f"{_local(config, slot)} 的推送错过了补发时限，未发送。",
                                 slot, L.MISSED))
-    alerts.sort(key=lambda a: a.slot)
+    alerts.sort(key=lambda a: a.slot or now)  # every release alert has its slot
     if (alert := freshness_alert(config, fresh)) is not None:
         alerts.append(alert)
     if forecast and (alert := empty_alert(config, ledger, now)) is not None:
@@ -261,6 +261,7 @@ class Email:
         message["To"] = ", ".join(s.to)
         message.set_content(f"{account} · {alert.title}\n\n{text}\n\n（tuiwen 自动发送，请勿回复）\n")
         try:
+            client: smtplib.SMTP
             if s.port == 465:
                 client = smtplib.SMTP_SSL(s.host, s.port, timeout=TIMEOUT, context=ssl.create_default_context())
             else:

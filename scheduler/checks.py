@@ -91,13 +91,13 @@ def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
     upload (truncated, damaged, too many pixels): found before a release claims the post, not in it."""
     from publishers.images import ImageError, check_image
 
-    lines = {}
+    lines: dict[Path, int] = {}
     for index, ref in find_image_refs(post.body):
         try:
             lines.setdefault(resolve_local(root, post.path.parent, ref), post.body_line + index)
         except (UnsafePath, ValueError):
             continue
-    problems = []
+    problems: list[tuple[int, str]] = []
     refs = [(image, "图片", lines.get(image.path, post.body_line)) for image in rendered.images]
     if rendered.cover is not None:
         refs.append((rendered.cover, "封面", post.line_of("cover")))

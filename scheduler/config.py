@@ -274,7 +274,7 @@ def setting(default: Any, parse: Callable[[Any, _Context], Any], help: str, key:
 
 def subsection(cls: type, help: str, key: str | None = None) -> Any:
     """Declare a nested table such as ``[alerts.smtp]``; its own settings are declared on ``cls``."""
-    metadata = {"default": {}, "parse": None, "help": help, "section": cls}
+    metadata: dict[str, Any] = {"default": {}, "parse": None, "help": help, "section": cls}
     return field(default=None, metadata=metadata | ({"key": key} if key else {}))
 
 

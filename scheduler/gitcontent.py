@@ -18,6 +18,7 @@ import subprocess
 import tarfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal, overload
 
 from .config import Config
 
@@ -184,6 +185,11 @@ class GitContent:
         if not name:
             raise GitError("内容仓库处于分离 HEAD 状态：请在 [content].git_branch 写明要发布的分支")
         return name
+
+    @overload
+    def _rev(self, ref: str, missing_ok: Literal[False] = False) -> str: ...
+    @overload
+    def _rev(self, ref: str, missing_ok: bool) -> str | None: ...
 
     def _rev(self, ref: str, missing_ok: bool = False) -> str | None:
         result = _git(self.top, "rev-parse", "--verify", "--quiet", ref + "^{commit}", check=False)

@@ -316,7 +316,7 @@ class Ledger:
         if dialect == "postgresql":
             take = text("SELECT pg_try_advisory_lock(:a, :b)")
             give = text("SELECT pg_advisory_unlock(:a, :b)")
-            params = {"a": _LOCK_CLASS, "b": release_id}
+            params: dict[str, object] = {"a": _LOCK_CLASS, "b": release_id}
         elif dialect in ("mysql", "mariadb"):
             take = text("SELECT GET_LOCK(:name, 0)")
             give = text("SELECT RELEASE_LOCK(:name)")

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,12 @@ class SQLiteView:
     def last_beat(self, account: str) -> datetime | None:
         rows = self._rows("SELECT MAX(beat_at) FROM heartbeat WHERE account = ?", (account,))
         return _utc(rows[0][0]) if rows else None
+
+
+@overload
+def _utc(value: str) -> datetime: ...
+@overload
+def _utc(value: str | None) -> datetime | None: ...
 
 
 def _utc(value: str | None) -> datetime | None:

@@ -24,7 +24,7 @@ from .config import Config
 try:  # the C loader is ~10x faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]  # the same loader, in pure Python
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
@@ -298,6 +298,7 @@ def parse_when(value: Any, tz: ZoneInfo, *, end_of_day: bool = False) -> datetim
     """
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
+    day: date | None
     if isinstance(value, date):
         day = value
     else:

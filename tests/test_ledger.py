@@ -176,8 +176,8 @@ def test_two_processes_storing_the_same_token_or_image_at_once_both_succeed(data
     ledgers = [Ledger(database_url) for _ in range(2)]  # two engines: two processes' connections
     expires = datetime.now(UTC) + timedelta(hours=2)
     for n in range(20):
-        assert _at_once([partial(ledger.store_token, f"wx_access_token_{n}", f"t{n}", expires) for ledger in ledgers]) == []
-        assert _at_once([partial(ledger.remember_media, "qy", f"{n:064d}", "body", url=f"u{n}") for ledger in ledgers]) == []
+        assert _at_once([partial(db.store_token, f"wx_access_token_{n}", f"t{n}", expires) for db in ledgers]) == []
+        assert _at_once([partial(db.remember_media, "qy", f"{n:064d}", "body", url=f"u{n}") for db in ledgers]) == []
     assert ledgers[0].token("wx_access_token_19") == "t19"
     assert ledgers[1].media("qy", f"{19:064d}", "body").url == "u19"
     for ledger in ledgers:
