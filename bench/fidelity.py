@@ -61,7 +61,7 @@ def marked(sources: list[str]) -> list[str] | str:
         if npm is None:
             return "没有 npm，无法安装 marked，跳过"
         done = subprocess.run([npm, "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund", "marked"],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         if done.returncode != 0 or not module.exists():
             return f"marked 安装失败，跳过：{done.stderr.strip()[-200:]}"
     done = subprocess.run([node, "-e", _MARKED, str(module)], input=json.dumps(sources),
@@ -133,7 +133,7 @@ def main() -> int:
         if isinstance(htmls, str):
             print(f"{name:<16} skipped: {htmls}")
             continue
-        missed = [case["name"] for case, html in zip(cases, htmls) if blocks(html) != case["expect"]]
+        missed = [case["name"] for case, html in zip(cases, htmls, strict=True) if blocks(html) != case["expect"]]
         met = len(cases) - len(missed)
         print(f"{name:<16} {version(name):<10} {met:>3}/{len(cases)}  {met / len(cases):6.1%}")
         if args.failures and missed:

@@ -14,13 +14,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SLOTS = (datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc), datetime(2024, 4, 5, 1, 0, tzinfo=timezone.utc))
+SLOTS = (datetime(2024, 4, 2, 1, 0, tzinfo=UTC), datetime(2024, 4, 5, 1, 0, tzinfo=UTC))
 SEND_POLLS = 2  # the fake answers "sending" twice before "sent": polls back off in between
 ENDPOINTS = ("token", "stable_token", "media/uploadimg", "material/add_material", "draft/add",
              "message/mass/sendall", "message/mass/get")
@@ -91,7 +91,7 @@ def run() -> dict:
             # release 2: covers p01–p08 again, p09 and p10 again, and two new ones: p13, p14
             _bundle_images(names[:8], {0: names[8], 1: names[9], 2: names[12], 3: names[13]}),
         )
-        for number, (slot, plan) in enumerate(zip(SLOTS, plans), 1):
+        for number, (slot, plan) in enumerate(zip(SLOTS, plans, strict=True), 1):
             for k, images in enumerate(plan):
                 _post(content, f"r{number}-{k + 1}.md", f"第{number}次推送第{k + 1}篇", images,
                       f"{slot:%Y-%m-%d} 00:00")

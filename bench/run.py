@@ -69,7 +69,7 @@ def publish() -> list[str]:
 
 def wall(cmd: list[str], env: dict, *, cwd: Path = ROOT, ok_codes: tuple[int, ...] = (0,)) -> float:
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode not in ok_codes:
         raise RuntimeError(f"{' '.join(cmd[:4])}… exited {done.returncode}: {done.stderr.decode()[-600:]}")

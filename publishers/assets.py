@@ -73,7 +73,7 @@ def resolve_local(root: Path, base_dir: Path, ref: str) -> Path:
 
 def find_image_refs(markdown: str) -> list[tuple[int, str]]:
     """(line index within the text, reference) of every image, outside code blocks."""
-    refs = []
+    refs: list[tuple[int, str]] = []
     fence = None
     for index, line in enumerate(markdown.split("\n")):
         opening = _FENCE.match(line)

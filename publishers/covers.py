@@ -136,7 +136,7 @@ def _find_cjk_font(font_path: str | None = None) -> tuple[str, int] | None:
 
 def _font_files() -> list[str]:
     """Font files in the usual places, ordered by ``_FONT_NAMES`` preference."""
-    files = []
+    files: list[str] = []
     for folder in _FONT_DIRS:
         for root, _, names in os.walk(Path(folder).expanduser()):
             files.extend(os.path.join(root, name) for name in names)

@@ -84,7 +84,7 @@ class Note:
 class EditorLines(Preprocessor):
     """The body's lines with the blank lines, breaks and escapes that say what the editor meant."""
 
-    def __init__(self, md, nest: Callable[[list[str]], list[str]]) -> None:  # noqa: ANN001 — markdown.Markdown
+    def __init__(self, md, nest: Callable[[list[str]], list[str]]) -> None:
         super().__init__(md)
         self.nest = nest  # list nesting, for the content of a quote (the top level gets it after this pass)
         self.notes: list[Note] = []
@@ -314,7 +314,10 @@ class _Pass:
 
 def _escape_topic(line: str, text: str) -> str:
     """A list item's line with a topic tag opening its text escaped (it would be a heading in the item)."""
-    start = _ITEM.match(text).end()
+    item = _ITEM.match(text)
+    if item is None:  # only called for list item lines
+        return line
+    start = item.end()
     if _TOPIC.match(text, start) is None:
         return line
     cut = len(line) - len(text) + start

@@ -66,10 +66,10 @@ def trim_between_blocks(element: Element) -> None:
     children = list(element)
     if children and element.text and not element.text.strip() and children[0].tag in _BLOCK_OUTPUT:
         element.text = None
-    for child, following in zip(children, children[1:] + [None]):
-        if child.tail and not child.tail.strip():
-            if child.tag in _BLOCK_OUTPUT or following is None or following.tag in _BLOCK_OUTPUT:
-                child.tail = None
+    for child, following in zip(children, [*children[1:], None], strict=False):  # one longer when empty
+        if child.tail and not child.tail.strip() and (
+                child.tag in _BLOCK_OUTPUT or following is None or following.tag in _BLOCK_OUTPUT):
+            child.tail = None
 
 
 def drop(parent: Element, child: Element) -> None:

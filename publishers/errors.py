@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import re
 
-from .limits import (AUTHOR_MAX, CONTENT_MAX_BYTES, CONTENT_MAX_CHARS, DIGEST_MAX,
-                     SOURCE_URL_MAX_BYTES, TITLE_MAX, wechat_len)
+from .limits import (
+    AUTHOR_MAX,
+    CONTENT_MAX_BYTES,
+    CONTENT_MAX_CHARS,
+    DIGEST_MAX,
+    SOURCE_URL_MAX_BYTES,
+    TITLE_MAX,
+    wechat_len,
+)
 
 BASIC_CONFIG = "公众号后台 → 设置与开发 → 基本配置"
 _RESET_SECRET = (f"请到{BASIC_CONFIG} 重置 AppSecret，并把新的 AppSecret 写入环境变量"

@@ -15,6 +15,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 from PIL import Image, ImageEnhance, ImageFilter
 
@@ -25,7 +26,7 @@ try:  # colour management needs Pillow built with littlecms; without it profiles
 
     _SRGB = ImageCms.createProfile("sRGB")
 except ImportError:  # pragma: no cover - every wheel ships littlecms
-    ImageCms = None
+    ImageCms = None  # type: ignore[assignment]  # an optional module: None when Pillow lacks littlecms
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def check_image(data: bytes) -> None:
 def image_info(data: bytes) -> tuple[str, int, int]:
     """(format, width, height) as displayed (EXIF orientation applied), from the header alone."""
     im = _open(data)
-    fmt = "jpeg" if im.format == "MPO" else im.format.lower()
+    fmt = "jpeg" if im.format == "MPO" else (im.format or "").lower()
     return (fmt, *_display_size(im))
 
 
@@ -210,7 +211,7 @@ def _orientation(im: Image.Image) -> int:
     try:
         with _quiet():
             return int(im.getexif().get(0x0112, 1))
-    except Exception:  # a broken EXIF block is no reason to refuse the picture
+    except Exception:  # noqa: BLE001 — a broken EXIF block is no reason to refuse the picture
         return 1
 
 
@@ -227,8 +228,9 @@ def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         if img.mode != "CMYK" and "sRGB" in ImageCms.getProfileDescription(source):
             return img
-        return ImageCms.profileToProfile(img, source, _SRGB, outputMode="RGBA" if img.mode == "RGBA" else "RGB")
-    except Exception as exc:  # a profile that does not fit the pixels: the pixels win
+        converted = ImageCms.profileToProfile(img, source, _SRGB, outputMode="RGBA" if img.mode == "RGBA" else "RGB")
+        return img if converted is None else converted  # None only when converting in place
+    except Exception as exc:  # noqa: BLE001 — a profile that does not fit the pixels: the pixels win
         log.debug("colour profile ignored: %s", exc)
         return img
 
@@ -240,13 +242,11 @@ def _normalize(img: Image.Image) -> Image.Image:
         img = _eight_bit(img)
     elif mode == "1":
         img = img.convert("L")
-    elif mode in ("P", "L", "RGB") and "transparency" in img.info:
-        img = img.convert("RGBA")
-    elif mode in ("LA", "La", "PA", "RGBa"):
+    elif (mode in ("P", "L", "RGB") and "transparency" in img.info) or mode in ("LA", "La", "PA", "RGBa"):
         img = img.convert("RGBA")
     elif mode not in ("L", "RGB", "RGBA"):  # P, CMYK, YCbCr, LAB, HSV
         img = img.convert("RGB")
-    if img.mode == "RGBA" and img.getextrema()[3][0] == 255:
+    if img.mode == "RGBA" and img.getchannel("A").getextrema()[0] == 255:
         img = img.convert("RGB")
     img.info = {}  # Pillow writes info's profile back out; the privacy rule says nothing rides along
     return img
@@ -256,7 +256,7 @@ def _eight_bit(img: Image.Image) -> Image.Image:
     """A 16/32-bit grey image as 8-bit L, scaled rather than clipped to white."""
     if img.mode != "F":
         img = img.convert("I")
-    high = img.getextrema()[1]
+    high = cast(float, img.getextrema()[1])  # one band: (low, high)
     return (img.point(lambda v: v / 256) if high > 255 else img).convert("L")
 
 
@@ -300,7 +300,7 @@ def _jpeg_kept(data: bytes) -> list[tuple[int, int]] | None:
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         marker = data[pos + 1]
         if marker == 0xDA:  # start of scan: everything after is image data, kept as it is
-            return kept + [(pos, len(data))]
+            return [*kept, (pos, len(data))]
         end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
         if marker not in (0xE1, 0xED, 0xFE):
             kept.append((pos, end))

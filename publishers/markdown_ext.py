@@ -9,6 +9,7 @@ import re
 import threading
 from bisect import bisect_right
 from operator import itemgetter
+from typing import TYPE_CHECKING, TypeGuard, cast
 from xml.etree.ElementTree import Element, SubElement
 
 import markdown
@@ -18,6 +19,9 @@ from markdown.treeprocessors import InlineProcessor
 
 from .elements import ENTITY, own_text, splice
 from .sanitize import Removal, escape, sanitize_fragment, to_html
+
+if TYPE_CHECKING:  # imported where used: it needs this module
+    from .editor_lines import EditorLines
 
 STASHED = re.compile("\x02wzxhzdk:([0-9]+)\x03")  # Markdown's placeholder for a stashed piece
 _INLINE_SYNTAX = re.compile(r"[`\\\[\]!*_<&]|  \n")
@@ -197,7 +201,7 @@ class FastInline(InlineProcessor):
             return data
         return super()._InlineProcessor__handleInline(data, patternIndex)  # type: ignore[misc]
 
-    def _InlineProcessor__applyPattern(self, pattern, data, patternIndex, startIndex=0):  # noqa: N802, ANN001, ANN202
+    def _InlineProcessor__applyPattern(self, pattern, data, patternIndex, startIndex=0):  # noqa: N802
         needed = self.needs.get(id(pattern))
         if needed is not None and needed not in data:
             return data, False, 0
@@ -233,13 +237,13 @@ def parse_markdown(source: str) -> tuple[Element, list, list]:
     lines = source.split("\n")
     for preprocessor in md.preprocessors:
         lines = preprocessor.run(lines)
-    root = md.parser.parseDocument(lines).getroot()
+    root = cast(Element, md.parser.parseDocument(lines).getroot())  # markdown always builds a root
     for treeprocessor in md.treeprocessors:
         new_root = treeprocessor.run(root)
         if new_root is not None:
             root = new_root
     _local.md = md
-    return root, md.htmlStash.rawHtmlBlocks, list(md.preprocessors["tuiwen_editor_lines"].notes)
+    return root, md.htmlStash.rawHtmlBlocks, list(cast("EditorLines", md.preprocessors["tuiwen_editor_lines"]).notes)
 
 
 # --- the stash -------------------------------------------------------------------------------
@@ -251,7 +255,7 @@ def stash_entry(stash: list, index: str) -> object:
     return stash[number] if number < len(stash) else ""
 
 
-def is_entity(entry: object) -> bool:
+def is_entity(entry: object) -> TypeGuard[str]:
     """True for a stashed character reference such as ``&amp;`` (text, not HTML)."""
     return isinstance(entry, str) and ENTITY.fullmatch(entry) is not None
 

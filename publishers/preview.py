@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -80,11 +81,6 @@ def _shown(path: Path, root: Path | None) -> str:
     return path.name
 
 
-_ENV: Environment | None = None
-
-
+@cache  # built once, at the first preview
 def _environment() -> Environment:
-    global _ENV
-    if _ENV is None:
-        _ENV = Environment(loader=PackageLoader("publishers", "templates"), autoescape=select_autoescape(["html"]))
-    return _ENV
+    return Environment(loader=PackageLoader("publishers", "templates"), autoescape=select_autoescape(["html"]))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html import unescape
 from html.parser import HTMLParser
+from typing import Any
 from xml.etree.ElementTree import Element, SubElement
 
 import css_inline
@@ -72,7 +73,7 @@ _ATTRIBUTE_SPECIAL = re.compile('[&<>"\xa0]')
 _SNIPPET = 60
 
 
-def _cleaner(**options: object) -> Callable[[str], str]:
+def _cleaner(**options: Any) -> Callable[[str], str]:
     """A reusable nh3 cleaner (nh3 ≥ 0.3), or nh3.clean with the same options on older nh3."""
     if hasattr(nh3, "Cleaner"):
         return nh3.Cleaner(**options).clean
@@ -191,8 +192,8 @@ class _Scanner(HTMLParser):
             self.removals.append(Removal(tag, text, _tag_message(tag)))
             return
         allowed = ATTRIBUTES["*"] | ATTRIBUTES.get(tag, set())
-        for name, value in attrs:
-            value = value or ""
+        for name, given in attrs:
+            value = given or ""
             if name.startswith("on"):
                 self.removals.append(Removal("event", snippet(f'{name}="{value}"'), f"已移除事件属性 {name}（微信不运行脚本）"))
             elif name in ("class", "id"):

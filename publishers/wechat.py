@@ -12,8 +12,9 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, cast
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -56,7 +57,7 @@ class _Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             text = record.getMessage()
-        except Exception:  # a malformed record is the caller's problem, not ours to hide
+        except Exception:  # noqa: BLE001 — a malformed record is the caller's problem, not ours to hide
             return True
         clean = scrub(text)
         if clean != text:
@@ -87,7 +88,7 @@ class _Failure:
     status: int | None = None
 
     @classmethod
-    def of_code(cls, code: int, errmsg: str) -> "_Failure":
+    def of_code(cls, code: int, errmsg: str) -> _Failure:
         kind = ("busy" if code in BUSY_CODES else "rate" if code == RATE_LIMITED
                 else "token" if code in TOKEN_ERRORS else "code")
         return cls(kind, code, errmsg)
@@ -248,7 +249,8 @@ class TuiwenClient(WeChatClient):
             context["articles"] = data["articles"]
         if "media" in files:
             context["filename"], context["size"] = files["media"][0], len(files["media"][1])
-        message = describe(failure.code, failure.errmsg, **context) + tried
+        code = cast(int, failure.code)  # the kinds left here (busy, rate, token, code) all came with an errcode
+        message = describe(code, failure.errmsg, **context) + tried
         return PublishError(scrub(message), code=failure.code,
                             retryable=failure.code in RETRYABLE_CODES)
 
@@ -342,7 +344,7 @@ class WeChatPublisher:
 
     def publish_status(self, publish_id: str) -> Publication:
         answer = self.client.freepublish.get(publish_id)
-        code = answer.get("publish_status")
+        code: Any = answer.get("publish_status")  # WeChat's JSON, not checked: any unknown value is "pending"
         state, detail = _PUBLISH_STATES.get(code, ("pending", f"未知状态 {code}"))
         fail_idx = [str(i) for i in answer.get("fail_idx") or []]
         if state == "failed" and fail_idx:

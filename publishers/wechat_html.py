@@ -6,6 +6,7 @@ links as numbered references, 政策问答 badges, image paragraphs as captioned
 from __future__ import annotations
 
 import re
+from typing import overload
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, SubElement
 
@@ -330,6 +331,11 @@ class BodyWriter:
         return self.images.body_src(src, self._fix(image.get("alt", "")).strip())
 
     # --- text ---
+
+    @overload
+    def _fix(self, text: str) -> str: ...
+    @overload
+    def _fix(self, text: str | None) -> str | None: ...
 
     def _fix(self, text: str | None) -> str | None:
         """Stash placeholders resolved; soft line breaks joined (without a space between CJK)."""

@@ -10,6 +10,7 @@ raises into a release: :func:`notify` catches and logs every error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,10 +20,11 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import ledger as L
 from .config import Config
@@ -76,7 +78,7 @@ def _local(config: Config, moment: datetime) -> str:
 
 
 def _slot_key(slot: datetime) -> str:
-    return slot.astimezone(timezone.utc).strftime("%Y%m%dT%H%MZ")
+    return slot.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
 
 
 def release_alert(config: Config, release: Any) -> Alert | None:
@@ -271,6 +273,7 @@ class Email:
         message["To"] = ", ".join(s.to)
         message.set_content(f"{account} · {alert.title}\n\n{text}\n\n（tuiwen 自动发送，请勿回复）\n")
         try:
+            client: smtplib.SMTP
             if s.port == 465:
                 client = smtplib.SMTP_SSL(s.host, s.port, timeout=TIMEOUT, context=ssl.create_default_context())
             else:
@@ -310,10 +313,8 @@ def scrub(text: str, config: Config) -> str:
     if config.alerts.smtp.password_env:
         secrets.append(os.environ.get(config.alerts.smtp.password_env, ""))
     for url in (config.alerts.wecom_robot_url, config.alerts.webhook_url):
-        try:
+        with contextlib.suppress(AlertError):
             secrets.append(_resolve(url) if url else "")
-        except AlertError:
-            pass
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, "***")
@@ -353,7 +354,7 @@ def notify(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None,
     try:
         return _notify(config, ledger, report, fresh, now,
                        channels_for(config) if channels is None else channels, sleep)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         from .faults import describe
 
         log.error("处理告警时出错（不影响发布）：%s", describe(exc))

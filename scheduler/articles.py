@@ -53,7 +53,11 @@ class Cover:
     data: bytes | None = None
 
     def read(self) -> bytes:
-        return self.data if self.data is not None else self.path.read_bytes()
+        if self.data is not None:
+            return self.data
+        if self.path is None:
+            raise ValueError(f"cover ({self.source}) has neither a file nor bytes")
+        return self.path.read_bytes()
 
     @property
     def sha256(self) -> str:

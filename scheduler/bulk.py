@@ -46,7 +46,7 @@ def read_checked(config: Config, *, render: bool, cache: Cache | None = None, wo
     if workers is None:
         workers = _cores() if len(todo) >= parallel_min else 1
     done = _run(config, [t[1] for t in todo], render, workers, cache.enabled)
-    for (index, _, info), (post, read, ruled, deps) in zip(todo, done):
+    for (index, _, info), (post, read, ruled, deps) in zip(todo, done, strict=True):
         posts[index] = post
         if not cache.enabled:
             continue

@@ -28,9 +28,10 @@ import pickle
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import __version__
 from .config import Config

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from publishers.assets import UnsafePath, find_image_refs, is_remote, is_wechat_image, resolve_local, sniff_image
 from publishers.limits import AUTHOR_MAX, DIGEST_MAX, SOURCE_URL_MAX_BYTES, TITLE_MAX, wechat_len
-
 from publishers.render import Theme, content_problems
 
 from .articles import render_post
@@ -94,13 +93,13 @@ def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
     upload (truncated, damaged, too many pixels): found before a release claims the post, not in it."""
     from publishers.images import ImageError, check_image
 
-    lines = {}
+    lines: dict[Path, int] = {}
     for index, ref in find_image_refs(post.body):
         try:
             lines.setdefault(resolve_local(root, post.path.parent, ref), post.body_line + index)
         except (UnsafePath, ValueError):
             continue
-    problems = []
+    problems: list[tuple[int, str]] = []
     refs = [(image, "图片", lines.get(image.path, post.body_line)) for image in rendered.images]
     if rendered.cover is not None:
         refs.append((rendered.cover, "封面", post.line_of("cover")))
@@ -112,7 +111,7 @@ def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
             except ImageError as exc:
                 _VERDICTS[image.sha256] = str(exc)
             except OSError as exc:
-                return problems + [(line, f"{what} {image.path.name} 无法读取：{exc.strerror}")]
+                return [*problems, (line, f"{what} {image.path.name} 无法读取：{exc.strerror}")]
         if _VERDICTS[image.sha256]:
             problems.append((line, f"{what} {image.path.name} 无法使用：{_VERDICTS[image.sha256]}"))
     return problems

@@ -8,8 +8,9 @@ Exit codes: 0 success, 1 content problems, 2 usage or configuration error,
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -58,12 +59,12 @@ def load_settings(ctx: click.Context):
         fail(f"配置错误：{exc}", EXIT_CONFIG)
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(code)
 
 
-def when(ctx: click.Context, config) -> "datetime.datetime":
+def when(ctx: click.Context, config) -> datetime.datetime:
     """--at in the account timezone, else now."""
     from datetime import datetime
 
@@ -98,7 +99,7 @@ class PublishGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except Exception as exc:  # noqa: BLE001 - every command ends in one line, never a traceback
+        except Exception as exc:
             import os
 
             from .faults import describe

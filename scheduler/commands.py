@@ -299,8 +299,8 @@ def _release_table(config: Config, releases, title: str) -> Table:
 def status(config: Config, at: datetime, con: Console) -> None:
     from rich.markup import escape
 
-    from .states import RECONCILE_MINUTES
     from .plan import next_slots
+    from .states import RECONCILE_MINUTES
 
     ledger = _reader(config)
     name = config.account.name
@@ -347,9 +347,10 @@ def _freshness_line(config: Config, ledger, at: datetime) -> str:
 # --- sign-off, report, new post (government-account duties) ------------------------
 
 def approve(config: Config, path: str, by: str, role: str, at: datetime, con: Console) -> int:
-    from .signoff import SignoffError, approve as record, describe
-
     from rich.markup import escape
+
+    from .signoff import SignoffError, describe
+    from .signoff import approve as record
 
     try:
         post, approval, state = record(config, path, by, role, at)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from publishers.limits import AUTHOR_MAX, MAX_ARTICLES as WECHAT_MAX_ARTICLES, wechat_len
+from publishers.limits import AUTHOR_MAX, wechat_len
+from publishers.limits import MAX_ARTICLES as WECHAT_MAX_ARTICLES
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -272,7 +274,7 @@ def setting(default: Any, parse: Callable[[Any, _Context], Any], help: str, key:
 
 def subsection(cls: type, help: str, key: str | None = None) -> Any:
     """Declare a nested table such as ``[alerts.smtp]``; its own settings are declared on ``cls``."""
-    metadata = {"default": {}, "parse": None, "help": help, "section": cls}
+    metadata: dict[str, Any] = {"default": {}, "parse": None, "help": help, "section": cls}
     return field(default=None, metadata=metadata | ({"key": key} if key else {}))
 
 

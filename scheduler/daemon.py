@@ -16,21 +16,25 @@ import signal
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from . import ledger as L
 from .config import Config
+from .faults import describe, is_database_error
 from .gitcontent import GitError
 from .ledger import Ledger
-from .faults import describe, is_database_error
 from .plan import INVALID, LeftOut, due, overdue, previous_slot
-from .states import retryable
-from .states import RECONCILE_MINUTES  # shared with `publish status`
+from .states import (
+    RECONCILE_MINUTES,  # shared with `publish status`
+    retryable,
+)
 
 if TYPE_CHECKING:  # the releaser (and the renderer behind it) is not needed to name them
-    from .release import Outcome, Releaser
+    from .ledger import Release
+    from .release import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +60,17 @@ class Report:
     invalid: list[LeftOut] = field(default_factory=list)  # ready posts left out of a bundle for errors
 
 
+class SlotReleaser(Protocol):
+    """What the daemon asks of a releaser: the Releaser itself, or one built at its first use."""
+
+    should_stop: Callable[[], bool]
+
+    def release(self, slot: datetime, *, late: bool = False, forced: bool = False) -> Outcome: ...
+    def resume(self, release: Release) -> Outcome: ...
+
+
 class Daemon:
-    def __init__(self, config: Config, ledger: Ledger, releaser: Releaser, *,
+    def __init__(self, config: Config, ledger: Ledger, releaser: SlotReleaser, *,
                  now: Callable[[], datetime] = L.utcnow) -> None:
         self.config = config
         self.ledger = ledger
@@ -103,7 +116,7 @@ class Daemon:
     def _guarded(self, part: Callable[[datetime, Report], None], now: datetime, report: Report) -> None:
         try:
             part(now, report)
-        except Exception as exc:  # noqa: BLE001 - logged in one line and retried at the next reconcile
+        except Exception as exc:
             message = describe(exc)
             report.faults.append(message)
             log.error("%s（%s 后重试）", message, f"{reconcile_seconds() / 60:g} 分钟")
@@ -173,7 +186,7 @@ class Daemon:
             self._trouble[slot.slot] = message
             report.errors.append(message)
             return
-        except Exception as exc:  # noqa: BLE001 - one slot's failure must never stop the daemon
+        except Exception as exc:
             if is_database_error(exc):
                 raise  # nothing can be recorded now: reported once by _guarded, retried next time
             self._failed_before_claim(slot.slot, slot.state == "late", exc, report)
@@ -197,7 +210,7 @@ class Daemon:
         and by the daemon after a growing pause."""
         if not self.backoff:
             return True
-        rounds, after = self._retries.get(release.id, (0, None))
+        after = self._retries.get(release.id, (0, None))[1]
         return after is None or now >= after
 
     def _note_failure(self, release, now: datetime) -> None:
@@ -237,7 +250,7 @@ class Daemon:
             scheduler.add_job(self.reconcile, trigger, id=job_id, coalesce=True, max_instances=1,
                               misfire_grace_time=int(self.config.schedule.catch_up_hours * 3600) or 60)
         scheduler.add_job(self.reconcile, "interval", seconds=reconcile_seconds(), id="reconcile",
-                          coalesce=True, max_instances=1, next_run_time=datetime.now(timezone.utc))
+                          coalesce=True, max_instances=1, next_run_time=datetime.now(UTC))
 
         def stop(signum, frame):
             if self.stopping.is_set():  # a second signal (`timeout` sends two): already stopping

@@ -117,7 +117,7 @@ def dry_run(config: Config, at: datetime, out: Path | None, cache: Cache | None 
     slot, state = target_slot(config, at)
     bundle, rendered = choose_rendered(config, posts, read_published(config), slot)
     result = DryRun(slot, state, bundle)
-    for post, page in zip(bundle.items, rendered):
+    for post, page in zip(bundle.items, rendered, strict=True):
         cover = choose_cover(post, page, config)
         result.articles.append(_preview_article(post, page, cover, config, len(result.articles) + 1))
     if out is not None:

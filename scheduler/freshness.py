@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
 from typing import TYPE_CHECKING
 
 from . import states as L  # not .ledger: `publish status` reads without SQLAlchemy

@@ -18,6 +18,7 @@ import subprocess
 import tarfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal, overload
 
 from .config import Config
 
@@ -51,7 +52,7 @@ def _git(cwd: Path, *args: str, timeout: float = 30, check: bool = True) -> subp
     # The caller's environment (HOME for SSH keys and credential helpers), but never a prompt
     # that would hang a daemon, and messages in a language the code can read.
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=timeout, env=env)
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=timeout, env=env, check=False)
     if check and result.returncode != 0:
         raise GitError(result.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} 失败")
     return result
@@ -174,7 +175,7 @@ class GitContent:
         """The last commit at or before ``commit`` that touched a post (author and date)."""
         path = f"{self.subdir}/{rel}" if self.subdir else rel
         out = _git(self.top, "log", "-1", "--format=%H%x00%an%x00%aI", commit, "--", path).stdout.decode()
-        sha, author, date = (out.strip().split("\0") + ["", "", ""])[:3]
+        sha, author, date = [*out.strip().split("\0"), "", "", ""][:3]
         return Commit(sha, author, date)
 
     # --- plumbing -----------------------------------------------------------
@@ -184,6 +185,11 @@ class GitContent:
         if not name:
             raise GitError("内容仓库处于分离 HEAD 状态：请在 [content].git_branch 写明要发布的分支")
         return name
+
+    @overload
+    def _rev(self, ref: str, missing_ok: Literal[False] = False) -> str: ...
+    @overload
+    def _rev(self, ref: str, missing_ok: bool) -> str | None: ...
 
     def _rev(self, ref: str, missing_ok: bool = False) -> str | None:
         result = _git(self.top, "rev-parse", "--verify", "--quiet", ref + "^{commit}", check=False)

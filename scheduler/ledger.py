@@ -13,17 +13,32 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, create_engine, delete, event,
-    func, select, text, update,
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    update,
 )
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -32,12 +47,22 @@ log = logging.getLogger(__name__)
 
 # Release states (defined apart, so the CLI can name them without importing SQLAlchemy).
 from .states import (  # noqa: E402, F401 - re-exported: callers write ledger.CLAIMED
-    CLAIMED, CONFIRMED, DRAFTED, EMPTY, FAILED, FINAL, IN_PROGRESS, MISSED, SENT, UNCONFIRMED, UPLOADED,
+    CLAIMED,
+    CONFIRMED,
+    DRAFTED,
+    EMPTY,
+    FAILED,
+    FINAL,
+    IN_PROGRESS,
+    MISSED,
+    SENT,
+    UNCONFIRMED,
+    UPLOADED,
 )
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -56,10 +81,10 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the ledger")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -245,7 +270,7 @@ class Ledger:
                 .values(status=status, error=error, late=late or failed.late, forced=forced or failed.forced,
                         digest=digest, commit_sha=commit_sha, attempt=1, draft_media_id=None,
                         updated_at=utcnow()))
-            if changed.rowcount != 1:
+            if cast(CursorResult, changed).rowcount != 1:
                 session.rollback()
                 return None
             session.execute(delete(ReleaseItem).where(ReleaseItem.release_id == failed.id))
@@ -321,7 +346,7 @@ class Ledger:
         if dialect == "postgresql":
             take = text("SELECT pg_try_advisory_lock(:a, :b)")
             give = text("SELECT pg_advisory_unlock(:a, :b)")
-            params = {"a": _LOCK_CLASS, "b": release_id}
+            params: dict[str, object] = {"a": _LOCK_CLASS, "b": release_id}
         elif dialect in ("mysql", "mariadb"):
             take = text("SELECT GET_LOCK(:name, 0)")
             give = text("SELECT RELEASE_LOCK(:name)")

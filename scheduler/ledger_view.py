@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable
+from typing import overload
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,12 @@ class SQLiteView:
         return _utc(rows[0][0]) if rows else None
 
 
+@overload
+def _utc(value: str) -> datetime: ...
+@overload
+def _utc(value: str | None) -> datetime | None: ...
+
+
 def _utc(value: str | None) -> datetime | None:
     # SQLAlchemy writes naive UTC as "YYYY-MM-DD HH:MM:SS[.ffffff]" on SQLite.
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)

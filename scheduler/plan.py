@@ -10,10 +10,11 @@ datetimes of the *same* zone by wall clock, which is wrong across a DST change.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import PurePosixPath
-from typing import Iterable, Literal, Mapping
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from publishers.limits import MAX_ARTICLES
@@ -22,7 +23,6 @@ from . import config as config_module
 from .config import Slot
 from .posts import ERROR, Post
 
-UTC = timezone.utc
 ON_TIME_GRACE = timedelta(minutes=10)
 _TICK = timedelta(microseconds=1)  # datetime resolution: "t > at" is "t >= at + _TICK"
 
@@ -43,7 +43,7 @@ def _zone(tz: ZoneInfo | str) -> ZoneInfo:
     return tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
 
 
-def _utc(moment: datetime, zone: ZoneInfo) -> datetime:
+def _utc(moment: datetime, zone: tzinfo) -> datetime:
     """The same instant in UTC; a naive datetime is read as wall time in ``zone``."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
 
@@ -136,7 +136,7 @@ def overdue(slots: Iterable[Slot], tz: ZoneInfo | str, since: datetime, at: date
     times = slot_times(slots, zone, _utc(since, zone) + _TICK, _utc(at, zone) + _TICK)
     current = due(slots, zone, at, catch_up_hours)
     served = _utc(current.slot, zone) if current else None
-    return [(t, current.state if served == _utc(t, zone) else MISSED) for t in times]
+    return [(t, current.state if current and served == _utc(t, zone) else MISSED) for t in times]
 
 
 # --- rules --------------------------------------------------------------------
@@ -191,7 +191,7 @@ class Published:
     sha256s: frozenset[str] = frozenset()
 
     def __contains__(self, post: Post) -> bool:
-        return post.rel in self.rels or bool(post.sha256) and post.sha256 in self.sha256s
+        return post.rel in self.rels or (bool(post.sha256) and post.sha256 in self.sha256s)
 
     def adding(self, posts: Iterable[Post]) -> Published:
         """These records plus ``posts``."""
@@ -236,7 +236,7 @@ class Bundle:
         return self.items[0] if self.items else None
 
 
-def _fmt(moment: datetime, zone: ZoneInfo) -> str:
+def _fmt(moment: datetime, zone: tzinfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
@@ -251,7 +251,7 @@ def _unsigned(post: Post) -> str:
     return "、".join(missing)
 
 
-def _ineligible(post: Post, published: Published, at: datetime, zone: ZoneInfo, rules: Rules) -> LeftOut | None:
+def _ineligible(post: Post, published: Published, at: datetime, zone: tzinfo, rules: Rules) -> LeftOut | None:
     """Why ``post`` can never be in the bundle at ``at`` (UTC), or None when it may be."""
     if post in published:
         return LeftOut(post, PUBLISHED, "已发布过，不再重复推送")
@@ -278,18 +278,21 @@ def effective_priority(post: Post, month: int, campaigns: Iterable[Campaign]) ->
 _DATED_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
-def post_date(post: Post, zone: ZoneInfo) -> datetime | None:
+def post_date(post: Post, zone: tzinfo) -> datetime | None:
     """How old a post is: publish_after, else a date opening its file name (2024-04-01-slug.md), else None."""
     if post.publish_after is not None:
         return _utc(post.publish_after, zone)
     match = _DATED_NAME.match(PurePosixPath(post.rel).name)
+    if match is None:
+        return None
+    year, month, day = map(int, match.groups())
     try:
-        return datetime(*map(int, match.groups()), tzinfo=zone).astimezone(UTC) if match else None
+        return datetime(year, month, day, tzinfo=zone).astimezone(UTC)
     except ValueError:  # 2024-13-45-…: not a date after all
         return None
 
 
-def _ranked(posts: list[Post], month: int, zone: ZoneInfo, rules: Rules) -> list[Post]:
+def _ranked(posts: list[Post], month: int, zone: tzinfo, rules: Rules) -> list[Post]:
     """Push order: the headline lead, then priority (high first), age (old first, undated last), path."""
     def weight(post: Post) -> int:
         return effective_priority(post, month, rules.campaigns)
@@ -310,11 +313,11 @@ def _fill(ranked: list[Post], rules: Rules) -> tuple[list[Post], list[LeftOut]]:
     limit = min(rules.max_articles, MAX_ARTICLES)
     items: list[Post] = []
     left: list[LeftOut] = []
-    taken: dict[str, int] = {}
+    taken: dict[str | None, int] = {}  # uncategorised posts count under None
     for post in ranked:
-        twin = next((p for p in items if p.rel == post.rel or post.sha256 and p.sha256 == post.sha256), None)
-        cap = rules.caps.get(post.category)
-        name = rules.category_names.get(post.category, post.category)
+        twin = next((p for p in items if p.rel == post.rel or (post.sha256 and p.sha256 == post.sha256)), None)
+        cap = rules.caps.get(post.category) if post.category is not None else None
+        name = rules.category_names.get(post.category, post.category) if post.category is not None else ""
         if twin is not None:
             left.append(LeftOut(post, DUPLICATE, f"与 {twin.rel} 是同一篇，同一次推送只发一次"))
         elif cap is not None and taken.get(post.category, 0) >= cap:

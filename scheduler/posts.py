@@ -10,10 +10,11 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -23,7 +24,7 @@ from .config import Config
 try:  # the C loader is ~10x faster; fall back where libyaml is missing
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]  # the same loader, in pure Python
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
@@ -297,6 +298,7 @@ def parse_when(value: Any, tz: ZoneInfo, *, end_of_day: bool = False) -> datetim
     """
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
+    day: date | None
     if isinstance(value, date):
         day = value
     else:
@@ -345,8 +347,8 @@ FIELDS: dict[str, Callable[[Any, ZoneInfo], Any]] = {
 
 def _apply_fields(post: Post, meta: dict[str, Any], config: Config) -> None:
     tz = config.account.tz
-    for key, value in meta.items():
-        key = str(key)
+    for name, value in meta.items():
+        key = str(name)
         parse = FIELDS.get(key)
         if parse is None:
             known = "、".join(FIELDS)

@@ -34,7 +34,7 @@ _MOBILE = re.compile(r"(?<![\d-])1[3-9]\d(?:[ -]?\d{4}){2}(?![\d-])")
 
 def id_checksum_ok(number: str) -> bool:
     """GB 11643: the 18th character checks the first 17 (ISO 7064 MOD 11-2)."""
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
     return "10X98765432"[total % 11] == number[17].upper()
 
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from functools import partial
+from typing import TypeVar
 
 from publishers.base import DraftArticle, Publication, Publisher, PublishError, UnknownOutcome
 from publishers.render import Rendered, replace_images
@@ -106,16 +108,17 @@ class Releaser:
         for _ in range(3):
             bundle = self.plan(list(posts.values()), slot, config)
             items = [self._item(i, p, checkout.commit) for i, p in enumerate(bundle.items, 1)]
-            fields = dict(late=late, forced=forced, commit_sha=checkout.commit or None)
-            if bundle.empty:
-                fields.update(status=L.EMPTY, error="没有可发布的文章")
-            else:
-                fields.update(digest=_digest(bundle.items))
+            status, error = (L.EMPTY, "没有可发布的文章") if bundle.empty else (L.CLAIMED, None)
+            digest = None if bundle.empty else _digest(bundle.items)
+            commit = checkout.commit or None
             try:
                 if existing is not None:
-                    release = self.ledger.reopen(existing, items, **fields)
+                    release = self.ledger.reopen(existing, items, late=late, forced=forced, status=status,
+                                                 error=error, digest=digest, commit_sha=commit)
                 else:
-                    release = self.ledger.claim(self.account, slot, self.config.account.mode, items, **fields)
+                    release = self.ledger.claim(self.account, slot, self.config.account.mode, items, late=late,
+                                                forced=forced, status=status, error=error, digest=digest,
+                                                commit_sha=commit)
             except PostTaken:
                 continue  # another release took a post meanwhile: plan again without it
             if release is None:
@@ -191,7 +194,7 @@ class Releaser:
     def _steps(self, release: Release, bundle: Bundle | None, posts: dict[str, Post] | None,
                config: Config) -> Outcome:
         outcome = Outcome(release, bundle)
-        steps = {
+        steps: dict[str, Callable[..., Release]] = {
             L.CLAIMED: self._upload,
             L.UPLOADED: self._draft,
             L.DRAFTED: self._send,
@@ -261,13 +264,13 @@ class Releaser:
             if self.should_stop():
                 raise _Stop(None, "收到停止信号，上传中断，重启后继续（已上传的不会重传）")
             data = _usable(prepare_body_image, ref.path.read_bytes, ref.path.name)
-            url = attempt(lambda: self.publisher.upload_image(data.data, f"{ref.sha256[:16]}.{data.ext}"))
+            url = attempt(partial(self.publisher.upload_image, data.data, f"{ref.sha256[:16]}.{data.ext}"))
             self.ledger.remember_media(self.account, ref.sha256, "body", url=url)
             done += 1
             self.progress("upload", done, total, ref.path.name)
         for sha, cover in todo_covers:
             data = _usable(prepare_cover, cover.read, cover.label)
-            media_id, url = attempt(lambda: self.publisher.upload_cover(data.data, f"{sha[:16]}.{data.ext}"))
+            media_id, url = attempt(partial(self.publisher.upload_cover, data.data, f"{sha[:16]}.{data.ext}"))
             self.ledger.remember_media(self.account, sha, "cover", media_id=media_id, url=url)
             done += 1
             self.progress("upload", done, total, cover.label)
@@ -288,8 +291,9 @@ class Releaser:
             cover = self.ledger.media(self.account, p.cover.sha256, "cover")
             if cover is None or any(m is None for m in media.values()):
                 return None
-            html = replace_images(p.rendered.html, {key: m.url for key, m in media.items()})
-            articles.append(self._draft_article(p, html, cover.media_id))
+            urls = {key: _recorded(m.url, "url") for key, m in media.items() if m is not None}
+            html = replace_images(p.rendered.html, urls)
+            articles.append(self._draft_article(p, html, _recorded(cover.media_id, "media_id")))
         return articles
 
     def _draft_article(self, p: _Prepared, html: str, thumb: str) -> DraftArticle:
@@ -320,7 +324,8 @@ class Releaser:
         and freed: they may already be on followers' phones.
         """
         try:
-            sent = self.publisher.mass_send(release.draft_media_id, release.clientmsgid)
+            sent = self.publisher.mass_send(_recorded(release.draft_media_id, "draft_media_id"),
+                                            _recorded(release.clientmsgid, "clientmsgid"))
         except PublishError as exc:
             message = f"确认群发结果时微信答复：{exc.message}"
             if release.error != message:
@@ -333,11 +338,12 @@ class Releaser:
     def _deliver(self, release: Release) -> Release:
         try:
             if release.mode == "mass_send":
-                sent = self.publisher.mass_send(release.draft_media_id, release.clientmsgid)
+                sent = self.publisher.mass_send(_recorded(release.draft_media_id, "draft_media_id"),
+                                                _recorded(release.clientmsgid, "clientmsgid"))
                 note = "微信已有此次群发（45065），采用其 msg_id" if sent.adopted else "已群发"
                 return self.ledger.advance(release.id, L.SENT, note, msg_id=sent.msg_id,
                                            msg_data_id=sent.msg_data_id, sent_at=self.now(), error=None)
-            publish_id = self.publisher.submit(release.draft_media_id)
+            publish_id = self.publisher.submit(_recorded(release.draft_media_id, "draft_media_id"))
             return self.ledger.advance(release.id, L.SENT, "已提交发布", publish_id=publish_id,
                                        sent_at=self.now(), error=None)
         except PublishError as exc:
@@ -345,19 +351,19 @@ class Releaser:
                 # Busy, lost, or "wait a minute" (45066): whether it went out is asked, not assumed.
                 return self.ledger.advance(release.id, L.UNCONFIRMED, f"发送结果未知：{exc.message}",
                                            error=exc.message)
-            raise self._fail(release, exc.message, code=exc.code)
+            raise self._fail(release, exc.message, code=exc.code) from exc
 
     def _confirm(self, release: Release) -> Release:
         """Ask WeChat what became of a send whose answer was lost."""
         try:
-            in_box = self.publisher.draft_exists(release.draft_media_id)
+            in_box = self.publisher.draft_exists(_recorded(release.draft_media_id, "draft_media_id"))
         except PublishError as exc:
             raise _Stop(release, f"无法向微信确认：{exc.message}") from None
         if in_box:
             # Still in the draft box: the send never happened, so sending now is the first time.
             return self._deliver(release)
         if release.mode == "mass_send":
-            if self.now() - release.send_started_at > CLIENTMSGID_WINDOW:
+            if self.now() - _recorded(release.send_started_at, "send_started_at") > CLIENTMSGID_WINDOW:
                 raise _Stop(release, "群发结果未知且已超过 24 小时，请到公众号后台“发表记录”核对")
             return self._resend(release)  # same clientmsgid: WeChat answers 45065 with the msg_id
         try:
@@ -376,9 +382,9 @@ class Releaser:
             self.sleep(delay)
             try:
                 if release.mode == "mass_send":
-                    status = self.publisher.mass_status(release.msg_id)
+                    status = self.publisher.mass_status(_recorded(release.msg_id, "msg_id"))
                 else:
-                    status = self.publisher.publish_status(release.publish_id)
+                    status = self.publisher.publish_status(_recorded(release.publish_id, "publish_id"))
             except PublishError as exc:
                 log.warning("查询发送状态失败：%s", exc.message)
                 continue
@@ -416,7 +422,10 @@ class Releaser:
             return bundle
         prepared = [self._render(post, config) for post in bundle.items]
         self._ensure_media(prepared, lambda call: call())
-        media_id = self.publisher.create_draft(self._draft_articles(prepared))
+        articles = self._draft_articles(prepared)
+        if articles is None:  # uploaded just now: only a ledger that lost the rows gets here
+            raise RuntimeError("图片缓存缺失，请重新预览")
+        media_id = self.publisher.create_draft(articles)
         try:
             self.publisher.preview(media_id, to)
         finally:
@@ -469,6 +478,16 @@ class _Stop(Exception):
         super().__init__(message)
         self.release = release
         self.message = message
+
+
+_T = TypeVar("_T")
+
+
+def _recorded(value: _T | None, name: str) -> _T:
+    """A release field its state promises was recorded (drafted: its draft; sent: its msg_id …)."""
+    if value is None:  # a hand-edited ledger row: stop rather than send WeChat a null
+        raise _Stop(None, f"账本中本次发布缺少 {name}，无法继续；请查看 publish log 并核对公众号后台")
+    return value
 
 
 def _digest(posts: tuple[Post, ...] | list[Post]) -> str:

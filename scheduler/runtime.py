@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .config import Config
 from .ledger import Ledger, utcnow
@@ -31,7 +31,7 @@ class RedisTokens:
         self.client = redis.Redis.from_url(url)
 
     def token(self, key: str) -> str | None:
-        value = self.client.get(self.PREFIX + key)
+        value = cast("bytes | None", self.client.get(self.PREFIX + key))  # redis-py types sync and async alike
         return None if value is None else value.decode("ascii")
 
     def store_token(self, key: str, value: str, expires_at: datetime) -> None:

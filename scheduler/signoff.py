@@ -16,10 +16,11 @@ import logging
 import os
 import tempfile
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from .cache import ParsedFiles
 from .posts import ERROR, WARNING, Post, read_post, scan
@@ -238,7 +239,7 @@ def resolve_post(config: Config, given: str | Path, cwd: Path | None = None) -> 
         raise SignoffError(f"{given} 不在内容仓库 {root} 之内，只能审核 content/ 里的文章")
     if not resolved.is_file():
         raise SignoffError(f"找不到文章 {given}")
-    if resolved not in set(p.resolve() for p in scan(root)):
+    if resolved not in {p.resolve() for p in scan(root)}:
         raise SignoffError(f"{given} 不是文章：文章是 content/<分类>/ 下的 .md 文件（以 _ 或 . 开头的文件夹不算）")
     return resolved
 
@@ -267,7 +268,7 @@ def approve(config: Config, given: str | Path, by: str, role: str, at: datetime,
     with _locked(target.parent):
         records = dict(_parse(target)) if target.exists() else {}
         kept = [a for a in records.get(post.rel, ()) if a.role != role]  # one current entry per role
-        records[post.rel] = tuple(kept) + (approval,)
+        records[post.rel] = (*kept, approval)
         write(target, records, allowed)
     return post, approval, status(post, config, records)
 

@@ -43,7 +43,7 @@ class Repo:
         self.config_path = root / "config.toml"
         self.write_config(config_text)
 
-    def _attach(self, root: Path) -> "Repo":
+    def _attach(self, root: Path) -> Repo:
         """Adopt an existing folder with config.toml and content/."""
         self.root, self.content, self.config_path = root, root / "content", root / "config.toml"
         return self

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
@@ -20,12 +21,13 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html import escape
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 DEFAULT_APPID = "wx_test_appid"
@@ -212,7 +214,7 @@ def _image_key(url: str) -> str:
 class ContentFilter(HTMLParser):
     """Re-emits article HTML the way WeChat keeps it and notes every piece WeChat drops."""
 
-    DROPPED_WITH_BODY = {"script": "script", "style": "style_block", "iframe": "iframe"}
+    DROPPED_WITH_BODY: ClassVar[dict[str, str]] = {"script": "script", "style": "style_block", "iframe": "iframe"}
 
     def __init__(self, issued_image: Callable[[str], bool]):
         super().__init__(convert_charrefs=False)
@@ -391,7 +393,7 @@ class FakeWeChat:
     # ----- life cycle -------------------------------------------------------------------------
 
     @classmethod
-    def from_env(cls, environ: dict | None = None) -> "FakeWeChat":
+    def from_env(cls, environ: dict | None = None) -> FakeWeChat:
         """Built from FAKE_WECHAT_APPID / _SECRET / _PORT / _ACCOUNT_TYPE / _UNVERIFIED."""
         env = os.environ if environ is None else environ
         return cls(env.get("FAKE_WECHAT_APPID", DEFAULT_APPID),
@@ -400,7 +402,7 @@ class FakeWeChat:
                    account_type=env.get("FAKE_WECHAT_ACCOUNT_TYPE", "service"),
                    port=int(env.get("FAKE_WECHAT_PORT", "0")))
 
-    def start(self) -> "FakeWeChat":
+    def start(self) -> FakeWeChat:
         self._stopping.clear()
         self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
         self._server.fake = self
@@ -419,7 +421,7 @@ class FakeWeChat:
         self._thread.join()
         self._server = None
 
-    def __enter__(self) -> "FakeWeChat":
+    def __enter__(self) -> FakeWeChat:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -495,7 +497,7 @@ class FakeWeChat:
 
     # ----- HTTP plumbing ----------------------------------------------------------------------
 
-    def _serve(self, http: "_Handler", method: str) -> None:
+    def _serve(self, http: _Handler, method: str) -> None:
         url = urlsplit(http.path)
         path, query = url.path.lstrip("/"), dict(parse_qsl(url.query, keep_blank_values=True))
         body = http.rfile.read(int(http.headers.get("Content-Length") or 0))
@@ -526,7 +528,7 @@ class FakeWeChat:
             return _send(http, 200, _PROXY_PAGE, "text/html; charset=utf-8")
         _send(http, 200, json.dumps(answer, ensure_ascii=False).encode("utf-8"), _JSON_TYPE)
 
-    def _answer_fault(self, http: "_Handler", record: dict, fault: Any) -> None:
+    def _answer_fault(self, http: _Handler, record: dict, fault: Any) -> None:
         if fault == "http500":
             self._record(record, None)
             return _send(http, 500, _HTML_500, "text/html")
@@ -678,7 +680,7 @@ class FakeWeChat:
             raise WeChatError(40004, "invalid media type")
         allowed, limit = ({"jpeg"}, THUMB_MAX) if media_type == "thumb" else (
             {"jpeg", "png"}, self.material_max_bytes)
-        kind, data = self._media_file(request, allowed, limit)
+        _kind, data = self._media_file(request, allowed, limit)
         media_id = self._new_id("temp")
         self.temp_media[media_id] = {"type": media_type, "size": len(data), "time": self.clock()}
         return {"type": media_type, "media_id": media_id, "created_at": int(self.clock())}
@@ -1038,10 +1040,8 @@ def _send(http: BaseHTTPRequestHandler, status: int, body: bytes, content_type: 
 def _drop(http: BaseHTTPRequestHandler) -> None:
     """Closes the connection without a byte of answer."""
     http.close_connection = True
-    try:
+    with contextlib.suppress(OSError):
         http.connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -20,7 +20,7 @@ class HttpReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):  # http.server's name
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 receiver.hits += 1

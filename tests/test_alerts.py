@@ -46,7 +46,7 @@ def mass_send(ledger, account, slot, mode="mass_send"):
 
 
 def no_sleep(delays):
-    return lambda seconds: delays.append(seconds)
+    return delays.append
 
 
 # --- the channels ---------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def test_empty_bundle_is_alerted_24_hours_before_the_slot(repo):
         early = TUESDAY - timedelta(hours=30)
         assert alerts.notify(config, ledger, Report(), None, early, sleep=no_sleep([])) == []
         close = TUESDAY - timedelta(hours=20)
-        [alert] = alerts.notify(config, ledger, Report(), None, close, sleep=no_sleep([]))
+        [_alert] = alerts.notify(config, ledger, Report(), None, close, sleep=no_sleep([]))
         assert alerts.notify(config, ledger, Report(), None, close + timedelta(minutes=5)) == []
     [request] = hook.requests
     payload = request["json"]

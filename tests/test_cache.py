@@ -13,7 +13,7 @@ from scheduler import bulk
 from scheduler import cache as cache_module
 from scheduler.cache import Cache
 from scheduler.checks import check_repository
-from tests.conftest import REPO_ROOT, Repo, image_bytes
+from tests.conftest import REPO_ROOT, Repo
 
 HOUR_AGO = time.time() - 3600
 

@@ -256,7 +256,7 @@ def test_empty_body(repo):
 ])
 def test_field_types(repo, line, message):
     front = "title: 标题\nstatus: ready\n" if not line.startswith(("title", "status")) else "status: ready\ntitle: 标题\n"
-    front = "\n".join(l for l in front.splitlines() if not l.startswith(line.split(":")[0])) + "\n" + line + "\n"
+    front = "\n".join(row for row in front.splitlines() if not row.startswith(line.split(":")[0])) + "\n" + line + "\n"
     repo.post("news/f.md", front)
     error = only_error(repo, "news/f.md")
     assert error.message == message
@@ -307,6 +307,7 @@ def test_check_command_output_and_exit_codes(repo):
 
 def test_options_work_before_and_after_the_subcommand(repo, monkeypatch, tmp_path):
     from click.testing import CliRunner
+
     from scheduler.cli import main
 
     repo.post("news/a.md")

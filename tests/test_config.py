@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from scheduler.config import ConfigError, Slot, load_config, parse_slot, settings_table

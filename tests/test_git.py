@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -91,7 +91,7 @@ def test_a_pushed_post_goes_out_at_the_next_slot(repos, fake):
 
 
 def test_uncommitted_edits_on_the_publisher_clone_do_not_go_out(repos, fake):
-    editor, publisher = repos
+    _editor, publisher = repos
     post = publisher.content / STUDY
     post.write_text(post.read_text(encoding="utf-8").replace("这些要点请记牢", "未审核的改动"), encoding="utf-8")
     copy_post(LEAD, publisher.root)  # untracked on the server
@@ -103,7 +103,7 @@ def test_uncommitted_edits_on_the_publisher_clone_do_not_go_out(repos, fake):
 
 
 def test_an_unreachable_remote_publishes_the_last_fetched_commit_and_warns(repos, fake, tmp_path):
-    editor, publisher = repos
+    _editor, publisher = repos
     git(publisher.root, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
     result = publisher.publish("--at", SLOT_AT)
     assert result.exit_code == 0, result.output
@@ -130,7 +130,7 @@ def test_a_diverged_clone_is_refused(repos, fake):
 
 
 def test_unpushed_local_commits_are_refused(repos, fake):
-    editor, publisher = repos
+    _editor, publisher = repos
     copy_post(LEAD, publisher.root)
     git(publisher.root, "add", "-A")
     git(publisher.root, "commit", "--quiet", "-m", "未推送")
@@ -149,7 +149,7 @@ def test_check_in_an_editor_clone_names_uncommitted_files(repos):
 
 
 def test_git_can_be_switched_off(repos, fake):
-    editor, publisher = repos
+    _editor, publisher = repos
     text = publisher.config_path.read_text(encoding="utf-8").replace('dir = "content"', 'dir = "content"\ngit = false')
     publisher.config_path.write_text(text, encoding="utf-8")
     copy_post(LEAD, publisher.root)  # untracked, but git is off: the folder is the truth
@@ -174,7 +174,7 @@ def test_a_resumed_release_reads_the_commit_it_was_claimed_from(repos, fake):
 
 
 def _slot():
-    return datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc)
+    return datetime(2024, 4, 2, 1, 0, tzinfo=UTC)
 
 
 def test_covers_named_in_the_config_come_from_the_commit_too(repos):
@@ -182,7 +182,7 @@ def test_covers_named_in_the_config_come_from_the_commit_too(repos):
 
     from scheduler.gitcontent import GitContent
 
-    editor, publisher = repos
+    _editor, publisher = repos
     cover = publisher.content / "_covers" / "weekly-study.jpg"
     committed = hashlib.sha256(cover.read_bytes()).hexdigest()
     cover.write_bytes((REPO_ROOT / "content" / "_covers" / "news.jpg").read_bytes())  # edited, not committed

@@ -45,12 +45,12 @@ class Opened:
     """``with Opened() as opened:`` collects the real paths of every file opened in the block."""
 
     def __enter__(self) -> list[str]:
-        global _OPENED
+        global _OPENED  # noqa: PLW0603 - the audit hook, installed once, reads it
         _OPENED = []
         return _OPENED
 
     def __exit__(self, *exc) -> None:
-        global _OPENED
+        global _OPENED  # noqa: PLW0603 - the audit hook, installed once, reads it
         _OPENED = None
 
 

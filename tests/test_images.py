@@ -127,7 +127,7 @@ def test_other_formats_become_png_for_graphics_and_jpeg_for_photos(image, fmt, p
 
 def test_an_animated_gif_gives_its_first_frame():
     frames = [Image.new("P", (120, 80), index) for index in (1, 2, 3)]
-    for frame, colour in zip(frames, ([200, 0, 0], [0, 200, 0], [0, 0, 200])):
+    for frame, colour in zip(frames, ([200, 0, 0], [0, 200, 0], [0, 0, 200]), strict=True):
         frame.putpalette([0, 0, 0] + colour * 3)
     data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
 
@@ -467,7 +467,7 @@ def test_generated_cover_is_a_900_by_383_jpeg_in_the_category_colour(color):
     assert img.format == "JPEG" and img.size == (900, 383)
     median = ImageStat.Stat(img.convert("RGB")).median
     target = ImageColor.getrgb(color)
-    assert all(abs(m - t) < 60 for m, t in zip(median, target))
+    assert all(abs(m - t) < 60 for m, t in zip(median, target, strict=True))
     assert median.index(max(median)) == target.index(max(target))
     if covers._find_cjk_font() is not None:
         assert near_white(img.convert("RGB")) > 2000  # the title is drawn
@@ -490,7 +490,7 @@ def test_generated_cover_survives_a_bad_colour_a_bad_font_and_a_long_title():
 
 
 def test_the_font_lookup_refuses_fonts_without_chinese_and_is_cached():
-    dejavu = [p for p in Path("/usr/share/fonts").rglob("DejaVuSans.ttf")]
+    dejavu = list(Path("/usr/share/fonts").rglob("DejaVuSans.ttf"))
     if dejavu:
         assert covers._chinese_face(str(dejavu[0])) is None
     assert covers._find_cjk_font() is covers._find_cjk_font()

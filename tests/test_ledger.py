@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
+from sqlalchemy.exc import StatementError
 
 from scheduler import ledger as L
 from scheduler.ledger import ItemPlan, Ledger, PostTaken
 from scheduler.migrations import current, head
 
-SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
+SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
 
 def items(*paths: str) -> list[ItemPlan]:
@@ -93,7 +95,7 @@ def test_media_cache_by_content(ledger):
 
 
 def test_tokens_expire(ledger):
-    now = datetime(2024, 4, 2, tzinfo=timezone.utc)
+    now = datetime(2024, 4, 2, tzinfo=UTC)
     ledger.store_token("wx1", "TOKEN", now + timedelta(seconds=7000))
     assert ledger.token("wx1", now) == "TOKEN"
     assert ledger.token("wx1", now + timedelta(seconds=7001)) is None
@@ -102,7 +104,7 @@ def test_tokens_expire(ledger):
 
 
 def test_heartbeat(ledger):
-    start = datetime(2024, 4, 2, tzinfo=timezone.utc)
+    start = datetime(2024, 4, 2, tzinfo=UTC)
     assert ledger.last_beat("qy") is None
     ledger.beat("qy@host:1", "qy", start, start + timedelta(minutes=5))
     ledger.beat("qy@host:2", "qy", start, start + timedelta(minutes=7))
@@ -115,7 +117,7 @@ def test_heartbeat(ledger):
 
 
 def test_naive_datetimes_are_refused(ledger):
-    with pytest.raises(Exception):
+    with pytest.raises(StatementError, match="naive datetime"):  # SQLAlchemy wraps the ledger's ValueError
         ledger.claim("qy", datetime(2024, 4, 2, 9), "mass_send", [])
 
 
@@ -172,14 +174,14 @@ def _at_once(calls) -> list[BaseException]:
 
 def test_two_processes_storing_the_same_token_or_image_at_once_both_succeed(database_url):
     ledgers = [Ledger(database_url) for _ in range(2)]  # two engines: two processes' connections
-    expires = datetime.now(timezone.utc) + timedelta(hours=2)
+    expires = datetime.now(UTC) + timedelta(hours=2)
     for n in range(20):
-        assert _at_once([lambda l=l: l.store_token(f"wx_access_token_{n}", f"t{n}", expires) for l in ledgers]) == []
-        assert _at_once([lambda l=l: l.remember_media("qy", f"{n:064d}", "body", url=f"u{n}") for l in ledgers]) == []
+        assert _at_once([partial(db.store_token, f"wx_access_token_{n}", f"t{n}", expires) for db in ledgers]) == []
+        assert _at_once([partial(db.remember_media, "qy", f"{n:064d}", "body", url=f"u{n}") for db in ledgers]) == []
     assert ledgers[0].token("wx_access_token_19") == "t19"
     assert ledgers[1].media("qy", f"{19:064d}", "body").url == "u19"
-    for l in ledgers:
-        l.close()
+    for ledger in ledgers:
+        ledger.close()
 
 
 def test_one_process_at_a_time_runs_a_release(database_url):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from scheduler import ledger as L
 from scheduler.dryrun import _published_sqlite
 from scheduler.ledger import ItemPlan, Ledger
 from scheduler.ledger_view import SQLiteView
 
-SLOT = datetime(2024, 4, 2, 1, tzinfo=timezone.utc)
+SLOT = datetime(2024, 4, 2, 1, tzinfo=UTC)
 
 
 def filled_ledger(path):

@@ -4,25 +4,51 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler.config import Slot, parse_slot
 from scheduler.plan import (
-    BUNDLE_FULL, CATEGORY_CAP, DEFAULT_CAMPAIGNS, DRAFT, DUPLICATE, EXPIRED, INVALID, LATE, MISSED,
-    NO_CATEGORY, NOT_REVIEWED, NOT_YET, ON_TIME, ON_TIME_GRACE, PUBLISHED, Bundle, Campaign, Due,
-    Published, Rules, as_published, choose, due, forecast, next_slots, overdue, previous_slot,
-    rules_from_config, slot_times,
+    BUNDLE_FULL,
+    CATEGORY_CAP,
+    DEFAULT_CAMPAIGNS,
+    DRAFT,
+    DUPLICATE,
+    EXPIRED,
+    INVALID,
+    LATE,
+    MISSED,
+    NO_CATEGORY,
+    NOT_REVIEWED,
+    NOT_YET,
+    ON_TIME,
+    ON_TIME_GRACE,
+    PUBLISHED,
+    Bundle,
+    Campaign,
+    Due,
+    Published,
+    Rules,
+    as_published,
+    choose,
+    due,
+    forecast,
+    next_slots,
+    overdue,
+    previous_slot,
+    rules_from_config,
+    slot_times,
 )
 from scheduler.posts import ERROR, WARNING, Post, Problem
 
 SH = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
-UTC = timezone.utc
+
 TUE_FRI = (Slot(1, 9, 0), Slot(4, 9, 0))
 SUNDAY_0230 = (parse_slot("sun 02:30"),)
 SLOT = datetime(2024, 4, 2, 9, 0, tzinfo=SH)  # a Tuesday in the fund-supervision month
@@ -97,7 +123,7 @@ def test_due_on_time_late_missed(at, expected):
 def test_due_on_time_even_without_catch_up():
     assert due(TUE_FRI, SH, sh("2024-04-02 09:05"), 0) == Due(sh("2024-04-02 09:00"), ON_TIME)
     assert due(TUE_FRI, SH, sh("2024-04-02 09:30"), 0) is None
-    assert ON_TIME_GRACE == timedelta(minutes=10)
+    assert timedelta(minutes=10) == ON_TIME_GRACE
 
 
 def test_overdue_after_a_two_week_outage_releases_only_the_newest():
@@ -340,7 +366,7 @@ def scenarios(draw):
     for i in range(draw(st.integers(0, 25))):
         category = draw(st.sampled_from([*CATEGORIES, None]))
         dated = draw(st.booleans())
-        rel = f"{category or 'misc'}/{'2024-03-%02d-' % (i % 28 + 1) if dated else ''}{i}.md"
+        rel = f"{category or 'misc'}/{f'2024-03-{i % 28 + 1:02d}-' if dated else ''}{i}.md"
         offset = st.one_of(st.none(), st.integers(-30, 30).map(lambda d: SLOT + timedelta(days=d)))
         posts.append(post(
             rel, category=category, sha256=f"{i:064x}",

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import UTC
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
@@ -59,14 +60,14 @@ def test_dry_run_when_nothing_is_due_shows_the_next_slot(offline_site, tmp_path)
 
 
 def test_dry_run_skips_posts_the_ledger_says_were_published(offline_site, tmp_path, monkeypatch):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from scheduler.ledger import ItemPlan, Ledger
 
     config = offline_site.config
     ledger = Ledger(config.database.url)
     lead = "fund-supervision/2024-04-01-jijin-jianguan-xuanchuanyue-qidong.md"
-    ledger.claim(config.account.name, datetime(2024, 3, 29, 1, tzinfo=timezone.utc), "mass_send",
+    ledger.claim(config.account.name, datetime(2024, 3, 29, 1, tzinfo=UTC), "mass_send",
                  [ItemPlan(1, lead, "0" * 64, "x")])
     ledger.close()
     result = offline_site.publish("--dry-run", "--at", SLOT_AT, "--out", str(tmp_path / "p"))
@@ -119,7 +120,7 @@ def measure(page: Path, width: int = 375) -> dict:
                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
                    f"--user-data-dir={page.parent.parent / 'chromium-profile'}", "--hide-scrollbars",
                    "--window-size=800,1000", "--virtual-time-budget=10000", "--dump-dom", url]
-        dom = subprocess.run(command, capture_output=True, text=True, timeout=120).stdout
+        dom = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False).stdout
         server.shutdown()
     match = re.search(r'<pre id="layout">(.*?)</pre>', dom, re.S)
     assert match, "Chromium did not report the layout"

@@ -15,7 +15,7 @@ import os
 import textwrap
 import traceback
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -85,7 +85,7 @@ def racer(kind: str, config_path: str, env: dict, at_list: list[datetime], barri
         clock["now"] = at
         try:
             barrier.wait(timeout=120)
-        except Exception:
+        except Exception:  # noqa: BLE001 - reported to the test through the queue
             results.put((at, "barrier", traceback.format_exc()))
             continue
         try:
@@ -99,7 +99,7 @@ def racer(kind: str, config_path: str, env: dict, at_list: list[datetime], barri
                 text = out.getvalue()
                 taken = "另一个进程处理" in text or "不会重复发送" in text
                 results.put((at, "backed-off" if taken else "pushed", f"exit {code}"))
-        except Exception:
+        except Exception:  # noqa: BLE001 - reported to the test through the queue
             results.put((at, "error", traceback.format_exc()))
     if daemon is not None:
         daemon.ledger.stop_beating(daemon.name)
@@ -162,7 +162,7 @@ def test_two_processes_racing_push_each_slot_once(kind, database_url, fake, tmp_
     assert len(fake.mass_sends) == REPS and len(sends) == REPS
     assert sorted(per_slot) == at_list and set(per_slot.values()) == {1}
     assert len(releases) == REPS and {r.status for r in releases} == {L.CONFIRMED}
-    assert sorted(r.slot for r in releases) == [at.astimezone(timezone.utc) for at in at_list]
+    assert sorted(r.slot for r in releases) == [at.astimezone(UTC) for at in at_list]
     assert len(items) == len(set(items)) == REPS  # no post in two releases
     assert drafts == sendalls == REPS  # no release was ever carried by both processes at once
     assert len(fake.images) == len(fake.materials) == 1  # the shared image went up once, whoever won

@@ -3,7 +3,7 @@ fake WeChat reached through real HTTP."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from scheduler.release import Releaser, clientmsgid
 from scheduler.runtime import SealedTokenStorage
 
 SLOT_AT = "2024-04-02 09:00"  # a Tuesday slot in the campaign month
-SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc)
+SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=UTC)
 EXPECTED_TITLES = [  # the lead first, then priority, then oldest
     "打击欺诈骗保 维护基金安全——集中宣传月启动",
     "每周一学｜异地就医备案，这些要点请记牢",

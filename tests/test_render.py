@@ -16,7 +16,6 @@ import os
 import re
 import sys
 from pathlib import Path
-
 from xml.etree import ElementTree
 
 import markdown
@@ -312,7 +311,7 @@ def _audit(event: str, args: tuple) -> None:
 @pytest.fixture
 def opened():
     """Paths opened while the test runs (an audit hook cannot be removed, so it is installed once)."""
-    global _opened
+    global _opened  # noqa: PLW0603 - the audit hook, installed once, reads it
     if not getattr(sys, "_tuiwen_render_audit", False):
         sys.addaudithook(_audit)
         sys._tuiwen_render_audit = True  # type: ignore[attr-defined]

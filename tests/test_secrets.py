@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import MetaData, create_engine, select
@@ -29,7 +29,7 @@ DEBUG_PUBLISH = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, 
 def run_publish(site, fake, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
     return subprocess.run([sys.executable, "-c", DEBUG_PUBLISH, "--config", str(site.config_path), *args],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
 def every_row(url: str) -> str:
@@ -103,7 +103,7 @@ def test_stored_tokens_are_sealed_with_a_key_from_the_app_secret(database_url):
     assert stranger.get("wx1_access_token") is None  # a key it cannot open is no token: fetch anew
 
     # A token stored in the clear by an earlier version is not trusted either: it is fetched anew.
-    ledger.store_token("wx1_access_token", token, datetime.now(timezone.utc) + timedelta(hours=1))
+    ledger.store_token("wx1_access_token", token, datetime.now(UTC) + timedelta(hours=1))
     assert storage.get("wx1_access_token", "missing") == "missing"
     storage.delete("wx1_access_token")
     assert ledger.token("wx1_access_token") is None

@@ -12,6 +12,7 @@ line, and a ledger that tells the truth.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -41,7 +42,7 @@ def run_publish(site, fake, *args: str, timeout: float = 120) -> subprocess.Comp
     env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
     env.pop("TUIWEN_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), *args],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def start_publish(site, fake, *args: str) -> subprocess.Popen:
@@ -234,17 +235,14 @@ class CuttableProxy:
     def cut(self) -> None:
         with self._lock:
             if self._listener is not None:
-                try:  # wakes the thread blocked in accept(); close() alone would leave it listening
+                # shutdown() wakes the thread blocked in accept(); close() alone would leave it listening.
+                with contextlib.suppress(OSError):
                     self._listener.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 self._listener.close()
                 self._listener = None
             for sock in self._open:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
             self._open.clear()
 
@@ -273,10 +271,8 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
         pass
     finally:
         for sock in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
 
 def _free_port() -> int:
@@ -338,7 +334,8 @@ def mounted_tmpfs(where, size: str) -> None:
     where.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a small file system needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True,
+                          check=False)
     if done.returncode != 0:
         pytest.skip(f"cannot mount tmpfs here: {done.stderr.decode(errors='replace').strip()}")
 

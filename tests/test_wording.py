@@ -136,7 +136,8 @@ def test_the_fallback_matcher_gives_the_same_answers():
     posts = sorted(glob.glob(str(REPO_ROOT / "content" / "**" / "*.md"), recursive=True))
     assert posts
     for path in posts:
-        text = open(path, encoding="utf-8").read()
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
         assert fast.findings(text, first_mentions=set()) == slow.findings(text, first_mentions=set())
     text = SEED004_PLACEHOLDER + SEED000_SOURCE + "打黑除恶《医保基金监管条例》"
     assert fast.findings(text) == slow.findings(text) != []

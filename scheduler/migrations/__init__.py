@@ -29,7 +29,7 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def head() -> str:
+def head() -> str | None:  # None only before a first revision exists
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory(str(HERE)).get_current_head()
