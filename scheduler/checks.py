@@ -18,6 +18,7 @@ from publishers.render import Theme, content_problems
 
 from .articles import render_post
 from .config import Config
+from .frontmatter import clip
 from .posts import ERROR, WARNING, Post, Problem
 from .signoff import check_signoff
 
@@ -132,7 +133,7 @@ def _check_lengths(post: Post) -> None:
 def _check_window(post: Post) -> None:
     if post.publish_after and post.expires and post.publish_after >= post.expires:
         post.report(post.line_of("expires"), ERROR,
-                    f"expires（{post.meta.get('expires')}）不晚于 publish_after（{post.meta.get('publish_after')}），这篇文章永远不会发布")
+                    f"expires（{clip(post.meta.get('expires'))}）不晚于 publish_after（{clip(post.meta.get('publish_after'))}），这篇文章永远不会发布")
 
 
 def _check_review(post: Post, config: Config) -> None:

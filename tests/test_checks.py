@@ -214,7 +214,8 @@ def test_malformed_yaml_bad_indentation(repo):
 def test_front_matter_that_is_not_a_mapping(repo, front, kind):
     repo.post("news/l.md", front)
     error = only_error(repo, "news/l.md")
-    assert (error.line, error.message) == (2, f"YAML 头部应为“字段: 值”的形式，现在是{kind}")
+    assert error.line == 2
+    assert error.message == f"YAML 头部应为“字段: 值”的形式，现在是{kind}；每行写一个字段，例如 status: ready"
 
 
 def test_missing_front_matter(repo):
@@ -247,12 +248,13 @@ def test_empty_body(repo):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("status: published", "status: 应为 ready（可发布）或 draft（草稿）"),
-    ("priority: high", "priority: 应为整数，例如 0、1、-1"),
-    ("lead: 是", "lead: 应为 true 或 false"),
-    ("comments: 1", "comments: 应为 true 或 false"),
-    ("source_url: www.gov.cn", "source_url: 应为 http:// 或 https:// 开头的完整网址"),
-    ("title: [a, b]", "title: 应为一段文字"),
+    ("status: published", "status: “published”应为 ready（可发布）或 draft（草稿）"),
+    ("priority: high", "priority: “high”应为整数，例如 0、1、-1"),
+    ("priority: 100000000000000000000", "priority: 100000000000000000000 太大，应为 -1000 到 1000 之间的整数"),
+    ("lead: 是", "lead: “是”应为 true 或 false"),
+    ("comments: 1", "comments: “1”应为 true 或 false"),
+    ("source_url: www.gov.cn", "source_url: “www.gov.cn”应为 http:// 或 https:// 开头的完整网址"),
+    ("title: [a, b]", "title: 应为一段文字（不是列表、表或 true/false），例如 title: 医保服务热线"),
 ])
 def test_field_types(repo, line, message):
     front = "title: 标题\nstatus: ready\n" if not line.startswith(("title", "status")) else "status: ready\ntitle: 标题\n"
