@@ -49,6 +49,12 @@ EVENTS = {
 }
 
 
+def sentence(text: str) -> str:
+    """``text`` ending in exactly one full stop, whether or not it already had one (never "。。")."""
+    text = text.rstrip()
+    return text if text.endswith(("。", "！", "？", ".")) else text + "。"
+
+
 class AlertError(Exception):
     """A channel could not deliver an alert (the message never contains the channel's URL or password)."""
 
@@ -82,7 +88,7 @@ def release_alert(config: Config, release: Any) -> Alert | None:
     when = _local(config, release.slot)
     key = f"release:{_slot_key(release.slot)}:{release.status}"
     if release.status == L.FAILED:
-        return Alert(key, "release_failed", f"{when} 的推送失败：{release.error or '原因未知'}。"
+        return Alert(key, "release_failed", f"{when} 的推送失败：{sentence(release.error or '原因未知')}"
                      "失败的文章会在下次推送时重新入选；请查看 publish log。", release.slot, release.status)
     if release.status == L.UNCONFIRMED:
         return Alert(key, "release_unconfirmed", f"{when} 的推送已发出但微信未确认结果：{release.error or ''}"

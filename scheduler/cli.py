@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
+from .usage import ChineseGroup
+
 if TYPE_CHECKING:
     import datetime
 
@@ -58,6 +60,12 @@ def load_settings(ctx: click.Context):
         fail(f"配置错误：{exc}", EXIT_CONFIG)
 
 
+def require_content(config) -> None:
+    """A missing content folder is a configuration error (exit 2), for every command that reads posts."""
+    if not config.content.dir.is_dir():
+        fail(f"配置错误：内容目录 {config.content.dir} 不存在，请检查 [content].dir 或先克隆内容仓库", EXIT_CONFIG)
+
+
 def fail(message: str, code: int) -> None:
     click.echo(message, err=True)
     sys.exit(code)
@@ -86,7 +94,7 @@ def console():
     return plain if plain.is_terminal else Console(highlight=False, width=140)
 
 
-@click.group(invoke_without_command=True,
+@click.group(cls=ChineseGroup, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @common_options
 @click.option("--dry-run", is_flag=True, help="只选文章和排版、写预览，不联网、不记台账。")
@@ -120,6 +128,7 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
     config = load_settings(ctx)
     at = when(ctx, config)
     if dry_run:
+        require_content(config)
         commands.dry_run(config, at, out or Path("preview"), console())
     elif preview_to:
         sys.exit(commands.preview_to(config, at, preview_to, console()))
@@ -136,15 +145,16 @@ def check(ctx: click.Context) -> None:
     from .checks import check_repository
 
     config = load_settings(ctx)
-    if not config.content.dir.is_dir():
-        fail(f"配置错误：内容目录 {config.content.dir} 不存在（[content].dir）", EXIT_CONFIG)
+    require_content(config)
+    at = when(ctx, config)
     result = check_repository(config, cache=Cache.for_config(config))
     for problem in result.problems:
         click.echo(str(problem))
-    ready = sum(1 for p in result.posts if p.ok and p.status == "ready")
+    ready = sum(1 for p in result.posts if p.ok and p.status == "ready" and not (p.expires and p.expires <= at))
+    expired = sum(1 for p in result.posts if p.ok and p.status == "ready" and p.expires and p.expires <= at)
     click.echo(
         f"共检查 {len(result.posts)} 篇文章：{result.errors} 个错误，{result.warnings} 个警告；"
-        f"{ready} 篇可发布。"
+        f"{ready} 篇可发布" + (f"（另有 {expired} 篇已过期）" if expired else "") + "。"
     )
     if result.errors:
         sys.exit(EXIT_CONTENT)
@@ -159,6 +169,7 @@ def plan(ctx: click.Context, weeks: int) -> None:
     from . import commands
 
     config = load_settings(ctx)
+    require_content(config)
     commands.plan(config, when(ctx, config), weeks, console())
 
 

@@ -40,18 +40,18 @@ def dry_run(config: Config, at: datetime, out: Path, con: Console) -> None:
 
     result = run(config, at, out, cache=Cache.for_config(config))
     when = {"on_time": "现在到期", "late": "已过推送时间，将补发", "next": "下一次"}[result.state]
-    con.print(f"[bold]{config.account.name}[/] 推送：{local(config, result.slot)}  {when}  [dim]（试运行：不联网、不记台账）[/]")
+    con.print(f"[bold]{escape(config.account.name)}[/] 推送：{local(config, result.slot)}  {when}  [dim]（试运行：不联网、不记台账）[/]")
     if result.bundle.empty:
         con.print("[yellow]没有可发布的文章。[/]")
     else:
         table = Table("序号", "分类", "标题", "排版后字符", "图片", "封面", title="本次推送")
         for i, article in enumerate(result.articles, 1):
-            table.add_row(str(i), article.category, article.draft.title, f"{article.rendered.chars:,}",
-                          str(len(article.rendered.images)), article.cover_label)
+            table.add_row(str(i), escape(article.category), escape(article.draft.title), f"{article.rendered.chars:,}",
+                          str(len(article.rendered.images)), escape(article.cover_label))
         con.print(table)
     _print_left_out(result.bundle, con)
     if result.index:
-        con.print(f"预览：{result.index}    草稿内容：{result.payload}")
+        con.print(escape(f"预览：{result.index}    草稿内容：{result.payload}"))
 
 
 LEFT_OUT_ROWS = 40  # a province keeps years of posts: past this many, the least telling are counted
@@ -106,7 +106,7 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
         for slot in report.missed:
             con.print(f"[yellow]错过的推送 {local(config, slot)} 已超过补发时限，已记录。[/]")
         for error in report.errors:
-            con.print(f"[red]{error}[/]")
+            con.print(f"[red]{escape(str(error))}[/]")
         if report.errors:
             return EXIT_CONFIG
         outcomes = report.resumed + report.released
@@ -129,7 +129,7 @@ def _print_nothing_due(config: Config, ledger, at: datetime, con: Console) -> No
 def _print_outcome(config: Config, outcome, con: Console) -> int:
     release = outcome.release
     for message in outcome.messages:
-        con.print(f"[yellow]{message}[/]")
+        con.print(f"[yellow]{escape(str(message))}[/]")
     if release is None:
         return EXIT_OK
     if outcome.note == "taken":
@@ -140,7 +140,7 @@ def _print_outcome(config: Config, outcome, con: Console) -> int:
         return EXIT_OK
     con.print(_release_table(config, [release], title="发布结果"))
     if release.status in (L.FAILED, L.UNCONFIRMED):
-        con.print(f"[red]{release.error or STATUS_ZH[release.status]}[/]")
+        con.print(f"[red]{escape(release.error or STATUS_ZH[release.status])}[/]")
         return EXIT_REMOTE
     return EXIT_OK
 
@@ -179,12 +179,12 @@ def preview_to(config: Config, at: datetime, to: str, con: Console) -> int:
         con.print(f"[red]配置错误：{escape(str(exc))}[/]")  # "[account]" is text, not markup
         return EXIT_CONFIG
     except PublishError as exc:
-        con.print(f"[red]{exc.message}[/]")
+        con.print(f"[red]{escape(exc.message)}[/]")
         return EXIT_REMOTE
     if bundle.empty:
         con.print("[yellow]没有可发布的文章，未发送预览。[/]")
     else:
-        con.print(f"已把 {len(bundle.items)} 篇文章的预览发给 {to}（未记入台账，草稿已删除）。")
+        con.print(escape(f"已把 {len(bundle.items)} 篇文章的预览发给 {to}（未记入台账，草稿已删除）。"))
     return EXIT_OK
 
 
@@ -202,7 +202,7 @@ def plan(config: Config, at: datetime, weeks: int, con: Console) -> None:
                        rules_from_config(config))
     table = Table("推送时间", "文章", title=f"今后 {weeks} 周的推送（按现有文章预测）")
     for bundle in bundles:
-        titles = "\n".join(f"{i}. [{category_name(config, p.category)}] {p.title}"
+        titles = "\n".join(escape(f"{i}. [{category_name(config, p.category)}] {p.title}")
                            for i, p in enumerate(bundle.items, 1)) or "[yellow]（没有可发布的文章）[/]"
         table.add_row(local(config, bundle.slot), titles)
     con.print(table)
@@ -222,9 +222,9 @@ def _release_table(config: Config, releases, title: str) -> Table:
     for release in releases:
         marks = [m for m, on in (("补发", release.late), ("加推", release.forced)) if on]
         state = STATUS_ZH.get(release.status, release.status) + (f"（{'、'.join(marks)}）" if marks else "")
-        titles = "\n".join(f"{i.position}. {i.title}" for i in release.items) or "—"
+        titles = escape("\n".join(f"{i.position}. {i.title}" for i in release.items) or "—")
         links = "\n".join(i.article_url for i in release.items if i.article_url)
-        detail = "\n".join(x for x in (links, release.error or "") if x) or "—"
+        detail = escape("\n".join(x for x in (links, release.error or "") if x) or "—")
         commit = (release.commit_sha or "")[:10] or "—"
         table.add_row(local(config, release.slot), state, titles, commit, detail)
     return table
@@ -243,7 +243,7 @@ def status(config: Config, at: datetime, con: Console) -> None:
     pending = [r for r in releases if r.status in (L.UNCONFIRMED, L.SENT, L.CLAIMED, L.UPLOADED, L.DRAFTED)]
     upcoming = next_slots(config.schedule.slots, config.account.tz, at, 1)[0]
     beat = ledger.last_beat(name) if ledger else None
-    table = Table(show_header=False, title=f"{name} 状态（{local(config, at)}）")
+    table = Table(show_header=False, title=escape(f"{name} 状态（{local(config, at)}）"))
     table.add_row("上次发布", f"{local(config, releases[0].slot)} {STATUS_ZH[releases[0].status]}" if releases else "无")
     if pushed:
         days = (at - pushed[0].slot).total_seconds() / 86400
@@ -335,9 +335,9 @@ def new(config: Config, category: str, title: str, at: datetime, con: Console) -
 
         con.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_CONFIG
-    con.print(f"已创建 {path.relative_to(config.root) if path.is_relative_to(config.root) else path}（草稿）")
+    con.print(escape(f"已创建 {path.relative_to(config.root) if path.is_relative_to(config.root) else path}（草稿）"))
     for warning in warnings:
-        con.print(f"[yellow]{warning}[/]")
+        con.print(f"[yellow]{escape(warning)}[/]")
     return EXIT_OK
 
 
