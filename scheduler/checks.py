@@ -69,7 +69,9 @@ def check_post(post: Post, config: Config, images: _ImageChecker | None = None) 
     check_wording(post, config)
     if not post.body.strip():
         post.report(post.body_line, ERROR, "正文为空")
-    elif (heavy := body_too_heavy(post.body)) is not None:
+    elif (index := _placeholder_line(post.body)) is not None:
+        post.report(post.body_line + index, ERROR, "正文还是 publish new 模板里的占位文字“正文从这里开始”，请换成正文后再发布")
+    if post.body.strip() and (heavy := body_too_heavy(post.body)) is not None:
         line, message = heavy
         post.report(post.body_line + line, ERROR, message)
     for index, ref in find_image_refs(post.body):
@@ -224,6 +226,16 @@ def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
         if _VERDICTS[image.sha256]:
             problems.append((line, f"{what} {image.path.name} 无法使用：{_VERDICTS[image.sha256]}"))
     return problems
+
+
+def _placeholder_line(body: str) -> int | None:
+    """The body line still holding the template's opening sentence, if any."""
+    from .newpost import PLACEHOLDER
+
+    opening = PLACEHOLDER[:7]  # "正文从这里开始": also when the note after it was deleted
+    if opening not in body:
+        return None
+    return body[: body.index(opening)].count("\n")
 
 
 def _check_lengths(post: Post) -> None:

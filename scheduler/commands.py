@@ -66,8 +66,6 @@ LEFT_OUT_ORDER = {
 def _print_left_out(bundle, con: Console) -> None:
     from collections import Counter
 
-    from rich.markup import escape
-
     if not bundle.left_out:
         return
     shown = list(bundle.left_out)
@@ -231,8 +229,6 @@ def _release_table(config: Config, releases, title: str) -> Table:
 
 
 def status(config: Config, at: datetime, con: Console) -> None:
-    from rich.markup import escape
-
     from .states import RECONCILE_MINUTES
     from .plan import next_slots
 
@@ -279,8 +275,6 @@ def _freshness_line(config: Config, ledger, at: datetime) -> str:
 def approve(config: Config, path: str, by: str, role: str, at: datetime, con: Console) -> int:
     from .signoff import SignoffError, approve as record, describe
 
-    from rich.markup import escape
-
     try:
         post, approval, state = record(config, path, by, role, at)
     except SignoffError as exc:
@@ -297,8 +291,6 @@ def approve(config: Config, path: str, by: str, role: str, at: datetime, con: Co
 
 
 def report(config: Config, start, end, csv_path: Path | None, con: Console) -> int:
-    from rich.markup import escape
-
     from .report import build, summary, write_csv
 
     ledger = _existing_ledger(config)
@@ -331,8 +323,6 @@ def new(config: Config, category: str, title: str, at: datetime, con: Console) -
     try:
         path, warnings = new_post(config, category, title, at)
     except NewPostError as exc:
-        from rich.markup import escape
-
         con.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_CONFIG
     con.print(escape(f"已创建 {path.relative_to(config.root) if path.is_relative_to(config.root) else path}（草稿）"))
