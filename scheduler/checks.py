@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from publishers.assets import UnsafePath, find_image_refs, is_remote, is_wechat_image, resolve_local, sniff_image
-from publishers.limits import AUTHOR_MAX, CONTENT_MAX_CHARS, DIGEST_MAX, SOURCE_URL_MAX_BYTES, TITLE_MAX, wechat_len
+from publishers.limits import AUTHOR_MAX, BODY_IMAGE_MAX_BYTES, CONTENT_MAX_CHARS, DIGEST_MAX, SOURCE_URL_MAX_BYTES, TITLE_MAX, wechat_len
 
 from publishers.render import Theme, content_problems
 
@@ -95,6 +95,8 @@ def check_rendered(post: Post, config: Config, look: Theme | None = None) -> Non
         post.report(post.body_line, ERROR, message)
     for line, message in image_problems(post, rendered, config.content.dir):
         post.report(line, ERROR, message)
+    for line, message in image_notes(post, rendered, config.content.dir):
+        post.report(line, WARNING, message)
     for removal in rendered.removed:
         if removal.kind != "image":  # image problems are reported by the image rules, with their line
             post.report(post.body_line, WARNING, removal.message)
@@ -199,22 +201,27 @@ def _blocks(body: str):
 _VERDICTS: dict[str, str | None] = {}  # image sha256 → why it cannot be prepared (same bytes, same answer)
 
 
-def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
-    """(line, message) for each image of a rendered post that would not survive preparation for
-    upload (truncated, damaged, too many pixels): found before a release claims the post, not in it."""
-    from publishers.images import ImageError, check_image
-
+def _image_refs(post: Post, rendered, root: Path) -> list[tuple]:
+    """(image, "图片"|"封面", file line) for every image of a rendered post."""
     lines = {}
     for index, ref in find_image_refs(post.body):
         try:
             lines.setdefault(resolve_local(root, post.path.parent, ref), post.body_line + index)
         except (UnsafePath, ValueError):
             continue
-    problems = []
-    refs = [(image, "图片", lines.get(image.path, post.body_line)) for image in rendered.images]
+    refs = [(image, "图片", lines.get(image.path, post.body_line), False) for image in rendered.images]
     if rendered.cover is not None:
-        refs.append((rendered.cover, "封面", post.line_of("cover")))
-    for image, what, line in refs:
+        refs.append((rendered.cover, "封面", post.line_of("cover"), True))
+    return refs
+
+
+def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
+    """(line, message) for each image of a rendered post that would not survive preparation for
+    upload (truncated, damaged, too many pixels): found before a release claims the post, not in it."""
+    from publishers.images import ImageError, check_image
+
+    problems = []
+    for image, what, line, _ in _image_refs(post, rendered, root):
         if image.sha256 not in _VERDICTS:
             try:
                 check_image(image.path.read_bytes())
@@ -226,6 +233,52 @@ def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
         if _VERDICTS[image.sha256]:
             problems.append((line, f"{what} {image.path.name} 无法使用：{_VERDICTS[image.sha256]}"))
     return problems
+
+
+_NOTES: dict[tuple[str, bool], str | None] = {}  # (image sha256, cover) → what upload preparation will do to it
+_CONVERTED = {"webp": "WebP", "bmp": "BMP", "gif": "GIF", "tiff": "TIFF"}  # WeChat's body images are JPG or PNG
+
+
+def image_notes(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
+    """(line, warning) for each image that will be recompressed or converted when uploaded, with its
+    size before and after, so an editor who minds the quality can export it themselves."""
+    notes = []
+    for image, what, line, cover in _image_refs(post, rendered, root):
+        key = (image.sha256, cover)
+        if key not in _NOTES:
+            _NOTES[key] = _upload_change(image.path, cover)
+        if _NOTES[key]:
+            notes.append((line, f"{what} {image.path.name}{_NOTES[key]}"))
+    return notes
+
+
+def _upload_change(path: Path, cover: bool) -> str | None:
+    from publishers.images import ImageError, image_info, prepare_body_image, prepare_cover
+
+    try:
+        data = path.read_bytes()
+        fmt = image_info(data)[0]
+    except (OSError, ImageError):
+        return None  # image_problems says why
+    big = len(data) > BODY_IMAGE_MAX_BYTES
+    if not big and fmt not in _CONVERTED:
+        return None
+    try:
+        prepared = (prepare_cover if cover else prepare_body_image)(data)
+    except ImageError:
+        return None
+    if not prepared.changed:
+        return None
+    before = f"{_CONVERTED.get(fmt, fmt.upper())} 格式，{_size(len(data))}"
+    after = f"{prepared.ext.upper()}（约 {_size(len(prepared.data))}）"
+    why = "超过微信正文图片 1 MB 的上限" if big else "微信正文图片只收 JPG 和 PNG"
+    loss = "，画质可能下降" if prepared.ext == "jpg" else ""
+    return (f"（{before}）{why}，上传时会转为 {after}{loss}；"
+            "想保持原样请自己另存为小于 1 MB 的 JPG 或 PNG")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
 
 
 def _placeholder_line(body: str) -> int | None:

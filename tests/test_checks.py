@@ -353,3 +353,34 @@ def test_shipped_sample_content_checks_clean():
     assert result.problems == []
     assert len(result.posts) >= 8
     assert {p.category for p in result.posts} == set(load_config(REPO_ROOT / "config.toml").categories)
+
+
+def test_images_recompressed_or_converted_at_upload_are_warned_with_both_sizes(repo, fake, monkeypatch):
+    import io
+    import re
+
+    from PIL import Image
+
+    monkeypatch.setenv("WECHAT_APP_ID", fake.appid)
+    monkeypatch.setenv("WECHAT_APP_SECRET", fake.secret)
+    repo.write_config(f'[account]\nname = "测试医保"\napi_base_url = "{fake.url}"\n')
+    noise = Image.effect_noise((1600, 1200), 80).convert("RGB")
+    for name, fmt, image in (("big.jpg", "JPEG", noise), ("photo.webp", "WEBP", noise.resize((400, 300))),
+                             ("scan.bmp", "BMP", noise.resize((200, 150))), ("small.png", "PNG", noise.resize((40, 30)))):
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **({"quality": 98} if fmt == "JPEG" else {}))
+        repo.raw(f"news/images/{name}", buffer.getvalue())
+    repo.post("news/p.md", GOOD_FRONT, "正文。\n\n![](images/big.jpg)\n\n![](images/photo.webp)\n\n"
+                                       "![](images/scan.bmp)\n\n![](images/small.png)\n")
+    warnings = {p.line: p.message for p in problems(repo, "news/p.md")}
+    assert all(p.severity == "warning" for p in problems(repo, "news/p.md"))
+    assert sorted(warnings) == [7, 9, 11]  # the small PNG goes up as it is
+    assert re.match(r"图片 big\.jpg（JPEG 格式，\d\.\d MB）超过微信正文图片 1 MB 的上限，上传时会转为 JPG（约 \d+ KB），画质可能下降", warnings[7])
+    assert warnings[9].startswith("图片 photo.webp（WebP 格式，") and "微信正文图片只收 JPG 和 PNG" in warnings[9]
+    assert warnings[11].startswith("图片 scan.bmp（BMP 格式，") and "上传时会转为 PNG（约" in warnings[11]
+
+    result = repo.publish("--at", "2024-04-02 09:00")
+    assert result.exit_code == 0, result.output
+    sizes = sorted(round(image["size"] / 1024) for image in fake.images.values())
+    said = sorted(int(re.search(r"约 (\d+) KB", warnings[line]).group(1)) for line in (7, 9, 11))
+    assert all(any(abs(s - n) <= 1 for s in sizes) for n in said), (said, sizes)  # the sizes said are the sizes sent
