@@ -96,6 +96,8 @@ def _reason(exc: yaml.MarkedYAMLError, source: str, line: int) -> str:
     written = lines[line - 1] if 0 < line <= len(lines) else ""
     if "：" in written and ":" not in written:
         return "冒号要用英文半角“:”并在后面加一个空格，例如 status: ready"
+    if re.match(r"^\s*[\w-]+:\s*[\[{]", written) and not re.match(r"^\s*[\w-]+:\s*(\[.*\]|\{.*\})\s*$", written):
+        return "值以“[”或“{”开头时要给整个值加引号，例如 title: \"[通知] 医保新规\""
     for english, chinese in _REASONS:
         if english in text:
             return chinese

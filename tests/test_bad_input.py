@@ -342,3 +342,63 @@ def _report_counts():
                        + ", ".join(f"{name} {n}" for name, n in sorted(CASES.items()) if not name.startswith("bad "))
                        + "; bad post kinds: " + ", ".join(f"{name[4:]} {n}" for name, n in sorted(CASES.items())
                                                          if name.startswith("bad ")))
+
+
+# --- what is printed: names as written, one Chinese line, documented exit codes -------------------
+
+def test_square_brackets_in_titles_and_messages_are_printed_as_written(tmp_path, quiet):
+    config = make_site(tmp_path, _post("").replace(BAD_TITLE, '"[account]与[review]：医保新规"'))
+    dry = run(config, "--dry-run", "--at", SLOT_AT, "--out", str(tmp_path / "preview"))
+    plan = run(config, "plan", "--at", SLOT_AT)
+    for result in (dry, plan):
+        assert result.exit_code == 0 and "[account]与[review]：医保新规" in result.output, result.output
+
+
+def test_a_title_starting_with_a_bracket_unquoted_is_told_to_quote_it(tmp_path, quiet):
+    config = make_site(tmp_path, _post("").replace(BAD_TITLE, "[account]与[review]：医保新规"))
+    result = run(config, "check")
+    assert f"{BAD}:2: 错误: YAML 头部格式错误：值以“[”或“{{”开头时要给整个值加引号" in result.output, result.output
+
+
+def test_usage_errors_are_one_chinese_line_and_exit_2(tmp_path, quiet):
+    config = make_site(tmp_path, _post(""))
+    for args, expected in ((["--no-such-option"], "没有选项 --no-such-option"), (["plan", "--weeks", "0"], "--weeks 的值 0 应在 1 到 52 之间"),
+                           (["sned"], "没有子命令“sned”"), (["approve", "x", "--by", "张三"], "缺少选项 --role")):
+        result = run(config, *args)
+        [line] = result.output.splitlines()
+        assert result.exit_code == 2 and line.startswith("用法错误：") and expected in line, result.output
+
+
+def test_a_missing_content_folder_is_exit_2_for_check_dry_run_and_plan(tmp_path, quiet):
+    config = make_site(tmp_path, _post(""))
+    shutil.rmtree(tmp_path / "content")
+    for args in (["check"], ["--dry-run", "--out", str(tmp_path / "preview")], ["plan"]):
+        result = run(config, *args)
+        [line] = result.output.splitlines()
+        assert result.exit_code == 2 and "内容目录" in line and "[content].dir" in line, result.output
+
+
+def test_check_counts_only_posts_that_can_still_go_out(tmp_path, quiet):
+    config = make_site(tmp_path, _post("expires: 2024-03-31\n"))
+    result = run(config, "check", "--at", SLOT_AT)
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1].endswith("2 篇可发布（另有 1 篇已过期）。"), result.output
+
+
+@pytest.mark.parametrize("args, code", [(["check"], 1), (["--dry-run"], 0), (["plan"], 0)])
+def test_a_real_process_with_an_impossible_date_reports_it_without_a_traceback(tmp_path, args, code):
+    import os
+    import subprocess
+    import sys
+
+    config = make_site(tmp_path, _post("publish_after: 2026-02-30\n"))
+    env = dict(os.environ, TUIWEN_CACHE="off")
+    done = subprocess.run([sys.executable, "-m", "scheduler.cli", "--config", str(config), *args, "--at", SLOT_AT],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and done.stderr == ""
+    if args == ["check"]:
+        assert f"{BAD}:4: 错误: publish_after: “2026-02-30”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00" in done.stdout
+    else:
+        assert all(title in done.stdout for title in VALID.values())
+    CASES.update({"real process": 1})
