@@ -208,6 +208,8 @@ def test_publish_and_the_daemon_send_the_valid_posts_exactly_once(case, daemon_f
         if not bad_ok:
             assert sent[BAD_TITLE] == 0, sent
         assert all(n == 1 for n in sent.values()), sent
+        # A published post broken afterwards the same way: the report re-checks it, and must say so, not crash.
+        (Path(tmp) / "content" / next(iter(VALID))).write_bytes(text.encode("utf-8", "surrogatepass"))
         for args in (["status", "--at", NEXT_SLOT_AT], ["log"], ["report", "--from", "2024-04-01", "--to", "2024-04-30"]):
             result = run(config, *args)
             assert result.exit_code == 0, result.output
