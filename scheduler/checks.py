@@ -106,7 +106,7 @@ def check_rendered(post: Post, config: Config, look: Theme | None = None) -> Non
 # characters of HTML, so a longer source text can never go out; and Markdown's time and
 # memory grow much faster than the text for deeply nested lists and quotes (a few hundred
 # levels in 1 MB took minutes and gigabytes), while real posts nest two or three levels.
-MAX_BODY_CHARS = 100_000
+MAX_BODY_CHARS = 50_000  # 2.5 × what WeChat takes: comments and markup that vanish never make up the rest
 MAX_NESTING = 12
 # Unclosed "[" cost Markdown's link search about n² per paragraph (2,000 in one paragraph: 2 s).
 MAX_BRACKET_WORK = 2_000_000  # the sum over paragraphs of (number of "[")², about half a second
