@@ -47,6 +47,7 @@ _Loader.add_constructor("tag:yaml.org,2002:float", _or_text(_Base.construct_yaml
 
 # PyYAML's English problems → what an editor should know (the first that matches).
 _REASONS = (
+    ("tab character", "含有制表符（Tab）；缩进和分隔请用空格"),
     ("could not determine a constructor", "不支持“!!”开头的 YAML 标签（如 !!python/object），请删去标签，只写值"),
     ("found undefined alias", "用了未定义的别名（*名字）；头部不需要别名，请直接写值"),
     ("found duplicate anchor", "锚点（&名字）重复；头部不需要锚点，请直接写值"),
@@ -71,6 +72,9 @@ def load_front_matter(source: str) -> tuple[Any, tuple[int, str] | None]:
     try:
         value = yaml.load(source, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
+        colon = _full_width_colon(source)
+        if colon is not None:  # the parser stumbles a line later; the line to fix is this one
+            return None, (colon, "YAML 头部格式错误：冒号要用英文半角“:”并在后面加一个空格，例如 status: ready")
         line = _line(exc)
         return None, (line, f"YAML 头部格式错误：{_reason(exc, source, line)}")
     except RecursionError:
@@ -80,6 +84,14 @@ def load_front_matter(source: str) -> tuple[Any, tuple[int, str] | None]:
     if _too_big(value):
         return None, (1, f"YAML 头部展开后过大（超过 {MAX_NODES} 项，可能是别名循环引用）；请直接写“字段: 值”，不要用 & 和 *")
     return value, None
+
+
+def _full_width_colon(source: str) -> int | None:
+    """The first line written ``key：value`` (a full-width colon), if any."""
+    for index, line in enumerate(source.split("\n")):
+        if re.match(r"^\s*[A-Za-z_][\w-]*\s*：", line):
+            return index + 1
+    return None
 
 
 def _line(exc: yaml.MarkedYAMLError) -> int:

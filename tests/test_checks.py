@@ -384,3 +384,69 @@ def test_images_recompressed_or_converted_at_upload_are_warned_with_both_sizes(r
     sizes = sorted(round(image["size"] / 1024) for image in fake.images.values())
     said = sorted(int(re.search(r"约 (\d+) KB", warnings[line]).group(1)) for line in (7, 9, 11))
     assert all(any(abs(s - n) <= 1 for s in sizes) for n in said), (said, sizes)  # the sizes said are the sizes sent
+
+
+@pytest.mark.parametrize("front, line, message", [
+    ("title: 标题\nstatus：ready\n", 3, "YAML 头部格式错误：冒号要用英文半角“:”并在后面加一个空格，例如 status: ready"),
+    ("status：ready\n", 2, "YAML 头部应为“字段: 值”的形式，现在是一段文字；冒号要用英文半角“:”并在后面加一个空格，例如 status: ready"),
+    ("title: 标题\n\tstatus: ready\n", 3, "YAML 头部格式错误：含有制表符（Tab）；缩进和分隔请用空格"),
+    ("title: !!python/object:os.system x\nstatus: ready\n", 2,
+     "YAML 头部格式错误：不支持“!!”开头的 YAML 标签（如 !!python/object），请删去标签，只写值"),
+    ("title: *x\nstatus: ready\n", 2, "YAML 头部格式错误：用了未定义的别名（*名字）；头部不需要别名，请直接写值"),
+    ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ntitle: *d\n", 2,
+     "YAML 头部展开后过大（超过 5000 项，可能是别名循环引用）；请直接写“字段: 值”，不要用 & 和 *"),
+    ('title: "医保\\u202e新规"\nstatus: ready\n', 2,
+     "title: 第 3 个字符是看不见的双向反转 U+202E，会让读者看到的文字与所写不同或藏起文字；请删去后重新输入"),
+    ('title: "医保\\u200b新规"\nstatus: ready\n', 2,
+     "title: 第 3 个字符是看不见的零宽空格 U+200B，会让读者看到的文字与所写不同或藏起文字；请删去后重新输入"),
+    ('title: "a\\0b"\nstatus: ready\n', 2,
+     "title: 第 2 个字符是控制字符 U+0000，会让读者看到的文字与所写不同或藏起文字；请删去后重新输入"),
+    ("title: 标题\nstatus: ready\npublish_after: 2026-02-30\n", 4,
+     "publish_after: “2026-02-30”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00"),
+    ("title: 标题\nstatus: ready\npublish_after: 2024-04-01 24:00\n", 4,
+     "publish_after: “2024-04-01 24:00”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00"),
+    ("title: 标题\nstatus: ready\nexpires: 2300-01-01\n", 4, "expires: “2300-01-01”的年份应在 2000 到 2100 之间，例如 2024-04-01"),
+    ("title: 标题\nstatus: ready\npriority: .nan\n", 4, "priority: “nan”应为整数，例如 0、1、-1"),
+    ("title: 标题\nstatus: [ready]\n", 3, "status: “（列表或表）”应为 ready（可发布）或 draft（草稿）"),
+    ("title: 标题\nstatus: ready\ncategory: {a: 1}\n", 4,
+     "category: 应为分类键或中文名，例如 category: policy；可用分类："),
+])
+def test_header_mistakes_are_named_with_what_to_write(repo, front, line, message):
+    repo.post("news/h.md", front)
+    error = only_error(repo, "news/h.md")
+    assert error.line == line and error.message.startswith(message), error
+
+
+def test_an_emoji_family_in_a_title_is_not_an_invisible_character(repo):
+    repo.post("news/e.md", 'title: "全家参保👨\\u200d👩\\u200d👧"\nstatus: ready\n')
+    assert problems(repo, "news/e.md") == []
+
+
+def test_dates_with_an_offset_as_yaml_writes_them_are_read(repo):
+    repo.post("news/d.md", GOOD_FRONT + "publish_after: 2024-04-01T08:00:00+08:00\n")
+    [post] = check_repository(repo.config).posts
+    assert post.problems == [] and post.publish_after.isoformat() == "2024-04-01T08:00:00+08:00"
+
+
+@pytest.mark.parametrize("body, line, start", [
+    ("\n".join("  " * i + "- 项" for i in range(20)), 17, "列表或引用嵌套超过 12 层"),  # the 13th level
+    ("引言\n\n" + "> " * 13 + "太深的引用", 7, "列表或引用嵌套超过 12 层"),
+    ("第一段\n\n" + "[" * 1500, 7, "方括号“[”太多（一段里有 1,500 个）"),
+    ("医" * 50_001, 5, "正文有 50,001 个字符，排版后必然超过微信上限"),
+])
+def test_bodies_past_the_work_bounds_are_errors_and_never_rendered(repo, monkeypatch, body, line, start):
+    from scheduler import checks
+
+    rendered = []
+    monkeypatch.setattr(checks, "render_post", lambda *a, **k: rendered.append(a) or pytest.fail("rendered"))
+    repo.post("news/b.md", GOOD_FRONT, body)
+    error = only_error(repo, "news/b.md")
+    assert error.line == line and error.message.startswith(start), error
+    assert rendered == []
+
+
+def test_lists_nested_three_deep_and_code_indented_far_are_fine(repo):
+    code = "```\n" + "\n".join(" " * 4 * i + "- 不是列表" for i in range(30)) + "\n```\n"
+    repo.post("news/ok.md", GOOD_FRONT, "- 一\n  - 二\n    - 三\n\n" + code + "\n" + "[1] " * 50 + "\n")
+    assert problems(repo, "news/ok.md") == []
