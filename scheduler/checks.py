@@ -71,6 +71,9 @@ def check_post(post: Post, config: Config, images: _ImageChecker | None = None) 
         post.report(post.body_line, ERROR, "正文为空")
     elif (index := _placeholder_line(post.body)) is not None:
         post.report(post.body_line + index, ERROR, "正文还是 publish new 模板里的占位文字“正文从这里开始”，请换成正文后再发布")
+    if (bidi := _BIDI.search(post.body)) is not None:
+        post.report(post.body_line + post.body.count("\n", 0, bidi.start()), ERROR,
+                    f"正文里有看不见的双向控制字符 U+{ord(bidi.group()):04X}，会让读者看到的文字顺序与所写不同；请删去")
     if post.body.strip() and (heavy := body_too_heavy(post.body)) is not None:
         line, message = heavy
         post.report(post.body_line + line, ERROR, message)
@@ -112,6 +115,9 @@ MAX_NESTING = 12
 MAX_BRACKET_WORK = 2_000_000  # the sum over paragraphs of (number of "[")², about half a second
 _LIST_ITEM = re.compile(r"^( *)(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 _QUOTES = re.compile(r"^ {0,3}((?:> ?)+)")
+
+
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates: text shown reordered
 
 
 def body_too_heavy(body: str) -> tuple[int, str] | None:

@@ -450,3 +450,9 @@ def test_lists_nested_three_deep_and_code_indented_far_are_fine(repo):
     code = "```\n" + "\n".join(" " * 4 * i + "- 不是列表" for i in range(30)) + "\n```\n"
     repo.post("news/ok.md", GOOD_FRONT, "- 一\n  - 二\n    - 三\n\n" + code + "\n" + "[1] " * 50 + "\n")
     assert problems(repo, "news/ok.md") == []
+
+
+def test_a_bidi_override_in_the_body_is_an_error_at_its_line(repo):
+    repo.post("news/b.md", GOOD_FRONT, "第一段。\n\n举报奖励最高\u202e元万02\u202c。\n")
+    error = only_error(repo, "news/b.md")
+    assert (error.line, error.message) == (7, "正文里有看不见的双向控制字符 U+202E，会让读者看到的文字顺序与所写不同；请删去")
