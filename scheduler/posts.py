@@ -250,7 +250,7 @@ _SCALARS = (str, int, float)
 
 def _text(value: Any, tz: ZoneInfo) -> str:
     if isinstance(value, bool) or not isinstance(value, _SCALARS):
-        raise ValueError("应为一段文字（不是列表、表或 true/false），例如 title: 医保服务热线")
+        raise ValueError("应为一段文字，不是列表、表或 true/false；文字以 [ { - 开头或是 true、yes 等词时请加引号")
     text = str(value).strip()
     if (bad := unsafe_characters(text)) is not None:
         raise ValueError(f"{bad}，会让读者看到的文字与所写不同或藏起文字；请删去后重新输入")
@@ -270,7 +270,7 @@ def _integer(value: Any, tz: ZoneInfo) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"“{clip(value)}”应为整数，例如 0、1、-1")
     if abs(value) > PRIORITY_LIMIT:
-        raise ValueError(f"{clip(value)} 太大，应为 -{PRIORITY_LIMIT} 到 {PRIORITY_LIMIT} 之间的整数")
+        raise ValueError(f"{clip(value)} 超出范围，应为 -{PRIORITY_LIMIT} 到 {PRIORITY_LIMIT} 之间的整数")
     return value
 
 

@@ -250,11 +250,11 @@ def test_empty_body(repo):
 @pytest.mark.parametrize("line, message", [
     ("status: published", "status: “published”应为 ready（可发布）或 draft（草稿）"),
     ("priority: high", "priority: “high”应为整数，例如 0、1、-1"),
-    ("priority: 100000000000000000000", "priority: 100000000000000000000 太大，应为 -1000 到 1000 之间的整数"),
+    ("priority: 100000000000000000000", "priority: 100000000000000000000 超出范围，应为 -1000 到 1000 之间的整数"),
     ("lead: 是", "lead: “是”应为 true 或 false"),
     ("comments: 1", "comments: “1”应为 true 或 false"),
     ("source_url: www.gov.cn", "source_url: “www.gov.cn”应为 http:// 或 https:// 开头的完整网址"),
-    ("title: [a, b]", "title: 应为一段文字（不是列表、表或 true/false），例如 title: 医保服务热线"),
+    ("title: [a, b]", "title: 应为一段文字，不是列表、表或 true/false；文字以 [ { - 开头或是 true、yes 等词时请加引号"),
 ])
 def test_field_types(repo, line, message):
     front = "title: 标题\nstatus: ready\n" if not line.startswith(("title", "status")) else "status: ready\ntitle: 标题\n"
