@@ -127,8 +127,8 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
 
     config = load_settings(ctx)
     at = when(ctx, config)
+    require_content(config)  # never serve a slot from a folder that is not there: it would go out empty
     if dry_run:
-        require_content(config)
         commands.dry_run(config, at, out or Path("preview"), console())
     elif preview_to:
         sys.exit(commands.preview_to(config, at, preview_to, console()))
@@ -204,6 +204,7 @@ def daemon(ctx: click.Context) -> None:
     from . import commands
 
     config = load_settings(ctx)
+    require_content(config)
     sys.exit(commands.daemon(config))
 
 

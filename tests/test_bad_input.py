@@ -371,13 +371,16 @@ def test_usage_errors_are_one_chinese_line_and_exit_2(tmp_path, quiet):
         assert result.exit_code == 2 and line.startswith("用法错误：") and expected in line, result.output
 
 
-def test_a_missing_content_folder_is_exit_2_for_check_dry_run_and_plan(tmp_path, quiet):
+def test_a_missing_content_folder_is_exit_2_and_no_slot_is_spent(tmp_path, quiet, monkeypatch):
+    monkeypatch.setenv("WECHAT_APP_ID", "wx-test")
+    monkeypatch.setenv("WECHAT_APP_SECRET", "secret-test")
     config = make_site(tmp_path, _post(""))
     shutil.rmtree(tmp_path / "content")
-    for args in (["check"], ["--dry-run", "--out", str(tmp_path / "preview")], ["plan"]):
+    for args in (["check"], ["--dry-run", "--out", str(tmp_path / "preview")], ["plan"], ["--at", SLOT_AT]):
         result = run(config, *args)
         [line] = result.output.splitlines()
         assert result.exit_code == 2 and "内容目录" in line and "[content].dir" in line, result.output
+    assert not (tmp_path / "state").exists()  # `publish` recorded no empty push for the slot
 
 
 def test_check_counts_only_posts_that_can_still_go_out(tmp_path, quiet):
