@@ -66,7 +66,7 @@ def check_post(post: Post, config: Config, images: _ImageChecker | None = None) 
     _check_review(post, config)
     check_wording(post, config)
     if not post.body.strip():
-        post.report(post.body_line, ERROR, "正文为空")
+        post.report(post.body_line, ERROR, "正文为空：请在第二行 --- 之后写正文")
     elif (index := _placeholder_line(post.body)) is not None:
         post.report(post.body_line + index, ERROR, "正文还是 publish new 模板里的占位文字“正文从这里开始”，请换成正文后再发布")
     if (bidi := _BIDI.search(post.body)) is not None:
@@ -228,6 +228,12 @@ def _check_review(post: Post, config: Config) -> None:
             post.report(post.line_of(key), ERROR, f"已要求先审后发（[review].required）：缺少 {key}（{role}人）")
 
 
+_IMAGE_HINTS = {
+    "不存在": "：路径相对这篇文章所在的文件夹，如 images/cover.jpg（文件名区分大小写）",
+    "不是文件": "（可能是文件夹），请写图片文件的路径，如 images/cover.jpg",
+}
+
+
 class _ImageChecker:
     """Checks image references; a file shared by many posts is examined once."""
 
@@ -247,7 +253,7 @@ class _ImageChecker:
             return
         reason = self._examine(path)
         if reason:
-            post.report(line, ERROR, f"{what} {ref} {reason}")
+            post.report(line, ERROR, f"{what} {ref} {reason}{_IMAGE_HINTS.get(reason, '')}")
 
     def _remote(self, post: Post, ref: str, line: int, what: str, cover: bool) -> None:
         scheme = urlsplit(ref).scheme.lower()

@@ -65,6 +65,8 @@ _REASONS = (
     ("while scanning a double-quoted scalar", "引号里的转义写法无效（\\ 后只能跟 n、t、\"、\\ 等）"),
 )
 _HINT = "（常见原因：冒号后缺空格、引号未配对、缩进不一致）"
+_TAG_HINT = "：头部不需要“!!”开头的标签，请删去标签，只写值"
+_TAGGED = "“!!”标签与后面的值不符（或不支持）；头部不需要标签，请删去“!!…”只写值"
 
 
 def load_front_matter(source: str) -> tuple[Any, tuple[int, str] | None]:
@@ -77,10 +79,14 @@ def load_front_matter(source: str) -> tuple[Any, tuple[int, str] | None]:
             return None, (colon, "YAML 头部格式错误：冒号要用英文半角“:”并在后面加一个空格，例如 status: ready")
         line = _line(exc)
         return None, (line, f"YAML 头部格式错误：{_reason(exc, source, line)}")
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, anywhere
+        line = source.count("\n", 0, exc.position) + 1
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return None, (line, f"YAML 头部有不允许的字符 U+{ord(character):04X}（控制字符或无法显示的字符），请删去")
     except RecursionError:
         return None, (1, "YAML 头部嵌套太深，无法解析；每行写一个“字段: 值”即可")
-    except Exception:  # noqa: BLE001 - PyYAML raises ValueError and others from its constructors
-        return None, (1, f"YAML 头部有无法解析的值{_HINT}")
+    except Exception:  # noqa: BLE001 - PyYAML raises KeyError and others from its constructors
+        return None, (_failing_line(source), f"YAML 头部有无法解析的值{_TAG_HINT if '!!' in source else _HINT}")
     if _too_big(value):
         return None, (1, f"YAML 头部展开后过大（超过 {MAX_NODES} 项，可能是别名循环引用）；请直接写“字段: 值”，不要用 & 和 *")
     return value, None
@@ -110,10 +116,25 @@ def _reason(exc: yaml.MarkedYAMLError, source: str, line: int) -> str:
         return "冒号要用英文半角“:”并在后面加一个空格，例如 status: ready"
     if re.match(r"^\s*[\w-]+:\s*[\[{]", written) and not re.match(r"^\s*[\w-]+:\s*(\[.*\]|\{.*\})\s*$", written):
         return "值以“[”或“{”开头时要给整个值加引号，例如 title: \"[通知] 医保新规\""
+    if written.lstrip().startswith("- "):
+        return "这一行以“- ”开头（列表项）；头部每行应为“字段: 值”，列表只能写在字段下面并缩进"
     for english, chinese in _REASONS:
         if english in text:
             return chinese
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return _TAGGED
     return "无法解析" + _HINT
+
+
+def _failing_line(source: str) -> int:
+    """The first line that fails to load on its own (for errors PyYAML gives no position for)."""
+    lines = source.split("\n")
+    for index, line in enumerate(lines):
+        try:
+            yaml.load(line, Loader=_Loader)
+        except Exception:  # noqa: BLE001 - the same failures as above, one line at a time
+            return index + 1
+    return 1
 
 
 def _too_big(value: Any) -> bool:

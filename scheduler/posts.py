@@ -177,7 +177,7 @@ def _decode(data: bytes, post: Post) -> str | None:
         post.report(line, ERROR, "文件不是 UTF-8 编码，请用 UTF-8 保存（或这是一个二进制文件）")
         return None
     if "\x00" in text:
-        post.report(text[: text.index("\x00")].count("\n") + 1, ERROR, "文件含有二进制内容，不是文本")
+        post.report(text[: text.index("\x00")].count("\n") + 1, ERROR, "文件含有二进制内容，不是文本；请用文本编辑器另存为 UTF-8 编码的 .md 文件")
         return None
     return text.removeprefix("\ufeff")
 

@@ -175,6 +175,9 @@ def test_check_dry_run_and_plan_name_the_bad_post_and_keep_the_others(case, quie
         assert set(VALID.values()) <= set(titles) and len(titles) == len(set(titles))
         if errors:
             assert BAD_TITLE not in titles
+        # The dry run leaves the bad post out "with errors" exactly when check named an error in it.
+        left_out_invalid = re.search(rf"{re.escape(BAD)}\s*│\s*有错误", dry.output) is not None
+        assert left_out_invalid == bool(errors), dry.output
         plan = run(config, "plan", "--at", SLOT_AT)
         assert plan.exit_code == 0 and all(title in plan.output for title in VALID.values()), plan.output
     CASES.update({"check": 1, "--dry-run": 1, "plan": 1, f"bad {what}": 1})

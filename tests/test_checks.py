@@ -121,13 +121,13 @@ def test_publish_after_after_expires(repo):
 def test_missing_image(repo):
     repo.post("news/i.md", body="第一段。\n\n![现场照片](images/none.jpg)\n")
     error = only_error(repo, "news/i.md")
-    assert (error.line, error.message) == (7, "图片 images/none.jpg 不存在")
+    assert (error.line, error.message) == (7, "图片 images/none.jpg 不存在：路径相对这篇文章所在的文件夹，如 images/cover.jpg（文件名区分大小写）")
 
 
 def test_missing_cover(repo):
     repo.post("news/c.md", GOOD_FRONT + "cover: images/cover.jpg\n")
     error = only_error(repo, "news/c.md")
-    assert (error.line, error.message) == (4, "封面 images/cover.jpg 不存在")
+    assert (error.line, error.message) == (4, "封面 images/cover.jpg 不存在：路径相对这篇文章所在的文件夹，如 images/cover.jpg（文件名区分大小写）")
 
 
 def test_file_that_is_not_an_image(repo):
@@ -139,7 +139,7 @@ def test_file_that_is_not_an_image(repo):
 
 def test_image_in_html_is_checked_too(repo):
     repo.post("news/i.md", body='<p><img src="images/missing.png" alt="x"></p>\n')
-    assert only_error(repo, "news/i.md").message == "图片 images/missing.png 不存在"
+    assert only_error(repo, "news/i.md").message == "图片 images/missing.png 不存在：路径相对这篇文章所在的文件夹，如 images/cover.jpg（文件名区分大小写）"
 
 
 def test_images_in_code_blocks_are_not_references(repo):
@@ -244,7 +244,7 @@ def test_binary_file_named_md(repo):
 def test_empty_body(repo):
     repo.post("news/e.md", body="\n   \n")
     error = only_error(repo, "news/e.md")
-    assert (error.line, error.message) == (5, "正文为空")
+    assert (error.line, error.message) == (5, "正文为空：请在第二行 --- 之后写正文")
 
 
 @pytest.mark.parametrize("line, message", [
