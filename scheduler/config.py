@@ -178,9 +178,14 @@ def _database_url(value: Any, ctx: _Context) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         database = url[len(prefix):]
         return prefix + str((ctx.root / database).resolve())
-    if "://" not in url:
-        raise ValueError('应为 SQLAlchemy 数据库地址，例如 "sqlite:///state/tuiwen.db"')
+    if not _DIALECT.match(url):
+        raise ValueError('应为 SQLAlchemy 数据库地址，例如 "sqlite:///state/tuiwen.db"、'
+                         '"postgresql+psycopg://user@db/tuiwen" 或 "mysql+pymysql://user@db/tuiwen"')
     return url
+
+
+# The databases SQLAlchemy itself knows (checked here: importing SQLAlchemy to ask would slow every command).
+_DIALECT = re.compile(r"^(sqlite|postgresql|mysql|mariadb|oracle|mssql)(\+\w+)?://")
 
 
 def _redis_url(value: Any, ctx: _Context) -> str:
@@ -631,7 +636,11 @@ def _campaigns(value: Any, categories: dict[str, Category], ctx: _Context, where
 
 
 def _show(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    """A value as written, on one line: control and invisible characters escaped, long ones cut."""
+    text = f'"{value}"' if isinstance(value, str) else repr(value)
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]",
+                  lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 def settings_table() -> list[tuple[str, str, Any, str]]:
