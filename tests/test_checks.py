@@ -456,3 +456,25 @@ def test_a_bidi_override_in_the_body_is_an_error_at_its_line(repo):
     repo.post("news/b.md", GOOD_FRONT, "第一段。\n\n举报奖励最高\u202e元万02\u202c。\n")
     error = only_error(repo, "news/b.md")
     assert (error.line, error.message) == (7, "正文里有看不见的双向控制字符 U+202E，会让读者看到的文字顺序与所写不同；请删去")
+
+
+def test_a_render_that_never_ends_is_stopped_and_reported(repo, monkeypatch):
+    """The backstop for what the bounds miss: rendering past its time limit is an error, and the check goes on."""
+    import time
+
+    from scheduler import checks
+
+    def endless(post, *args, **kwargs):
+        if post.rel == "news/slow.md":
+            while True:
+                time.sleep(0.01)
+        return real(post, *args, **kwargs)
+
+    real = checks.render_post
+    monkeypatch.setattr(checks, "RENDER_SECONDS", 1)
+    monkeypatch.setattr(checks, "render_post", endless)
+    repo.post("news/slow.md", GOOD_FRONT, "正文。\n")
+    repo.post("news/fine.md", GOOD_FRONT, "正文。\n")
+    error = only_error(repo, "news/slow.md")
+    assert (error.line, error.message) == (5, "排版超过 1 秒仍未完成，已放弃；这篇文章的排版过于复杂（如大量嵌套或未配对的符号），请简化后再检查")
+    assert problems(repo, "news/fine.md") == []
