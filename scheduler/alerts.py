@@ -53,6 +53,12 @@ EVENTS = {
 }
 
 
+def sentence(text: str) -> str:
+    """``text`` ending in exactly one full stop, whether or not it already had one (never "。。")."""
+    text = text.rstrip()
+    return text if text.endswith(("。", "！", "？", ".")) else text + "。"
+
+
 class AlertError(Exception):
     """A channel could not deliver an alert (the message never contains the channel's URL or password)."""
 
@@ -86,19 +92,19 @@ def release_alert(config: Config, release: Any) -> Alert | None:
     when = _local(config, release.slot)
     key = f"release:{_slot_key(release.slot)}:{release.status}"
     if release.status == L.FAILED:
-        retry = ("守护进程会在补发时限内自动重试，" if release.send_started_at is None else "")
-        return Alert(key, "release_failed", f"{when} 的推送失败：{(release.error or '原因未知').rstrip('。')}。"
+        retry = "守护进程会在补发时限内自动重试，" if release.send_started_at is None else ""
+        return Alert(key, "release_failed", f"{when} 的推送失败：{sentence(release.error or '原因未知')}"
                      f"{retry}未发出的文章会在以后的推送中重新入选；请查看 publish log。", release.slot, release.status)
     if release.status == L.UNCONFIRMED:
-        return Alert(key, "release_unconfirmed", f"{when} 的推送已发出但微信未确认结果：{(release.error or '').rstrip('。')}"
-                     "。守护进程会继续向微信确认，文章暂不放回待发；如长时间未确认，请到公众号后台“发表记录”核对，"
+        return Alert(key, "release_unconfirmed", f"{when} 的推送已发出但微信未确认结果：{sentence(release.error or '原因未知')}"
+                     "守护进程会继续向微信确认，文章暂不放回待发；如长时间未确认，请到公众号后台“发表记录”核对，"
                      f"再运行 publish resolve {release.id} --sent（已发出）或 --not-sent（未发出）。",
                      release.slot, release.status)
     if release.status == L.MISSED:
-        return Alert(key, "release_missed", f"{when} 的推送未发送：{(release.error or '错过了补发时限').rstrip('。')}。"
+        return Alert(key, "release_missed", f"{when} 的推送未发送：{sentence(release.error or '错过了补发时限')}"
                      "请检查守护进程是否在运行（publish status）。", release.slot, release.status)
     if release.status == L.SENT and release.error:  # e.g. a mass send waiting for the administrator
-        return Alert(f"release:{_slot_key(release.slot)}:sending", "release_waiting", f"{when}：{release.error}。",
+        return Alert(f"release:{_slot_key(release.slot)}:sending", "release_waiting", f"{when}：{sentence(release.error)}",
                      release.slot, release.status)
     if release.status == L.EMPTY:
         return Alert(f"empty:{_slot_key(release.slot)}", "empty_bundle",

@@ -6,19 +6,22 @@ one run (``publish check``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from publishers.assets import UnsafePath, find_image_refs, is_remote, is_wechat_image, resolve_local, sniff_image
-from publishers.limits import AUTHOR_MAX, DIGEST_MAX, SOURCE_URL_MAX_BYTES, TITLE_MAX, wechat_len
+from publishers.limits import AUTHOR_MAX, BODY_IMAGE_MAX_BYTES, DIGEST_MAX, SOURCE_URL_MAX_BYTES, TITLE_MAX, wechat_len
 from publishers.render import Theme, content_problems
 
 from .articles import render_post
 from .config import Config
+from .frontmatter import clip
 from .posts import ERROR, WARNING, Post, Problem
 from .signoff import check_signoff
+from .workbounds import RENDER_SECONDS, OverBudget, body_too_heavy, time_budget
 
 if TYPE_CHECKING:
     from .cache import Cache
@@ -62,7 +65,15 @@ def check_post(post: Post, config: Config, images: _ImageChecker | None = None) 
     _check_review(post, config)
     check_wording(post, config)
     if not post.body.strip():
-        post.report(post.body_line, ERROR, "正文为空")
+        post.report(post.body_line, ERROR, "正文为空：请在第二行 --- 之后写正文")
+    elif (index := _placeholder_line(post.body)) is not None:
+        post.report(post.body_line + index, ERROR, "正文还是 publish new 模板里的占位文字“正文从这里开始”，请换成正文后再发布")
+    if (bidi := _BIDI.search(post.body)) is not None:
+        post.report(post.body_line + post.body.count("\n", 0, bidi.start()), ERROR,
+                    f"正文里有看不见的双向控制字符 U+{ord(bidi.group()):04X}，会让读者看到的文字顺序与所写不同；请删去")
+    if post.body.strip() and (heavy := body_too_heavy(post.body)) is not None:
+        line, message = heavy
+        post.report(post.body_line + line, ERROR, message)
     for index, ref in find_image_refs(post.body):
         images.check(post, ref, post.body_line + index)
     if post.cover:
@@ -71,13 +82,21 @@ def check_post(post: Post, config: Config, images: _ImageChecker | None = None) 
 
 def check_rendered(post: Post, config: Config, look: Theme | None = None) -> None:
     """Render the post as it would go out: WeChat's size limits, and what the sanitiser removed."""
-    if not post.parsed or not post.body.strip():
+    if not post.parsed or not post.body.strip() or body_too_heavy(post.body) is not None:
+        return  # a body past the limits is never rendered: its work is unbounded, and it cannot go out anyway
+    try:
+        with time_budget(RENDER_SECONDS):
+            rendered = render_post(post, config, look)
+    except OverBudget:
+        post.report(post.body_line, ERROR, f"排版超过 {RENDER_SECONDS} 秒仍未完成，已放弃；这篇文章的排版过于复杂"
+                                           "（如大量嵌套或未配对的符号），请简化后再检查")
         return
-    rendered = render_post(post, config, look)
     for message in content_problems(rendered):
         post.report(post.body_line, ERROR, message)
     for line, message in image_problems(post, rendered, config.content.dir):
         post.report(line, ERROR, message)
+    for line, message in image_notes(post, rendered, config.content.dir):
+        post.report(line, WARNING, message)
     for removal in rendered.removed:
         if removal.kind != "image":  # image problems are reported by the image rules, with their line
             post.report(post.body_line, WARNING, removal.message)
@@ -85,7 +104,24 @@ def check_rendered(post: Post, config: Config, look: Theme | None = None) -> Non
         post.report(post.body_line + note.line - 1, WARNING, note.message)
 
 
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")  # embeddings, overrides, isolates: text shown reordered
+
+
 _VERDICTS: dict[str, str | None] = {}  # image sha256 → why it cannot be prepared (same bytes, same answer)
+
+
+def _image_refs(post: Post, rendered, root: Path) -> list[tuple]:
+    """(image, "图片"|"封面", file line) for every image of a rendered post."""
+    lines: dict[Path, int] = {}
+    for index, ref in find_image_refs(post.body):
+        try:
+            lines.setdefault(resolve_local(root, post.path.parent, ref), post.body_line + index)
+        except (UnsafePath, ValueError):
+            continue
+    refs = [(image, "图片", lines.get(image.path, post.body_line), False) for image in rendered.images]
+    if rendered.cover is not None:
+        refs.append((rendered.cover, "封面", post.line_of("cover"), True))
+    return refs
 
 
 def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
@@ -93,17 +129,8 @@ def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
     upload (truncated, damaged, too many pixels): found before a release claims the post, not in it."""
     from publishers.images import ImageError, check_image
 
-    lines: dict[Path, int] = {}
-    for index, ref in find_image_refs(post.body):
-        try:
-            lines.setdefault(resolve_local(root, post.path.parent, ref), post.body_line + index)
-        except (UnsafePath, ValueError):
-            continue
     problems: list[tuple[int, str]] = []
-    refs = [(image, "图片", lines.get(image.path, post.body_line)) for image in rendered.images]
-    if rendered.cover is not None:
-        refs.append((rendered.cover, "封面", post.line_of("cover")))
-    for image, what, line in refs:
+    for image, what, line, _ in _image_refs(post, rendered, root):
         if image.sha256 not in _VERDICTS:
             try:
                 check_image(image.path.read_bytes())
@@ -115,6 +142,62 @@ def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
         if _VERDICTS[image.sha256]:
             problems.append((line, f"{what} {image.path.name} 无法使用：{_VERDICTS[image.sha256]}"))
     return problems
+
+
+_NOTES: dict[tuple[str, bool], str | None] = {}  # (image sha256, cover) → what upload preparation will do to it
+_CONVERTED = {"webp": "WebP", "bmp": "BMP", "gif": "GIF", "tiff": "TIFF"}  # WeChat's body images are JPG or PNG
+
+
+def image_notes(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
+    """(line, warning) for each image that will be recompressed or converted when uploaded, with its
+    size before and after, so an editor who minds the quality can export it themselves."""
+    notes = []
+    for image, what, line, cover in _image_refs(post, rendered, root):
+        key = (image.sha256, cover)
+        if key not in _NOTES:
+            _NOTES[key] = _upload_change(image.path, cover)
+        if _NOTES[key]:
+            notes.append((line, f"{what} {image.path.name}{_NOTES[key]}"))
+    return notes
+
+
+def _upload_change(path: Path, cover: bool) -> str | None:
+    from publishers.images import ImageError, image_info, prepare_body_image, prepare_cover
+
+    try:
+        data = path.read_bytes()
+        fmt = image_info(data)[0]
+    except (OSError, ImageError):
+        return None  # image_problems says why
+    big = len(data) > BODY_IMAGE_MAX_BYTES
+    if not big and fmt not in _CONVERTED:
+        return None
+    try:
+        prepared = (prepare_cover if cover else prepare_body_image)(data)
+    except ImageError:
+        return None
+    if not prepared.changed:
+        return None
+    before = f"{_CONVERTED.get(fmt, fmt.upper())} 格式，{_size(len(data))}"
+    after = f"{prepared.ext.upper()}（约 {_size(len(prepared.data))}）"
+    why = "超过微信正文图片 1 MB 的上限" if big else "微信正文图片只收 JPG 和 PNG"
+    loss = "，画质可能下降" if prepared.ext == "jpg" else ""
+    return (f"（{before}）{why}，上传时会转为 {after}{loss}；"
+            "想保持原样请自己另存为小于 1 MB 的 JPG 或 PNG")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
+
+
+def _placeholder_line(body: str) -> int | None:
+    """The body line still holding the template's opening sentence, if any."""
+    from .newpost import PLACEHOLDER
+
+    opening = PLACEHOLDER[:7]  # "正文从这里开始": also when the note after it was deleted
+    if opening not in body:
+        return None
+    return body[: body.index(opening)].count("\n")
 
 
 def _check_lengths(post: Post) -> None:
@@ -133,7 +216,8 @@ def _check_lengths(post: Post) -> None:
 def _check_window(post: Post) -> None:
     if post.publish_after and post.expires and post.publish_after >= post.expires:
         post.report(post.line_of("expires"), ERROR,
-                    f"expires（{post.meta.get('expires')}）不晚于 publish_after（{post.meta.get('publish_after')}），这篇文章永远不会发布")
+                    f"expires（{clip(post.meta.get('expires'))}）不晚于 "
+                    f"publish_after（{clip(post.meta.get('publish_after'))}），这篇文章永远不会发布")
 
 
 def _check_review(post: Post, config: Config) -> None:
@@ -144,6 +228,12 @@ def _check_review(post: Post, config: Config) -> None:
     for key, role in (("reviewed_by", "审核"), ("approved_by", "签发")):
         if not getattr(post, key):
             post.report(post.line_of(key), ERROR, f"已要求先审后发（[review].required）：缺少 {key}（{role}人）")
+
+
+_IMAGE_HINTS = {
+    "不存在": "：路径相对这篇文章所在的文件夹，如 images/cover.jpg（文件名区分大小写）",
+    "不是文件": "（可能是文件夹），请写图片文件的路径，如 images/cover.jpg",
+}
 
 
 class _ImageChecker:
@@ -165,7 +255,7 @@ class _ImageChecker:
             return
         reason = self._examine(path)
         if reason:
-            post.report(line, ERROR, f"{what} {ref} {reason}")
+            post.report(line, ERROR, f"{what} {ref} {reason}{_IMAGE_HINTS.get(reason, '')}")
 
     def _remote(self, post: Post, ref: str, line: int, what: str, cover: bool) -> None:
         scheme = urlsplit(ref).scheme.lower()

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from .usage import ChineseGroup
+
 if TYPE_CHECKING:
     import datetime
 
@@ -59,6 +61,12 @@ def load_settings(ctx: click.Context):
         fail(f"配置错误：{exc}", EXIT_CONFIG)
 
 
+def require_content(config) -> None:
+    """A missing content folder is a configuration error (exit 2), for every command that reads posts."""
+    if not config.content.dir.is_dir():
+        fail(f"配置错误：内容目录 {config.content.dir} 不存在，请检查 [content].dir 或先克隆内容仓库", EXIT_CONFIG)
+
+
 def fail(message: str, code: int) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(code)
@@ -87,7 +95,7 @@ def console():
     return plain if plain.is_terminal else Console(highlight=False, width=140)
 
 
-class PublishGroup(click.Group):
+class PublishGroup(ChineseGroup):
     """The command group; a fault outside the content ends any command with one Chinese line.
 
     A database gone away, a full disk or an error from WeChat is exit 3 with what failed and
@@ -142,6 +150,7 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
 
     config = load_settings(ctx)
     at = when(ctx, config)
+    require_content(config)  # never serve a slot from a folder that is not there: it would go out empty
     if dry_run:
         commands.dry_run(config, at, out or Path("preview"), console())
     elif preview_to:
@@ -159,19 +168,20 @@ def check(ctx: click.Context) -> None:
     from .checks import check_repository
 
     config = load_settings(ctx)
-    if not config.content.dir.is_dir():
-        fail(f"配置错误：内容目录 {config.content.dir} 不存在（[content].dir）", EXIT_CONFIG)
+    require_content(config)
+    at = when(ctx, config)
     result = check_repository(config, cache=Cache.for_config(config))
     for problem in result.problems:
         click.echo(str(problem))
     from .commands import account_warnings
 
-    for warning in account_warnings(config, when(ctx, config)):
+    for warning in account_warnings(config, at):
         click.echo(f"config.toml: 警告：{warning}")
-    ready = sum(1 for p in result.posts if p.ok and p.status == "ready")
+    ready = sum(1 for p in result.posts if p.ok and p.status == "ready" and not (p.expires and p.expires <= at))
+    expired = sum(1 for p in result.posts if p.ok and p.status == "ready" and p.expires and p.expires <= at)
     click.echo(
         f"共检查 {len(result.posts)} 篇文章：{result.errors} 个错误，{result.warnings} 个警告；"
-        f"{ready} 篇可发布。"
+        f"{ready} 篇可发布" + (f"（另有 {expired} 篇已过期）" if expired else "") + "。"
     )
     if result.errors:
         sys.exit(EXIT_CONTENT)
@@ -186,6 +196,7 @@ def plan(ctx: click.Context, weeks: int) -> None:
     from . import commands
 
     config = load_settings(ctx)
+    require_content(config)
     commands.plan(config, when(ctx, config), weeks, console())
 
 
@@ -223,6 +234,7 @@ def daemon(ctx: click.Context) -> None:
         fail("用法错误：守护进程按真实时间运行，不接受 --at。要看某个时间会推送什么，"
              '请用 publish --dry-run --at "2024-04-02 09:00"', EXIT_CONFIG)
     config = load_settings(ctx)
+    require_content(config)
     sys.exit(commands.daemon(config))
 
 

@@ -59,18 +59,18 @@ def dry_run(config: Config, at: datetime, out: Path, con: Console) -> None:
 
     result = run(config, at, out, cache=Cache.for_config(config))
     when = {"on_time": "现在到期", "late": "已过推送时间，将补发", "next": "下一次"}[result.state]
-    con.print(f"[bold]{config.account.name}[/] 推送：{local(config, result.slot)}  {when}  [dim]（试运行：不联网、不记台账）[/]")
+    con.print(f"[bold]{escape(config.account.name)}[/] 推送：{local(config, result.slot)}  {when}  [dim]（试运行：不联网、不记台账）[/]")
     if result.bundle.empty:
         con.print("[yellow]没有可发布的文章。[/]")
     else:
         table = Table("序号", "分类", "标题", "排版后字符", "图片", "封面", title="本次推送")
         for i, article in enumerate(result.articles, 1):
-            table.add_row(str(i), article.category, article.draft.title, f"{article.rendered.chars:,}",
-                          str(len(article.rendered.images)), article.cover_label)
+            table.add_row(str(i), escape(article.category), escape(article.draft.title), f"{article.rendered.chars:,}",
+                          str(len(article.rendered.images)), escape(article.cover_label))
         con.print(table)
     _print_left_out(result.bundle, con)
     if result.index:
-        con.print(f"预览：{result.index}    草稿内容：{result.payload}")
+        con.print(escape(f"预览：{result.index}    草稿内容：{result.payload}"))
 
 
 LEFT_OUT_ROWS = 40  # a province keeps years of posts: past this many, the least telling are counted
@@ -84,8 +84,6 @@ LEFT_OUT_ORDER = {
 
 def _print_left_out(bundle, con: Console) -> None:
     from collections import Counter
-
-    from rich.markup import escape
 
     if not bundle.left_out:
         return
@@ -177,7 +175,7 @@ def _latest_failed(config: Config, ledger, at: datetime):
 def _print_outcome(config: Config, outcome, con: Console) -> int:
     release = outcome.release
     for message in outcome.messages:
-        con.print(f"[yellow]{message}[/]")
+        con.print(f"[yellow]{escape(str(message))}[/]")
     if release is None:
         return EXIT_OK
     if outcome.note == "taken":
@@ -244,12 +242,12 @@ def preview_to(config: Config, at: datetime, to: str, con: Console) -> int:
         con.print(f"[red]配置错误：{escape(str(exc))}[/]")  # "[account]" is text, not markup
         return EXIT_CONFIG
     except PublishError as exc:
-        con.print(f"[red]{exc.message}[/]")
+        con.print(f"[red]{escape(exc.message)}[/]")
         return EXIT_REMOTE
     if bundle.empty:
         con.print("[yellow]没有可发布的文章，未发送预览。[/]")
     else:
-        con.print(f"已把 {len(bundle.items)} 篇文章的预览发给 {to}（未记入台账，草稿已删除）。")
+        con.print(escape(f"已把 {len(bundle.items)} 篇文章的预览发给 {to}（未记入台账，草稿已删除）。"))
     return EXIT_OK
 
 
@@ -267,7 +265,7 @@ def plan(config: Config, at: datetime, weeks: int, con: Console) -> None:
                        rules_from_config(config))
     table = Table("推送时间", "文章", title=f"今后 {weeks} 周的推送（按现有文章预测）")
     for bundle in bundles:
-        titles = "\n".join(f"{i}. [{category_name(config, p.category)}] {p.title}"
+        titles = "\n".join(escape(f"{i}. [{category_name(config, p.category)}] {p.title}")
                            for i, p in enumerate(bundle.items, 1)) or "[yellow]（没有可发布的文章）[/]"
         table.add_row(local(config, bundle.slot), titles)
     con.print(table)
@@ -288,17 +286,15 @@ def _release_table(config: Config, releases, title: str) -> Table:
     for release in releases:
         marks = [m for m, on in (("补发", release.late), ("加推", release.forced)) if on]
         state = STATUS_ZH.get(release.status, release.status) + (f"（{'、'.join(marks)}）" if marks else "")
-        titles = "\n".join(f"{i.position}. {i.title}" for i in release.items) or "—"
+        titles = escape("\n".join(f"{i.position}. {i.title}" for i in release.items) or "—")
         links = "\n".join(i.article_url for i in release.items if i.article_url)
-        detail = "\n".join(x for x in (links, release.error or "") if x) or "—"
+        detail = escape("\n".join(x for x in (links, release.error or "") if x) or "—")
         commit = (release.commit_sha or "")[:10] or "—"
         table.add_row(local(config, release.slot), state, titles, commit, detail)
     return table
 
 
 def status(config: Config, at: datetime, con: Console) -> None:
-    from rich.markup import escape
-
     from .plan import next_slots
     from .states import RECONCILE_MINUTES
 
@@ -309,7 +305,7 @@ def status(config: Config, at: datetime, con: Console) -> None:
     pending = [r for r in releases if r.status in (L.UNCONFIRMED, L.SENT, L.CLAIMED, L.UPLOADED, L.DRAFTED)]
     upcoming = next_slots(config.schedule.slots, config.account.tz, at, 1)[0]
     beat = ledger.last_beat(name) if ledger else None
-    table = Table(show_header=False, title=f"{name} 状态（{local(config, at)}）")
+    table = Table(show_header=False, title=escape(f"{name} 状态（{local(config, at)}）"))
     table.add_row("上次发布", f"{local(config, releases[0].slot)} {STATUS_ZH[releases[0].status]}" if releases else "无")
     if releases and releases[0].status in (L.FAILED, L.MISSED, L.UNCONFIRMED) and releases[0].error:
         label = {L.FAILED: "上次推送失败", L.MISSED: "上次推送错过", L.UNCONFIRMED: "结果待确认"}[releases[0].status]
@@ -347,8 +343,6 @@ def _freshness_line(config: Config, ledger, at: datetime) -> str:
 # --- sign-off, report, new post (government-account duties) ------------------------
 
 def approve(config: Config, path: str, by: str, role: str, at: datetime, con: Console) -> int:
-    from rich.markup import escape
-
     from .signoff import SignoffError, describe
     from .signoff import approve as record
 
@@ -368,8 +362,6 @@ def approve(config: Config, path: str, by: str, role: str, at: datetime, con: Co
 
 
 def report(config: Config, start, end, csv_path: Path | None, con: Console) -> int:
-    from rich.markup import escape
-
     from .report import build, summary, write_csv
 
     ledger = _existing_ledger(config)
@@ -402,13 +394,11 @@ def new(config: Config, category: str, title: str, at: datetime, con: Console) -
     try:
         path, warnings = new_post(config, category, title, at)
     except NewPostError as exc:
-        from rich.markup import escape
-
         con.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_CONFIG
-    con.print(f"已创建 {path.relative_to(config.root) if path.is_relative_to(config.root) else path}（草稿）")
+    con.print(escape(f"已创建 {path.relative_to(config.root) if path.is_relative_to(config.root) else path}（草稿）"))
     for warning in warnings:
-        con.print(f"[yellow]{warning}[/]")
+        con.print(f"[yellow]{escape(warning)}[/]")
     return EXIT_OK
 
 

@@ -104,14 +104,19 @@ def _int_between(low: int, high: int | None = None) -> Callable[[Any, _Context],
     return parse
 
 
+MAX_HOURS = 24 * 366  # a year: anything longer is a typo, and time arithmetic overflows far beyond
+
+
 def _hours(value: Any, ctx: _Context) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError("应为不小于 0 的小时数")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_HOURS:
+        raise ValueError(f"应为 0 到 {MAX_HOURS} 之间的小时数，例如 6")  # also refuses nan and inf
     return float(value)
 
 
 def _path(value: Any, ctx: _Context) -> Path:
     text = _nonempty_str(value, ctx)
+    if "\x00" in text:
+        raise ValueError("路径里有 NUL 字符")
     return (ctx.root / Path(text).expanduser()).resolve()
 
 
@@ -128,7 +133,7 @@ def _git_mode(value: Any, ctx: _Context) -> bool | str:
 def _timezone(value: Any, ctx: _Context) -> str:
     try:
         ZoneInfo(_nonempty_str(value, ctx))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a folder of zones: OSError
         raise ValueError('不是有效的 IANA 时区名，例如 "Asia/Shanghai"') from None
     return value
 
@@ -175,9 +180,14 @@ def _database_url(value: Any, ctx: _Context) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         database = url[len(prefix):]
         return prefix + str((ctx.root / database).resolve())
-    if "://" not in url:
-        raise ValueError('应为 SQLAlchemy 数据库地址，例如 "sqlite:///state/tuiwen.db"')
+    if not _DIALECT.match(url):
+        raise ValueError('应为 SQLAlchemy 数据库地址，例如 "sqlite:///state/tuiwen.db"、'
+                         '"postgresql+psycopg://user@db/tuiwen" 或 "mysql+pymysql://user@db/tuiwen"')
     return url
+
+
+# The databases SQLAlchemy itself knows (checked here: importing SQLAlchemy to ask would slow every command).
+_DIALECT = re.compile(r"^(sqlite|postgresql|mysql|mariadb|oracle|mssql)(\+\w+)?://")
 
 
 def _redis_url(value: Any, ctx: _Context) -> str:
@@ -540,7 +550,34 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path.name}: 配置文件不是 UTF-8 编码") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: TOML 语法错误：{exc}") from None
+        raise ConfigError(f"{path.name}: {toml_error(exc)}") from None
+
+
+# tomllib's English reasons → Chinese (the first that matches), for one line an editor can act on.
+_TOML_REASONS = (
+    ("Invalid value", "值的写法不对：文字要加英文引号（name = \"屈原医保\"），列表写成 [\"a\", \"b\"]"),
+    ("Cannot overwrite a value", "同一个键写了两次，请删去一个"),
+    ("Cannot declare", "同一个配置节写了两次，请合并成一个"),
+    ("Unterminated string", "引号没有配对"),
+    ("Expected '=' after a key", "键后面缺少“=”，应写成 键 = 值"),
+    ("Expected ']' at the end of a table", "配置节名缺少右方括号，应写成 [account]"),
+    ("Unclosed inline table", "花括号没有配对"),
+    ("Unclosed array", "方括号没有配对"),
+    ("Expected newline or end of document", "一行只能写一个 键 = 值，值后面多了内容（时间要写成 \"09:00\" 这样加引号）"),
+    ("Invalid statement", "这一行不是 键 = 值 或 [配置节]"),
+    ("Unescaped '\\'", "引号里的反斜杠 \\ 要写两个，或改用单引号"),
+    ("Illegal character '\\n'", "引号没有配对：这一行的文字没有结束引号"),
+    ("Illegal character", "有不允许的字符（如控制字符），请删去"),
+)
+
+
+def toml_error(exc: Exception) -> str:
+    """A TOML syntax error in Chinese, with the line and column tomllib found it at."""
+    text = str(exc)
+    where = re.search(r"\(at line (\d+), column (\d+)\)", text)
+    place = f"第 {where.group(1)} 行第 {where.group(2)} 列" if where else "文件末尾" if "end of document" in text else ""
+    reason = next((chinese for english, chinese in _TOML_REASONS if english in text), "无法解析")
+    return f"TOML 语法错误（{place}）：{reason}" if place else f"TOML 语法错误：{reason}"
 
 
 def _build(cls: type, table: dict[str, Any], ctx: _Context, where: str, **given: Any) -> Any:
@@ -603,7 +640,11 @@ def _campaigns(value: Any, categories: dict[str, Category], ctx: _Context, where
 
 
 def _show(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    """A value as written, on one line: control and invisible characters escaped, long ones cut."""
+    text = f'"{value}"' if isinstance(value, str) else repr(value)
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]",
+                  lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 def settings_table() -> list[tuple[str, str, Any, str]]:

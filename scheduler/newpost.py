@@ -30,8 +30,10 @@ status: draft                    # 草稿：写好、`publish check` 无误后�
 # category: {category}        # 分类，默认取文件夹名（{category_name}）
 # 图片放在旁边的 images/ 文件夹里，正文中用 ![图片说明](images/图片.jpg) 引用。
 ---
-正文从这里开始。
+{placeholder}
 """
+# The body a new post starts with: `publish check` reports it as an error until it is replaced.
+PLACEHOLDER = "正文从这里开始。（写好正文后删去这一行）"
 
 
 class NewPostError(Exception):
@@ -66,11 +68,17 @@ def new_post(config: Config, category: str, title: str, at: datetime) -> tuple[P
                    if config.review.roles else "")
     text = TEMPLATE.format(title=json.dumps(title, ensure_ascii=False), author=config.account.author or "屈原区医保局",
                            today=f"{at:%Y-%m-%d}", category=found.key, category_name=found.name,
-                           review_note=review_note)
+                           review_note=review_note, placeholder=PLACEHOLDER)
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        with path.open("x", encoding="utf-8", newline="\n") as file:
-            file.write(text)
-    except FileExistsError:
-        raise NewPostError(f"{path.relative_to(config.content.dir).as_posix()} 已存在，不会覆盖；请换一个标题或稍后再试") from None
-    return path, warnings
+    # A time slug (Chinese titles) is not the title: two posts started in one second get -2, -3 …
+    # An English slug is the title: the same title again is refused, never overwritten.
+    tries = 100 if not title.isascii() or path.stem.endswith(f"post-{at:%H%M%S}") else 1
+    for n in range(1, tries + 1):
+        candidate = path if n == 1 else path.with_name(f"{path.stem}-{n}.md")
+        try:
+            with candidate.open("x", encoding="utf-8", newline="\n") as file:
+                file.write(text)
+            return candidate, warnings
+        except FileExistsError:
+            continue
+    raise NewPostError(f"{path.relative_to(config.content.dir).as_posix()} 已存在，不会覆盖；请换一个标题或稍后再试")

@@ -17,14 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
-
 from .config import Config
-
-try:  # the C loader is ~10x faster; fall back where libyaml is missing
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]  # the same loader, in pure Python
+from .frontmatter import clip, load_front_matter, unsafe_characters
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
@@ -183,7 +177,8 @@ def _decode(data: bytes, post: Post) -> str | None:
         post.report(line, ERROR, "文件不是 UTF-8 编码，请用 UTF-8 保存（或这是一个二进制文件）")
         return None
     if "\x00" in text:
-        post.report(text[: text.index("\x00")].count("\n") + 1, ERROR, "文件含有二进制内容，不是文本")
+        post.report(text[: text.index("\x00")].count("\n") + 1, ERROR,
+                    "文件含有二进制内容，不是文本；请用文本编辑器另存为 UTF-8 编码的 .md 文件")
         return None
     return text.removeprefix("\ufeff")
 
@@ -200,16 +195,15 @@ def _front_matter(text: str, post: Post) -> dict[str, Any] | None:
     source = "\n".join(lines[1:end])
     post.body = "\n".join(lines[end + 1:])
     post.body_line = end + 2
-    try:
-        meta = yaml.load(source, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        line, reason = _yaml_error_line(exc)
-        post.report(line, ERROR, f"YAML 头部格式错误：{reason}（常见原因：冒号后缺空格、引号未配对、缩进不一致）")
+    meta, error = load_front_matter(source)
+    if error is not None:
+        line, reason = error
+        post.report(line + 1, ERROR, reason)  # YAML line 1 is file line 2
         return None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
-        post.report(2, ERROR, f"YAML 头部应为“字段: 值”的形式，现在是{_kind(meta)}")
+        post.report(2, ERROR, f"YAML 头部应为“字段: 值”的形式，现在是{_kind(meta)}{_colon_hint(source)}")
         return None
     post.key_lines = {
         m.group(1): i + 2
@@ -235,87 +229,117 @@ def _read_body(path: Path) -> str:
     return "" if end is None else "\n".join(lines[end + 1:])
 
 
-def _yaml_error_line(exc: yaml.YAMLError) -> tuple[int, str]:
-    """The file line of a YAML error and its reason (file line = YAML line + 2)."""
-    problem = getattr(exc, "problem", None) or "无法解析"
-    mark = getattr(exc, "problem_mark", None)
-    context = getattr(exc, "context_mark", None)
-    # At "end of stream" the useful line is where the unclosed construct began.
-    if context is not None and (mark is None or "end of stream" in problem):
-        mark = context
-    return (mark.line + 2 if mark is not None else 1), problem
-
-
 def _kind(value: Any) -> str:
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple, set)):
         return "一个列表"
     if isinstance(value, (int, float)):
         return "一个数字"
     return "一段文字"
 
 
+def _colon_hint(source: str) -> str:
+    """Full-width colons (``status：ready``) make the whole header one string: say so."""
+    if "：" in source:
+        return "；冒号要用英文半角“:”并在后面加一个空格，例如 status: ready"
+    return "；每行写一个字段，例如 status: ready"
+
+
 # --- fields -------------------------------------------------------------------
 
+_SCALARS = (str, int, float)
+
+
 def _text(value: Any, tz: ZoneInfo) -> str:
-    if isinstance(value, (dict, list)):
-        raise ValueError("应为一段文字")
-    return "" if value is None else str(value).strip()
+    if isinstance(value, bool) or not isinstance(value, _SCALARS):
+        raise ValueError("应为一段文字，不是列表、表或 true/false；文字以 [ { - 开头或是 true、yes 等词时请加引号")
+    text = str(value).strip()
+    if (bad := unsafe_characters(text)) is not None:
+        raise ValueError(f"{bad}，会让读者看到的文字与所写不同或藏起文字；请删去后重新输入")
+    return text
 
 
 def _flag(value: Any, tz: ZoneInfo) -> bool:
     if not isinstance(value, bool):
-        raise ValueError("应为 true 或 false")
+        raise ValueError(f"“{clip(value)}”应为 true 或 false")
     return value
+
+
+PRIORITY_LIMIT = 1000
 
 
 def _integer(value: Any, tz: ZoneInfo) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("应为整数，例如 0、1、-1")
+        raise ValueError(f"“{clip(value)}”应为整数，例如 0、1、-1")
+    if abs(value) > PRIORITY_LIMIT:
+        raise ValueError(f"{clip(value)} 超出范围，应为 -{PRIORITY_LIMIT} 到 {PRIORITY_LIMIT} 之间的整数")
     return value
 
 
 def _status(value: Any, tz: ZoneInfo) -> str:
-    if value not in STATUSES:
-        raise ValueError("应为 ready（可发布）或 draft（草稿）")
+    if not isinstance(value, str) or value not in STATUSES:
+        raise ValueError(f"“{clip(value)}”应为 ready（可发布）或 draft（草稿）")
     return value
 
 
 def _url(value: Any, tz: ZoneInfo) -> str:
     text = _text(value, tz)
     if text and not re.match(r"^https?://\S+$", text):
-        raise ValueError("应为 http:// 或 https:// 开头的完整网址")
+        raise ValueError(f"“{clip(text)}”应为 http:// 或 https:// 开头的完整网址")
     return text
 
 
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+YEARS = (2000, 2100)  # outside these a date is a typo; and date arithmetic near year 1 or 9999 overflows
 
 
 def parse_when(value: Any, tz: ZoneInfo, *, end_of_day: bool = False) -> datetime:
     """A front-matter date or time in the account timezone, as an aware datetime.
 
     A bare date means the start of that day, or with ``end_of_day`` the start of
-    the next (so ``expires: 2024-04-30`` still allows 30 April).
+    the next (so ``expires: 2024-04-30`` still allows 30 April).  ValueError with a
+    Chinese reason for anything else: impossible dates, ``24:00``, year 0, lists.
     """
+    wrong = f"“{clip(value)}”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00"
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=tz)
-    day: date | None
-    if isinstance(value, date):
-        day = value
+        moment = value if value.tzinfo else value.replace(tzinfo=tz)
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time(), tzinfo=tz)
+    elif isinstance(value, bool) or not isinstance(value, _SCALARS):
+        raise ValueError(wrong)
     else:
-        text = str(value).strip().replace("/", "-")
-        for fmt in _FORMATS:
-            try:
-                return datetime.strptime(text, fmt).replace(tzinfo=tz)
-            except ValueError:
-                pass
+        parsed = _parse_text(str(value).strip().replace("/", "-"), tz)
+        if parsed is None:
+            raise ValueError(wrong)
+        moment = parsed
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise ValueError(f"“{clip(value)}”的年份应在 {YEARS[0]} 到 {YEARS[1]} 之间，例如 2024-04-01")
+    if end_of_day and (moment.hour, moment.minute, moment.second) == (0, 0, 0) and _is_bare_date(value):
+        return moment + timedelta(days=1)
+    return moment
+
+
+def _parse_text(text: str, tz: ZoneInfo) -> datetime | None:
+    for fmt in _FORMATS:
         try:
-            day = date.fromisoformat(text) if len(text) == 10 else None
+            return datetime.strptime(text, fmt).replace(tzinfo=tz)
         except ValueError:
-            day = None
-        if day is None:
-            raise ValueError(f"“{value}”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00")
-    start = datetime.combine(day, time(), tzinfo=tz)
-    return start + timedelta(days=1) if end_of_day else start
+            pass
+    if len(text) == 10:
+        try:
+            return datetime.combine(date.fromisoformat(text), time(), tzinfo=tz)
+        except ValueError:
+            return None
+    try:  # with an offset, as YAML timestamps are written: 2024-04-01T08:00:00+08:00
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def _is_bare_date(value: Any) -> bool:
+    if isinstance(value, datetime):
+        return False
+    return isinstance(value, date) or len(str(value).strip()) == 10
 
 
 def _start(value: Any, tz: ZoneInfo) -> datetime:
@@ -348,11 +372,11 @@ FIELDS: dict[str, Callable[[Any, ZoneInfo], Any]] = {
 def _apply_fields(post: Post, meta: dict[str, Any], config: Config) -> None:
     tz = config.account.tz
     for name, value in meta.items():
-        key = str(name)
+        key = name if isinstance(name, str) else clip(name)
         parse = FIELDS.get(key)
         if parse is None:
             known = "、".join(FIELDS)
-            post.report(post.line_of(key), WARNING, f"未知字段 {key}，将被忽略（可用字段：{known}）")
+            post.report(post.line_of(key), WARNING, f"未知字段 {clip(key)}，将被忽略（可用字段：{known}）")
             continue
         if value is None or key == "category":
             continue
@@ -367,9 +391,12 @@ def _apply_fields(post: Post, meta: dict[str, Any], config: Config) -> None:
 def _category(post: Post, declared: Any, config: Config) -> str | None:
     choices = "、".join(f"{c.key}（{c.name}）" for c in config.categories.values())
     if declared not in (None, ""):
+        if isinstance(declared, bool) or not isinstance(declared, (str, int, float)):
+            post.report(post.line_of("category"), ERROR, f"category: 应为分类键或中文名，例如 category: policy；可用分类：{choices}")
+            return None
         category = config.category(str(declared).strip())
         if category is None:
-            post.report(post.line_of("category"), ERROR, f"未知分类“{declared}”，可用分类：{choices}")
+            post.report(post.line_of("category"), ERROR, f"未知分类“{clip(declared)}”，可用分类：{choices}")
             return None
         return category.key
     parts = Path(post.rel).parts

@@ -247,7 +247,7 @@ class Releaser:
         try:
             uploaded = self._ensure_media(prepared, lambda call: self._attempt(release, call))
         except _Unusable as exc:  # checked when the bundle was chosen; damaged or gone since
-            raise self._fail(release, f"{exc.message}，本次发布取消") from None
+            raise self._fail(release, f"{exc.message.rstrip('。')}，本次发布取消") from None
         return self.ledger.advance(release.id, L.UPLOADED, f"图片已上传（新上传 {uploaded} 张）")
 
     def _ensure_media(self, prepared: list[_Prepared], attempt: Callable) -> int:

@@ -121,13 +121,13 @@ def test_publish_after_after_expires(repo):
 def test_missing_image(repo):
     repo.post("news/i.md", body="第一段。\n\n![现场照片](images/none.jpg)\n")
     error = only_error(repo, "news/i.md")
-    assert (error.line, error.message) == (7, "图片 images/none.jpg 不存在")
+    assert (error.line, error.message) == (7, "图片 images/none.jpg 不存在：路径相对这篇文章所在的文件夹，如 images/cover.jpg（文件名区分大小写）")
 
 
 def test_missing_cover(repo):
     repo.post("news/c.md", GOOD_FRONT + "cover: images/cover.jpg\n")
     error = only_error(repo, "news/c.md")
-    assert (error.line, error.message) == (4, "封面 images/cover.jpg 不存在")
+    assert (error.line, error.message) == (4, "封面 images/cover.jpg 不存在：路径相对这篇文章所在的文件夹，如 images/cover.jpg（文件名区分大小写）")
 
 
 def test_file_that_is_not_an_image(repo):
@@ -139,7 +139,7 @@ def test_file_that_is_not_an_image(repo):
 
 def test_image_in_html_is_checked_too(repo):
     repo.post("news/i.md", body='<p><img src="images/missing.png" alt="x"></p>\n')
-    assert only_error(repo, "news/i.md").message == "图片 images/missing.png 不存在"
+    assert only_error(repo, "news/i.md").message == "图片 images/missing.png 不存在：路径相对这篇文章所在的文件夹，如 images/cover.jpg（文件名区分大小写）"
 
 
 def test_images_in_code_blocks_are_not_references(repo):
@@ -214,7 +214,8 @@ def test_malformed_yaml_bad_indentation(repo):
 def test_front_matter_that_is_not_a_mapping(repo, front, kind):
     repo.post("news/l.md", front)
     error = only_error(repo, "news/l.md")
-    assert (error.line, error.message) == (2, f"YAML 头部应为“字段: 值”的形式，现在是{kind}")
+    assert error.line == 2
+    assert error.message == f"YAML 头部应为“字段: 值”的形式，现在是{kind}；每行写一个字段，例如 status: ready"
 
 
 def test_missing_front_matter(repo):
@@ -243,16 +244,17 @@ def test_binary_file_named_md(repo):
 def test_empty_body(repo):
     repo.post("news/e.md", body="\n   \n")
     error = only_error(repo, "news/e.md")
-    assert (error.line, error.message) == (5, "正文为空")
+    assert (error.line, error.message) == (5, "正文为空：请在第二行 --- 之后写正文")
 
 
 @pytest.mark.parametrize("line, message", [
-    ("status: published", "status: 应为 ready（可发布）或 draft（草稿）"),
-    ("priority: high", "priority: 应为整数，例如 0、1、-1"),
-    ("lead: 是", "lead: 应为 true 或 false"),
-    ("comments: 1", "comments: 应为 true 或 false"),
-    ("source_url: www.gov.cn", "source_url: 应为 http:// 或 https:// 开头的完整网址"),
-    ("title: [a, b]", "title: 应为一段文字"),
+    ("status: published", "status: “published”应为 ready（可发布）或 draft（草稿）"),
+    ("priority: high", "priority: “high”应为整数，例如 0、1、-1"),
+    ("priority: 100000000000000000000", "priority: 100000000000000000000 超出范围，应为 -1000 到 1000 之间的整数"),
+    ("lead: 是", "lead: “是”应为 true 或 false"),
+    ("comments: 1", "comments: “1”应为 true 或 false"),
+    ("source_url: www.gov.cn", "source_url: “www.gov.cn”应为 http:// 或 https:// 开头的完整网址"),
+    ("title: [a, b]", "title: 应为一段文字，不是列表、表或 true/false；文字以 [ { - 开头或是 true、yes 等词时请加引号"),
 ])
 def test_field_types(repo, line, message):
     front = "title: 标题\nstatus: ready\n" if not line.startswith(("title", "status")) else "status: ready\ntitle: 标题\n"
@@ -366,3 +368,126 @@ def test_lines_that_read_two_ways_are_warned_about_with_their_line(repo):
     # written unambiguously, the same post has nothing to warn about
     repo.post("policy/a.md", body="说明：\n\n1. 提交申请\n\n以上内容来源于国家医保局官网。\n\n---\n\n\\#医保基金监管宣传月#\n")
     assert problems(repo, "policy/a.md") == []
+def test_images_recompressed_or_converted_at_upload_are_warned_with_both_sizes(repo, fake, monkeypatch):
+    import io
+    import re
+
+    from PIL import Image
+
+    monkeypatch.setenv("WECHAT_APP_ID", fake.appid)
+    monkeypatch.setenv("WECHAT_APP_SECRET", fake.secret)
+    repo.write_config(f'[account]\nname = "测试医保"\napi_base_url = "{fake.url}"\n')
+    noise = Image.effect_noise((1600, 1200), 80).convert("RGB")
+    for name, fmt, image in (("big.jpg", "JPEG", noise), ("photo.webp", "WEBP", noise.resize((400, 300))),
+                             ("scan.bmp", "BMP", noise.resize((200, 150))), ("small.png", "PNG", noise.resize((40, 30)))):
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **({"quality": 98} if fmt == "JPEG" else {}))
+        repo.raw(f"news/images/{name}", buffer.getvalue())
+    repo.post("news/p.md", GOOD_FRONT, "正文。\n\n![](images/big.jpg)\n\n![](images/photo.webp)\n\n"
+                                       "![](images/scan.bmp)\n\n![](images/small.png)\n")
+    warnings = {p.line: p.message for p in problems(repo, "news/p.md")}
+    assert all(p.severity == "warning" for p in problems(repo, "news/p.md"))
+    assert sorted(warnings) == [7, 9, 11]  # the small PNG goes up as it is
+    assert re.match(r"图片 big\.jpg（JPEG 格式，\d\.\d MB）超过微信正文图片 1 MB 的上限，上传时会转为 JPG（约 \d+ KB），画质可能下降", warnings[7])
+    assert warnings[9].startswith("图片 photo.webp（WebP 格式，") and "微信正文图片只收 JPG 和 PNG" in warnings[9]
+    assert warnings[11].startswith("图片 scan.bmp（BMP 格式，") and "上传时会转为 PNG（约" in warnings[11]
+
+    result = repo.publish("--at", "2024-04-02 09:00")
+    assert result.exit_code == 0, result.output
+    sizes = sorted(round(image["size"] / 1024) for image in fake.images.values())
+    said = sorted(int(re.search(r"约 (\d+) KB", warnings[line]).group(1)) for line in (7, 9, 11))
+    assert all(any(abs(s - n) <= 1 for s in sizes) for n in said), (said, sizes)  # the sizes said are the sizes sent
+
+
+@pytest.mark.parametrize("front, line, message", [
+    ("title: 标题\nstatus：ready\n", 3, "YAML 头部格式错误：冒号要用英文半角“:”并在后面加一个空格，例如 status: ready"),
+    ("status：ready\n", 2, "YAML 头部应为“字段: 值”的形式，现在是一段文字；冒号要用英文半角“:”并在后面加一个空格，例如 status: ready"),
+    ("title: 标题\n\tstatus: ready\n", 3, "YAML 头部格式错误：含有制表符（Tab）；缩进和分隔请用空格"),
+    ("title: !!python/object:os.system x\nstatus: ready\n", 2,
+     "YAML 头部格式错误：不支持“!!”开头的 YAML 标签（如 !!python/object），请删去标签，只写值"),
+    ("title: *x\nstatus: ready\n", 2, "YAML 头部格式错误：用了未定义的别名（*名字）；头部不需要别名，请直接写值"),
+    ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ntitle: *d\n", 2,
+     "YAML 头部展开后过大（超过 5000 项，可能是别名循环引用）；请直接写“字段: 值”，不要用 & 和 *"),
+    ('title: "医保\\u202e新规"\nstatus: ready\n', 2,
+     "title: 第 3 个字符是看不见的双向反转 U+202E，会让读者看到的文字与所写不同或藏起文字；请删去后重新输入"),
+    ('title: "医保\\u200b新规"\nstatus: ready\n', 2,
+     "title: 第 3 个字符是看不见的零宽空格 U+200B，会让读者看到的文字与所写不同或藏起文字；请删去后重新输入"),
+    ('title: "a\\0b"\nstatus: ready\n', 2,
+     "title: 第 2 个字符是控制字符 U+0000，会让读者看到的文字与所写不同或藏起文字；请删去后重新输入"),
+    ("title: 标题\nstatus: ready\npublish_after: 2026-02-30\n", 4,
+     "publish_after: “2026-02-30”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00"),
+    ("title: 标题\nstatus: ready\npublish_after: 2024-04-01 24:00\n", 4,
+     "publish_after: “2024-04-01 24:00”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00"),
+    ("title: 标题\nstatus: ready\nexpires: 2300-01-01\n", 4, "expires: “2300-01-01”的年份应在 2000 到 2100 之间，例如 2024-04-01"),
+    ("title: 标题\nstatus: ready\npriority: .nan\n", 4, "priority: “nan”应为整数，例如 0、1、-1"),
+    ("title: 标题\nstatus: [ready]\n", 3, "status: “（列表或表）”应为 ready（可发布）或 draft（草稿）"),
+    ("title: 标题\nstatus: ready\ncategory: {a: 1}\n", 4,
+     "category: 应为分类键或中文名，例如 category: policy；可用分类："),
+])
+def test_header_mistakes_are_named_with_what_to_write(repo, front, line, message):
+    repo.post("news/h.md", front)
+    error = only_error(repo, "news/h.md")
+    assert error.line == line and error.message.startswith(message), error
+
+
+def test_an_emoji_family_in_a_title_is_not_an_invisible_character(repo):
+    repo.post("news/e.md", 'title: "全家参保👨\\u200d👩\\u200d👧"\nstatus: ready\n')
+    assert problems(repo, "news/e.md") == []
+
+
+def test_dates_with_an_offset_as_yaml_writes_them_are_read(repo):
+    repo.post("news/d.md", GOOD_FRONT + "publish_after: 2024-04-01T08:00:00+08:00\n")
+    [post] = check_repository(repo.config).posts
+    assert post.problems == [] and post.publish_after.isoformat() == "2024-04-01T08:00:00+08:00"
+
+
+@pytest.mark.parametrize("body, line, start", [
+    ("\n".join("  " * i + "- 项" for i in range(20)), 17, "列表或引用嵌套超过 12 层"),  # the 13th level
+    ("引言\n\n" + "> " * 13 + "太深的引用", 7, "列表或引用嵌套超过 12 层"),
+    ("第一段\n\n" + "[" * 1500, 7, "方括号“[”太多（一段里有 1,500 个）"),
+    ("医" * 50_001, 5, "正文有 50,001 个字符，排版后必然超过微信上限"),
+])
+def test_bodies_past_the_work_bounds_are_errors_and_never_rendered(repo, monkeypatch, body, line, start):
+    from scheduler import checks
+
+    rendered = []
+    monkeypatch.setattr(checks, "render_post", lambda *a, **k: rendered.append(a) or pytest.fail("rendered"))
+    repo.post("news/b.md", GOOD_FRONT, body)
+    error = only_error(repo, "news/b.md")
+    assert error.line == line and error.message.startswith(start), error
+    assert rendered == []
+
+
+def test_lists_nested_three_deep_and_code_indented_far_are_fine(repo):
+    code = "```\n" + "\n".join(" " * 4 * i + "- 不是列表" for i in range(30)) + "\n```\n"
+    repo.post("news/ok.md", GOOD_FRONT, "- 一\n  - 二\n    - 三\n\n" + code + "\n" + "[1] " * 50 + "\n")
+    assert problems(repo, "news/ok.md") == []
+
+
+def test_a_bidi_override_in_the_body_is_an_error_at_its_line(repo):
+    repo.post("news/b.md", GOOD_FRONT, "第一段。\n\n举报奖励最高\u202e元万02\u202c。\n")
+    error = only_error(repo, "news/b.md")
+    assert (error.line, error.message) == (7, "正文里有看不见的双向控制字符 U+202E，会让读者看到的文字顺序与所写不同；请删去")
+
+
+def test_a_render_that_never_ends_is_stopped_and_reported(repo, monkeypatch):
+    """The backstop for what the bounds miss: rendering past its time limit is an error, and the check goes on."""
+    import time
+
+    from scheduler import checks
+
+    def endless(post, *args, **kwargs):
+        if post.rel == "news/slow.md":
+            while True:
+                time.sleep(0.01)
+        return real(post, *args, **kwargs)
+
+    real = checks.render_post
+    monkeypatch.setattr(checks, "RENDER_SECONDS", 1)
+    monkeypatch.setattr(checks, "render_post", endless)
+    repo.post("news/slow.md", GOOD_FRONT, "正文。\n")
+    repo.post("news/fine.md", GOOD_FRONT, "正文。\n")
+    error = only_error(repo, "news/slow.md")
+    assert (error.line, error.message) == (5, "排版超过 1 秒仍未完成，已放弃；这篇文章的排版过于复杂（如大量嵌套或未配对的符号），请简化后再检查")
+    assert problems(repo, "news/fine.md") == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from scheduler.checks import check_repository
+from scheduler.newpost import PLACEHOLDER
 from scheduler.posts import FIELDS
 
 
@@ -19,7 +20,11 @@ def test_new_creates_a_dated_draft(repo):
         assert re.search(rf"^(# )?{key}:", text, re.M), key
     [post] = check_repository(repo.config).posts
     assert post.status == "draft" and post.title == "Outpatient mutual aid Q&A" and post.category == "policy"
-    assert post.problems == []
+    [problem] = post.problems  # only the body, until the editor writes it
+    assert (problem.severity, problem.line) == ("error", text.splitlines().index(PLACEHOLDER) + 1)
+    assert "占位文字" in problem.message
+    path.write_text(text.replace(PLACEHOLDER, "门诊共济问答的正文。"), encoding="utf-8")
+    assert check_repository(repo.config).problems == []
 
 
 def test_a_chinese_title_gets_a_time_slug_and_the_display_name_works(repo):
@@ -28,7 +33,18 @@ def test_a_chinese_title_gets_a_time_slug_and_the_display_name_works(repo):
     path = repo.content / "fund-supervision" / "2024-04-01-post-080509.md"
     assert 'title: "打击欺诈骗保 维护基金安全：举报有奖"' in path.read_text(encoding="utf-8")
     [post] = check_repository(repo.config).posts
-    assert post.title == "打击欺诈骗保 维护基金安全：举报有奖" and post.problems == []
+    assert post.title == "打击欺诈骗保 维护基金安全：举报有奖"
+    assert [p.message for p in post.problems if "占位文字" not in p.message] == []
+
+
+def test_two_chinese_titles_in_one_second_get_two_files(repo):
+    first = repo.publish("new", "news", "医保服务热线", "--at", "2024-04-01 08:05:09")
+    second = repo.publish("new", "news", "参保缴费提醒", "--at", "2024-04-01 08:05:09")
+    assert first.exit_code == second.exit_code == 0, second.output
+    files = sorted(p.name for p in (repo.content / "news").glob("*.md"))
+    assert files == ["2024-04-01-post-080509-2.md", "2024-04-01-post-080509.md"]
+    titles = {p.title for p in check_repository(repo.config).posts}
+    assert titles == {"医保服务热线", "参保缴费提醒"}
 
 
 def test_new_refuses_to_overwrite_and_unknown_categories(repo):

@@ -96,9 +96,12 @@ document.getElementById('phone').addEventListener('load', () => {
     }
     return r.right > width + 1 && !clipped;
   }).map(el => el.tagName + ':' + (el.textContent || '').slice(0, 20));
+  const box = el => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+  const rows = [...doc.querySelectorAll('#push-card .row')].map(row => ({
+    row: box(row), title: box(row.querySelector('span')), thumb: box(row.querySelector('img'))}));
   const out = document.createElement('pre');
   out.id = 'layout';
-  out.textContent = JSON.stringify({width, scrollWidth: doc.documentElement.scrollWidth, images, blocks});
+  out.textContent = JSON.stringify({width, scrollWidth: doc.documentElement.scrollWidth, images, blocks, rows});
   document.body.appendChild(out);
 });
 </script></body></html>
@@ -144,6 +147,20 @@ def test_preview_fits_a_phone_screen(offline_site, tmp_path):
     for image in layout["images"]:
         assert image["loaded"], f"{image['src']} did not load"
         assert image["left"] >= 0 and image["right"] <= 375 + 0.5, image
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+def test_each_push_card_row_has_its_thumbnail_beside_the_title(offline_site, tmp_path):
+    """As WeChat shows a push: under the lead cover, each article a row, title left, thumbnail right."""
+    out = tmp_path / "preview"
+    assert offline_site.publish("--dry-run", "--at", SLOT_AT, "--out", str(out)).exit_code == 0
+    layout = measure(out / "index.html", width=390)
+    assert layout["width"] == 390 and len(layout["rows"]) >= 2
+    for row in layout["rows"]:
+        title, thumb = row["title"], row["thumb"]
+        assert thumb["left"] >= title["right"] - 0.5, row  # to the right, not underneath
+        assert thumb["top"] < title["bottom"] and thumb["bottom"] > title["top"], row  # on the same line
+        assert abs(thumb["right"] - (row["row"]["right"] - 12)) <= 1, row  # at the card's right edge, however short the title
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")

@@ -167,8 +167,25 @@ def test_id_numbers_need_a_valid_checksum():
     assert id_checksum_ok("11010519491231002X")
     [problem] = private_numbers("参保人身份证号11010519491231002X，已办理异地就医备案")
     assert "110105********002X" in problem.message and "11010519491231002X" not in problem.message
-    assert private_numbers("参保人身份证号110105194912310021，已办理") == []  # checksum fails: some other number
+    assert private_numbers("参保人编号 110105194912310021，已办理") != []  # a real place and birth date: warned
     assert private_numbers("身份证号 110105********002X（已打码）") == []
+
+
+@pytest.mark.parametrize("label", ["身份证", "身份证号", "身份证号码", "证件号码", "社保卡号", "医保卡号"])
+def test_a_labelled_number_is_personal_data_even_with_a_wrong_check_digit(label):
+    number = "110105194912310021"  # the check digit should be X: a typo, still someone's ID
+    assert not id_checksum_ok(number)
+    [problem] = private_numbers(f"参保人{label}：{number}，已办理异地就医备案")
+    assert problem.severity == "error" and number not in problem.message
+    assert f"“{label}”" in problem.message and "110105********0021" in problem.message
+
+
+def test_an_unlabelled_number_shaped_like_an_id_is_a_warning_when_its_check_digit_fails():
+    [problem] = private_numbers("材料编号 110105194912310021 已收到")
+    assert problem.severity == "warning" and "110105********0021" in problem.message
+    february_30 = next(n for n in (f"1101051949023012{d}0" for d in "0123456789") if not id_checksum_ok(n))
+    assert private_numbers(f"编号 {february_30} 的材料") == []  # nobody was born on 30 February
+    assert private_numbers("编号 990105194912310021 的材料") == []  # 99 is no province
 
 
 def test_bank_cards_need_luhn():
