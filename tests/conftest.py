@@ -140,7 +140,7 @@ def database_url(request, tmp_path) -> str:
 def fake():
     from tests.fake_wechat import FakeWeChat
 
-    with FakeWeChat(send_polls=0, publish_polls=0, timeout_hold=1.0) as server:
+    with FakeWeChat(send_polls=0, publish_polls=0) as server:
         yield server
         assert server.errors == [], "the fake WeChat server hit a bug"
 
@@ -171,6 +171,21 @@ def site(tmp_path, fake, monkeypatch):
     monkeypatch.setenv("WECHAT_APP_ID", fake.appid)
     monkeypatch.setenv("WECHAT_APP_SECRET", fake.secret)
     return Repo.__new__(Repo)._attach(root)
+
+
+FROZEN_CLI = (
+    "import sys, time_machine; "
+    "time_machine.travel(sys.argv.pop(1), tick=True).start(); "
+    "from scheduler.cli import main; main()"
+)
+
+
+def cli_at(at, *args: str) -> list[str]:
+    """The command line of a `publish` process whose clock starts at ``at`` (an aware datetime)
+    and runs on from there: the test's clock, never the day the suite happens to run."""
+    import sys
+
+    return [sys.executable, "-c", FROZEN_CLI, at.isoformat(), *args]
 
 
 def wait_until(condition, process, what: str, timeout: float = 60) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -22,7 +19,6 @@ from publishers.covers import generated_cover
 from publishers.images import ImageError, Prepared, image_info, prepare_body_image, prepare_cover
 from publishers.limits import BODY_IMAGE_MAX_BYTES
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -319,64 +315,32 @@ def test_decompression_bombs_are_refused_with_a_chinese_message(width, height, c
         assert CHINESE.search(str(error.value))
 
 
-PEAK_SCRIPT = """
-import json, re, sys
-from publishers.images import ImageError, prepare_body_image
+# Their peak memory is measured by bench/image_memory.py: machines differ, the suite asserts
+# only what the editor sees.
 
-def status(field):
-    return int(re.search(field + r":\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
-
-data = open(sys.argv[1], "rb").read()
-open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
-before = status("VmRSS")
-try:
-    p = prepare_body_image(data)
-    outcome = [p.ext, p.width, p.height, len(p.data)]
-except ImageError as e:
-    outcome = str(e)
-print(json.dumps({"growth_mb": (status("VmHWM") - before) / 1024, "outcome": outcome}))
-"""
+def test_a_real_80_mp_image_is_refused_as_too_many_pixels():
+    buffer = io.BytesIO()
+    Image.new("1", (10_000, 8_000), 1).save(buffer, "PNG")
+    with pytest.raises(ImageError, match="像素过多"):
+        prepare_body_image(buffer.getvalue())
 
 
-def peak_rss_growth(path: Path) -> dict:
-    """Prepare ``path`` in a fresh interpreter: its peak RSS above the RSS before the call (MB), and the outcome."""
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    command = [sys.executable, "-c", PEAK_SCRIPT, str(path)]
-    run = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
-    return json.loads(run.stdout)
+def test_a_50_mp_phone_photo_becomes_a_1920_wide_upload_under_the_limit():
+    data = encode(photo(8660, 5773), "JPEG", quality=90)
+    assert len(data) > 10 * BODY_IMAGE_MAX_BYTES
+
+    prepared = prepare_body_image(data)
+
+    assert (prepared.ext, prepared.width) == ("jpg", 1920) and abs(prepared.height - 1280) <= 1
+    assert len(prepared.data) < BODY_IMAGE_MAX_BYTES
 
 
-@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak RSS is measured through Linux /proc")
-def test_a_real_80_mp_image_is_refused_without_touching_memory(tmp_path):
-    path = tmp_path / "huge.png"
-    Image.new("1", (10_000, 8_000), 1).save(path)
+def test_an_80_mp_jpeg_becomes_a_1920_wide_upload():
+    data = encode(Image.linear_gradient("L").resize((10_000, 8_000)), "JPEG", quality=80)
 
-    result = peak_rss_growth(path)
+    prepared = prepare_body_image(data)
 
-    assert "像素过多" in result["outcome"] and result["growth_mb"] < 20
-
-
-@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak RSS is measured through Linux /proc")
-def test_a_50_mp_phone_photo_works_in_little_memory(tmp_path):
-    path = tmp_path / "phone.jpg"
-    photo(8660, 5773).save(path, "JPEG", quality=90)
-    assert path.stat().st_size > 10 * BODY_IMAGE_MAX_BYTES
-
-    result = peak_rss_growth(path)
-
-    ext, width, height, size = result["outcome"]
-    assert ext == "jpg" and width == 1920 and abs(height - 1280) <= 1 and size < BODY_IMAGE_MAX_BYTES
-    assert result["growth_mb"] < 100  # libjpeg decoded it at a quarter size: ~35 MB, not 200
-
-
-@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak RSS is measured through Linux /proc")
-def test_an_80_mp_jpeg_is_handled_at_an_eighth_of_its_size(tmp_path):
-    path = tmp_path / "huge.jpg"
-    Image.linear_gradient("L").resize((10_000, 8_000)).save(path, "JPEG", quality=80)
-
-    result = peak_rss_growth(path)
-
-    assert result["outcome"][:3] == ["jpg", 1920, 1536] and result["growth_mb"] < 100
+    assert (prepared.ext, prepared.width, prepared.height) == ("jpg", 1920, 1536)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from scheduler import ledger as L
 from scheduler.ledger import Ledger
 from scheduler.release import Releaser, clientmsgid
 from scheduler.runtime import SealedTokenStorage
+from tests.fake_wechat import CLIENT_TIMEOUT
 
 SLOT_AT = "2024-04-02 09:00"  # a Tuesday slot in the campaign month
 SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc)
@@ -37,7 +38,7 @@ def releaser_for(site, fake, **options):
     ledger = Ledger(config.database.url)
     publisher = WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url,
                                 session=SealedTokenStorage(ledger, fake.secret),  # as make_publisher does
-                                timeout=0.5, sleep=lambda s: None, **options)
+                                timeout=CLIENT_TIMEOUT, sleep=lambda s: None, **options)
     return Releaser(config, ledger, publisher, sleep=lambda s: None, poll_delays=(0, 0, 0))
 
 

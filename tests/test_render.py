@@ -2,9 +2,10 @@
 
 Golden files: each ``tests/golden/render/<name>.md`` is a post body, rendered with the
 article values in ``GOLDEN`` below and compared exactly with ``<name>.html``.  After an
-intended change of the output, regenerate them and review the diff:
+intended change of the output, regenerate them, review the diff, and run again without
+the variable (a regenerating run fails each golden it rewrote, so it never passes as a check):
 
-    TUIWEN_REGEN_GOLDEN=1 pytest tests/test_render.py
+    TUIWEN_REGEN_GOLDEN=1 pytest tests/test_render.py; git diff tests/golden; pytest tests/test_render.py
 
 Images are fixed bytes under tmp_path, so their placeholders (sha256 of the bytes) are stable.
 """
@@ -108,9 +109,11 @@ def rendered_golden(name: str, root: Path) -> Rendered:
 def test_golden(name, site):
     html = rendered_golden(name, site).html
     expected_path = GOLDEN_DIR / f"{name}.html"
-    if REGENERATE:
-        expected_path.write_text(html, encoding="utf-8")
     expected = expected_path.read_text(encoding="utf-8")
+    if REGENERATE and html != expected:
+        # Rewritten for review, and failed: a regenerating run can never pass as a check.
+        expected_path.write_text(html, encoding="utf-8")
+        pytest.fail(f"{expected_path.name} rewritten: review `git diff`, then run without TUIWEN_REGEN_GOLDEN")
     if html != expected:  # a readable diff: one tag per line
         assert html.replace("><", ">\n<").splitlines() == expected.replace("><", ">\n<").splitlines()
 
