@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 from xml.etree import ElementTree
@@ -697,3 +698,34 @@ def test_four_space_lists_render_as_before(blocks):
     without.preprocessors.deregister("tuiwen_nested_lists")
     assert with_nesting.convert(source) == without.convert(source)
     assert NestedLists(with_nesting).run(lines) == lines
+
+
+# --- a quote in an image description never becomes an attribute --------------------------------
+
+class _Attributes(HTMLParser):
+    """Every (tag, attribute, value) a browser would see in the HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.seen: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.seen += [(tag, name, value or "") for name, value in attrs]
+
+    handle_startendtag = handle_starttag
+
+
+def attributes(html: str) -> list[tuple[str, str, str]]:
+    parser = _Attributes()
+    parser.feed(html)
+    parser.close()
+    return parser.seen
+
+
+def test_a_quote_in_an_image_description_cannot_add_an_event_handler(site):
+    # README: 事件属性会被清除 — even one smuggled in through the picture's description.
+    body = '正文\n\n![说明" onerror="steal()](images/poster.png)\n'
+    html = render(article(site, body), THEME).html
+    seen = attributes(html)
+    assert [a for a in seen if a[1].startswith("on")] == []
+    assert ("img", "alt", '说明" onerror="steal()') in seen  # the description stays text, quotes and all
