@@ -249,3 +249,38 @@ def test_a_release_gives_up_after_its_fifth_failed_attempt_and_frees_its_posts(s
     friday = releaser_for(site, fake).release(SLOT + timedelta(days=3))
     assert friday.release.status == L.CONFIRMED
     assert sent_titles(fake) == EXPECTED_TITLES
+
+
+# --- `publish --preview-to`: one person's phone, nothing recorded --------------------------------
+
+def test_preview_to_sends_the_bundle_to_one_phone_and_records_nothing(site, fake):
+    # README: 把本次推送发到一个人的手机上预览（不记台账，草稿随后删除）
+    result = site.publish("--preview-to", "editor01", "--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert "已把 3 篇文章的预览发给 editor01（未记入台账，草稿已删除）" in result.output
+    [preview] = fake.previews
+    assert preview["towxname"] == "editor01"
+    assert [a["title"] for a in preview["articles"]] == EXPECTED_TITLES
+    assert fake.drafts == {} and fake.mass_sends == [] and fake.published == {}
+    assert Ledger(site.config.database.url).releases(site.config.account.name) == []
+
+    after = site.publish("--at", SLOT_AT)  # the real push still happens, once
+    assert after.exit_code == 0 and sent_titles(fake) == EXPECTED_TITLES
+
+
+def test_a_failed_preview_says_why_and_still_deletes_its_draft(site, fake):
+    fake.inject("message/mass/preview", {"errcode": 40132, "errmsg": "invalid username"})
+    result = site.publish("--preview-to", "nobody", "--at", SLOT_AT)
+    assert result.exit_code == 3, result.output
+    assert "40132" in result.output or "微信号" in result.output
+    assert fake.count("draft/add") == 1 and fake.drafts == {} and fake.previews == []
+
+
+def test_preview_to_with_nothing_to_push_sends_nothing(site, fake):
+    for post in site.content.rglob("*.md"):
+        if post.name != "README.md":
+            post.unlink()
+    result = site.publish("--preview-to", "editor01", "--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert "没有可发布的文章，未发送预览" in result.output
+    assert fake.count("draft/add") == 0 and fake.previews == []
