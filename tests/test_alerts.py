@@ -345,3 +345,70 @@ warn_days = [12, 4]
     assert config.alerts.smtp.from_addr == "tuiwen@example.cn" and config.alerts.smtp.port == 465
     assert config.alerts.channels and config.freshness.warn_days == (4, 12)
     assert config.alerts.empty_hours == 24
+
+
+# --- e-mail over TLS with a login: the password is used, never shown ---------------------------
+
+MAIL_PASSWORD = "Mail-Pa55-7f3a9c"
+
+
+def configure_tls_mail(repo, port):
+    return configure(repo, extra=(
+        f'[alerts.smtp]\nhost = "127.0.0.1"\nport = {port}\nfrom = "tuiwen@yb.example.cn"\n'
+        'to = ["admin@yb.example.cn"]\nusername = "tuiwen@yb.example.cn"\n'
+        'password_env = "TUIWEN_SMTP_PASSWORD"\nstarttls = true\n'))
+
+
+def test_mail_goes_over_starttls_with_the_login_and_the_password_never_appears(repo, tmp_path, monkeypatch, caplog):
+    from tests.receivers import self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])  # this machine trusts the test server's certificate
+    monkeypatch.setenv("TUIWEN_SMTP_PASSWORD", MAIL_PASSWORD)
+    with SmtpReceiver(certificate, login=("tuiwen@yb.example.cn", MAIL_PASSWORD)) as mail:
+        config = configure_tls_mail(repo, mail.port)
+        ledger = Ledger(config.database.url)
+        # An error text that happens to carry the password (a misconfigured proxy echoing it, say).
+        failed_release(ledger, config.account.name, error=f"代理返回：login {MAIL_PASSWORD} refused")
+        with caplog.at_level(logging.DEBUG):
+            sent = alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([]))
+    assert len(sent) == 1
+    assert mail.logins == [("tuiwen@yb.example.cn", MAIL_PASSWORD, True)]  # logged in, inside TLS
+    [message] = mail.messages
+    body = message.get_content()
+    assert "代理返回：login *** refused" in body
+    assert MAIL_PASSWORD not in message.as_string() and MAIL_PASSWORD not in caplog.text
+
+
+def test_a_wrong_mail_password_is_reported_without_showing_it(repo, tmp_path, monkeypatch, caplog):
+    from tests.receivers import self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])
+    monkeypatch.setenv("TUIWEN_SMTP_PASSWORD", "not-the-password-42")
+    with SmtpReceiver(certificate, login=("tuiwen@yb.example.cn", MAIL_PASSWORD)) as mail:
+        config = configure_tls_mail(repo, mail.port)
+        ledger = Ledger(config.database.url)
+        failed_release(ledger, config.account.name)
+        with caplog.at_level(logging.WARNING, logger="scheduler.alerts"):
+            assert alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([])) == []
+    assert mail.messages == [] and mail.logins and all(tls for *_, tls in mail.logins)
+    assert f"第 {TRIES} 次" in caplog.text and f"第 {TRIES + 1} 次" not in caplog.text
+    assert "SMTP 登录失败" in caplog.text and "password_env" in caplog.text
+    assert "not-the-password-42" not in caplog.text
+
+
+def test_a_mail_server_whose_certificate_is_not_trusted_gets_no_password(repo, tmp_path, monkeypatch, caplog):
+    from tests.receivers import self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path)  # not in SSL_CERT_FILE: an impostor
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
+    monkeypatch.setenv("TUIWEN_SMTP_PASSWORD", MAIL_PASSWORD)
+    with SmtpReceiver(certificate, login=("tuiwen@yb.example.cn", MAIL_PASSWORD)) as mail:
+        config = configure_tls_mail(repo, mail.port)
+        ledger = Ledger(config.database.url)
+        failed_release(ledger, config.account.name)
+        with caplog.at_level(logging.WARNING, logger="scheduler.alerts"):
+            assert alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([])) == []
+    assert mail.logins == [] and mail.messages == []
+    assert "SMTP 发送失败" in caplog.text
