@@ -38,6 +38,7 @@ from publishers.render import (
     render,
     replace_images,
 )
+from publishers.sanitize import clean_template_output, inner_html, sanitize_fragment, snippet
 
 GOLDEN_DIR = Path(__file__).parent / "golden" / "render"
 REGENERATE = os.environ.get("TUIWEN_REGEN_GOLDEN") == "1"
@@ -729,3 +730,54 @@ def test_a_quote_in_an_image_description_cannot_add_an_event_handler(site):
     seen = attributes(html)
     assert [a for a in seen if a[1].startswith("on")] == []
     assert ("img", "alt", '说明" onerror="steal()') in seen  # the description stays text, quotes and all
+
+
+# --- raw HTML: what is kept, and what `publish check` tells the editor, word for word -------------
+# README: 正文里的原始 HTML 会被清理：脚本、iframe、表单、事件属性、`javascript:` 链接、外站图片都会被移除，
+# `publish check` 给出警告，说明移除了什么.
+
+LONG_JS = "javascript:" + "a" * 50
+LONG_FTP = "ftp://example.cn/" + "b" * 50
+
+
+@pytest.mark.parametrize("raw, kept, told", [
+    ('<script src="x.js">alert(1)</script>', "",
+     [("script", '<script src="x.js">', "已移除 <script> 脚本")]),
+    ("<p onclick>点</p>", "<p>点</p>", [("event", 'onclick=""', "已移除事件属性 onclick（微信不运行脚本）")]),
+    ('<a href="JavaScript:alert(1)">x</a>', "<a>x</a>",
+     [("url", "JavaScript:alert(1)", "已移除危险链接 JavaScript:alert(1)")]),
+    (f'<a href="{LONG_JS}">x</a>', "<a>x</a>",
+     [("url", LONG_JS[:59] + "…", "已移除危险链接 " + LONG_JS[:39] + "…")]),
+    ('<a href="ftp://example.cn/a.doc">x</a>', "<a>x</a>",
+     [("url", "ftp://example.cn/a.doc", "已移除不支持的链接 ftp://example.cn/a.doc")]),
+    (f'<a href="{LONG_FTP}">x</a>', "<a>x</a>",
+     [("url", LONG_FTP[:59] + "…", "已移除不支持的链接 " + LONG_FTP[:39] + "…")]),
+    ('<input type="text">', "", [("input", '<input type="text">', "已移除 <input> 表单控件（微信不支持）")]),
+    ("<noscript>n</noscript>", "", [("noscript", "<noscript>", "已移除 <noscript> 及其内容（微信不支持）")]),
+    ('<font color="red">f</font>', "f", [("font", '<font color="red">', "已移除不支持的标签 <font>（其中文字保留）")]),
+    ('<p class="x" id="y">t</p>', "<p>t</p>", [("class", 'class="x"', "已移除 class 属性（微信只保留行内样式）"),
+                                               ("id", 'id="y"', "已移除 id 属性（微信只保留行内样式）")]),
+    # Kept as written, and nothing reported: a relative image, styles, a title that merely
+    # reads like a link, a WeChat article link, escaped text.
+    ('<img src="images/a.png" alt="a">', '<img src="images/a.png" alt="a">', []),
+    ('<span style="color:red" title="javascript:x">t</span>', '<span style="color:red" title="javascript:x">t</span>', []),
+    ('<a href="https://mp.weixin.qq.com/s/x">x</a>', '<a href="https://mp.weixin.qq.com/s/x">x</a>', []),
+    ("<p>A &amp; B &lt; C</p>", "<p>A &amp; B &lt; C</p>", []),
+], ids=["script", "event", "javascript", "long-javascript", "ftp", "long-ftp", "input", "noscript", "font",
+        "class-id", "relative-image", "style-title", "wechat-link", "entities"])
+def test_raw_html_is_cleaned_and_each_removal_is_told(raw, kept, told):
+    root, removals = sanitize_fragment(raw)
+    assert inner_html(root) == kept
+    assert [(r.kind, r.snippet, r.message) for r in removals] == told
+
+
+def test_a_snippet_is_one_line_of_at_most_60_characters():
+    assert snippet("甲  乙\n\t丙") == "甲 乙 丙"
+    assert snippet("x" * 60) == "x" * 60
+    assert snippet("x" * 61) == "x" * 59 + "…" and len(snippet("y" * 500)) == 60
+
+
+def test_an_account_template_keeps_every_style_block_as_inline_styles():
+    html = clean_template_output('<style>p{color:red}</style><style>b{color:blue}</style><p>x<b>y</b></p>'
+                                 '<script>steal()</script>')
+    assert html == '<p style="color: red;">x<b style="color: blue;">y</b></p>'
