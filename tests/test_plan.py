@@ -424,6 +424,7 @@ def test_slots_from_a_naive_time_are_the_accounts_wall_clock(server_in_another_z
     monday_noon = datetime(2024, 4, 1, 12, 0)  # what `--at "2024-04-01 12:00"` means: Beijing time
     assert next_slots(TUE_FRI, SH, monday_noon, 1) == [sh("2024-04-02 09:00")]
     assert slot_times(TUE_FRI, SH, monday_noon, datetime(2024, 4, 2, 9, 1)) == [sh("2024-04-02 09:00")]
+    assert slot_times(TUE_FRI, SH, datetime(2024, 4, 2, 8, 0), datetime(2024, 4, 2, 9, 1)) == [sh("2024-04-02 09:00")]
     assert previous_slot(TUE_FRI, SH, datetime(2024, 4, 2, 8, 59)) == sh("2024-03-29 09:00")
     assert due(TUE_FRI, SH, datetime(2024, 4, 2, 9, 5), 6) == Due(sh("2024-04-02 09:00"), ON_TIME)
     assert due(TUE_FRI, SH, datetime(2024, 4, 2, 16, 0), 6) is None  # seven hours late: beyond catch-up
