@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import ExifTags, Image, ImageChops, ImageColor, ImageDraw, ImageFont, ImageStat
+from PIL import ExifTags, Image, ImageChops, ImageCms, ImageColor, ImageDraw, ImageFont, ImageStat
 
 from publishers import covers, images
 from publishers.covers import generated_cover
@@ -474,3 +474,47 @@ def test_the_font_lookup_finds_nothing_on_a_machine_without_chinese_fonts(monkey
         assert img.size == (900, 383) and near_white(img) == 0
     finally:
         covers._find_cjk_font.cache_clear()
+
+
+# --- colour profiles: what the editor saw is what readers see -----------------------------------
+
+def swapped_profile() -> bytes:
+    """An RGB colour profile whose first channel is blue and third is red (not sRGB): a picture
+    tagged with it shows (255, 0, 0) as blue in any colour-managed viewer."""
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    count = struct.unpack(">I", profile[128:132])[0]
+    entries = {bytes(profile[132 + 12 * i:136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    profile[red + 4:red + 12], profile[blue + 4:blue + 12] = profile[blue + 4:blue + 12], profile[red + 4:red + 12]
+    name = profile.find("sRGB".encode("utf-16-be"))
+    profile[name:name + 8] = "Test".encode("utf-16-be")  # its description no longer claims sRGB
+    return bytes(profile)
+
+
+def tagged(profile: bytes, fmt: str = "JPEG") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (255, 0, 0)).save(buffer, fmt, icc_profile=profile)
+    return buffer.getvalue()
+
+
+def centre_colour(data: bytes) -> tuple:
+    with Image.open(io.BytesIO(data)) as img:
+        return img.convert("RGB").getpixel((img.width // 2, img.height // 2))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_picture_with_a_colour_profile_keeps_its_colours_in_wechat(fmt):
+    # WeChat's pipeline may drop profiles: the pixels are converted to sRGB, the profile not sent.
+    for prepare in (prepare_body_image, prepare_cover):
+        prepared = prepare(tagged(swapped_profile(), fmt))
+        r, g, b = centre_colour(prepared.data)[:3]
+        assert b > 200 and r < 60 and g < 60, (r, g, b)  # blue, as the profile says
+        with Image.open(io.BytesIO(prepared.data)) as out:
+            assert "icc_profile" not in out.info
+
+
+def test_an_srgb_profile_or_a_broken_one_leaves_the_colours_alone():
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for profile in (srgb, b"not a colour profile at all", b"\0" * 200_000):
+        r, g, b = centre_colour(prepare_body_image(tagged(profile)).data)[:3]
+        assert r > 200 and g < 60 and b < 60, (profile[:20], (r, g, b))
