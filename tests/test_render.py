@@ -781,3 +781,68 @@ def test_an_account_template_keeps_every_style_block_as_inline_styles():
     html = clean_template_output('<style>p{color:red}</style><style>b{color:blue}</style><p>x<b>y</b></p>'
                                  '<script>steal()</script>')
     assert html == '<p style="color: red;">x<b style="color: blue;">y</b></p>'
+
+
+def test_raw_html_inside_running_text_is_cleaned_and_the_markdown_around_it_kept(site):
+    rendered = render(article(site, '**粗体**和<span onclick="steal()">行内</span>混排，*斜体* A&B\n'), THEME)
+    assert ">粗体</strong>和<span>行内</span>混排，<em" in rendered.html and "A&amp;B" in rendered.html
+    assert [r.message for r in rendered.removed] == ["已移除事件属性 onclick（微信不运行脚本）"]
+
+
+# --- the same safety on every supported Python and nh3 -----------------------------------------
+# requires-python is 3.11.4: some 3.11 releases' html.parser raises on Word's "<![if !supportLists]>",
+# and nh3 before 0.3 has no Cleaner. The behaviour is the same there; these tests stand in for them.
+
+def test_html_the_parser_chokes_on_is_cleaned_all_the_same_and_said_so(monkeypatch):
+    from publishers import sanitize
+
+    def choke(self, tag, attrs):
+        raise AssertionError("unexpected markup")  # what html.parser's own asserts raise
+
+    monkeypatch.setattr(sanitize._Scanner, "handle_starttag", choke)
+    monkeypatch.setattr(sanitize._TreeBuilder, "handle_starttag", choke)
+    raw = '<p onclick="x()">甲 &amp; <b>乙</b></p>' + "丙" * 80
+    root, removals = sanitize_fragment(raw)
+    assert [(r.kind, r.snippet, r.message) for r in removals] == [
+        ("html", snippet(raw), "部分 HTML 无法逐项检查，已按安全规则清理")]
+    assert root.tag == "div" and len(root) == 0 and root.text == "甲 & 乙" + "丙" * 80  # the text, no markup
+
+
+def test_words_conditional_comments_are_not_taken_for_broken_html(monkeypatch):
+    import _markupbase
+
+    def old_parser(self, i, report=1):  # 3.11 before the fix: an error for "<![if …]>"
+        raise AttributeError("'_Scanner' object has no attribute 'error'")
+
+    monkeypatch.setattr(_markupbase.ParserBase, "parse_marked_section", old_parser)
+    root, removals = sanitize_fragment("<p><![if !supportLists]>1.<![endif]>文字</p>")
+    assert removals == [] and "文字" in inner_html(root)
+
+
+def test_the_cleaner_is_the_same_with_an_nh3_older_than_0_3(monkeypatch):
+    import types
+
+    import nh3
+
+    from publishers import sanitize
+
+    options = dict(tags={"b", "p"}, attributes={"p": {"title"}})
+    raw = '<p title="t" onclick="x()">甲<b>乙</b><i>丙</i><script>s()</script></p>'
+    expected = '<p title="t">甲<b>乙</b>丙</p>'
+    assert sanitize._cleaner(**options)(raw) == expected
+    monkeypatch.setattr(sanitize, "nh3", types.SimpleNamespace(clean=nh3.clean))  # no Cleaner class
+    assert sanitize._cleaner(**options)(raw) == expected
+
+
+def test_a_template_style_the_inliner_cannot_use_is_dropped_and_the_rest_kept(monkeypatch):
+    import css_inline
+
+    from publishers import sanitize
+
+    class Refusing:
+        def inline_fragment(self, html, css):
+            raise css_inline.InlineError("unsupported")
+
+    monkeypatch.setattr(sanitize, "_inliner", Refusing())
+    html = clean_template_output("<style>p{color:red}</style><p>页脚</p><style>b{}</style>")
+    assert html == "<p>页脚</p>"
