@@ -423,6 +423,8 @@ def server_in_another_zone(monkeypatch):
 def test_slots_from_a_naive_time_are_the_accounts_wall_clock(server_in_another_zone):
     monday_noon = datetime(2024, 4, 1, 12, 0)  # what `--at "2024-04-01 12:00"` means: Beijing time
     assert next_slots(TUE_FRI, SH, monday_noon, 1) == [sh("2024-04-02 09:00")]
+    assert next_slots(TUE_FRI, SH, datetime(2024, 4, 2, 8, 0), 1) == [sh("2024-04-02 09:00")]
+    assert slot_times(TUE_FRI, SH, datetime(2024, 4, 4, 12, 0), datetime(2024, 4, 5, 8, 59)) == []
     assert slot_times(TUE_FRI, SH, monday_noon, datetime(2024, 4, 2, 9, 1)) == [sh("2024-04-02 09:00")]
     assert slot_times(TUE_FRI, SH, datetime(2024, 4, 2, 8, 0), datetime(2024, 4, 2, 9, 1)) == [sh("2024-04-02 09:00")]
     assert previous_slot(TUE_FRI, SH, datetime(2024, 4, 2, 8, 59)) == sh("2024-03-29 09:00")
@@ -468,19 +470,21 @@ def test_the_campaign_weight_is_10_unless_configured():
     assert rels(choose([nine, fund], set(), SLOT).items) == [fund.rel, nine.rel]
 
 
-def test_a_configured_campaign_weight_is_used(repo):
+def test_configured_campaigns_replace_the_default_ones(repo):
+    # README: 在配置里写了 [[campaigns]] 就以配置为准 — April's 基金监管 campaign no longer applies.
     repo.write_config("""
         [[campaigns]]
         name = "新闻月"
         months = [4]
         categories = ["news"]
-        weight = 3
+        weight = 5
     """)
     rules = rules_from_config(repo.config)
     posts = [post("news/2024-03-09-news.md"), post("policy/2024-03-01-policy.md", priority=3),
-             post("services/2024-03-01-services.md", priority=4)]
+             post("services/2024-03-01-services.md", priority=4), post("fund-supervision/2024-03-01-fund.md")]
     assert rels(choose(posts, set(), SLOT, rules).items) == [
-        "services/2024-03-01-services.md", "policy/2024-03-01-policy.md", "news/2024-03-09-news.md"]
+        "news/2024-03-09-news.md", "services/2024-03-01-services.md", "policy/2024-03-01-policy.md",
+        "fund-supervision/2024-03-01-fund.md"]
 
 
 def test_a_category_limit_of_two_lets_exactly_two_through():
