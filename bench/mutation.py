@@ -38,6 +38,58 @@ MODULES = {
     "wechat": ("publishers/wechat.py", ["tests/test_wechat.py"], 80),
 }
 KILLED = {"killed", "timeout", "caught by type check"}
+
+# Survivors read and judged equivalent (no user could tell them from the original), by mutant
+# name as mutmut numbers them for the current code; a changed module renumbers its mutants, so
+# re-read them then.  Printed beside each survivor.
+SAME_INSTANT = "astimezone(None) instead of UTC: the same instant, only compared or subtracted"
+WIDER_WINDOW = "a wider search window or margin: the same slots are found"
+EQUIVALENT = {
+    "scheduler.plan.x__campaign__mutmut_1": "the default weight is never used: every caller passes one",
+    "scheduler.plan.x__occurrence__mutmut_1": SAME_INSTANT,
+    "scheduler.plan.x__utc__mutmut_1": SAME_INSTANT,
+    "scheduler.plan.x_post_date__mutmut_11": SAME_INSTANT,
+    "scheduler.plan.x_due__mutmut_19": "the slot is always aware here: the zone is not consulted",
+    "scheduler.plan.x_overdue__mutmut_36": "the served slot is always aware here: the zone is not consulted",
+    "scheduler.plan.x_overdue__mutmut_43": "slot times are always aware here: the zone is not consulted",
+    "scheduler.plan.x_slot_times__mutmut_15": "a day in the server's zone is within one day of the account's: "
+                                              "the one-day margin covers it",
+    "scheduler.plan.x_slot_times__mutmut_19": "as above, at the other end of the window",
+    "scheduler.plan.x_slot_times__mutmut_17": WIDER_WINDOW,
+    "scheduler.plan.x_slot_times__mutmut_21": WIDER_WINDOW,
+    "scheduler.plan.x_slot_times__mutmut_23": "the window already ends a day after its last slot",
+    "scheduler.plan.x_previous_slot__mutmut_24": WIDER_WINDOW,
+    "scheduler.plan.x_next_slots__mutmut_16": WIDER_WINDOW + " (a fractional number of weeks)",
+    "scheduler.plan.x_next_slots__mutmut_17": WIDER_WINDOW,
+    "scheduler.plan.x_next_slots__mutmut_4": "n ≤ 0 with slots, or no slots: both paths return []",
+    "scheduler.plan.x_next_slots__mutmut_5": "n = 0 takes the general path and returns times[:0] = []",
+    "scheduler.plan.x__ranked__mutmut_14": "the key of undated posts only ranks them among themselves",
+    "scheduler.plan.x__ranked__mutmut_15": "the key of undated posts only ranks them among themselves",
+    "scheduler.plan.x__ranked__mutmut_30": "None and False are both 'oldest first'",
+    "publishers.sanitize.x__cleaner__mutmut_1": "takes the nh3 < 0.3 fallback, which cleans the same (tested)",
+    "publishers.sanitize.x__cleaner__mutmut_5": "takes the nh3 < 0.3 fallback, which cleans the same (tested)",
+    "publishers.sanitize.x__cleaner__mutmut_6": "takes the nh3 < 0.3 fallback, which cleans the same (tested)",
+    "publishers.sanitize.x__cleaner__mutmut_7": "takes the nh3 < 0.3 fallback, which cleans the same (tested)",
+    "publishers.sanitize.x_escape__mutmut_2": "skips a fast path: sub() leaves text without specials unchanged",
+    "publishers.sanitize.x__escape_attribute__mutmut_2": "skips a fast path: sub() leaves text without specials "
+                                                         "unchanged",
+    "publishers.sanitize.x__scan__mutmut_8": "another harmless spelling of '<![': the scan reports the same",
+    "publishers.sanitize.x__scan__mutmut_9": "another harmless spelling of '<![': the scan reports the same",
+    "publishers.sanitize.x__write__mutmut_3": "comment elements never reach _write: the tree builder makes none",
+    "publishers.sanitize.x__write__mutmut_4": "comment elements never reach _write: the tree builder makes none",
+    "publishers.sanitize.xǁ_Scannerǁ__init____mutmut_1": "the scan reads tags and attributes only; attribute "
+                                                         "values are unescaped either way",
+    "publishers.sanitize.xǁ_Scannerǁ__init____mutmut_2": "the scan reads tags and attributes only; attribute "
+                                                         "values are unescaped either way",
+    "publishers.sanitize.xǁ_TreeBuilderǁ__init____mutmut_4": "callers use the root's children, never its tag",
+    "publishers.sanitize.xǁ_TreeBuilderǁ__init____mutmut_5": "callers use the root's children, never its tag",
+    "publishers.sanitize.xǁ_TreeBuilderǁ__init____mutmut_6": "callers use the root's children, never its tag",
+    "publishers.sanitize.xǁ_TreeBuilderǁhandle_endtag__mutmut_11": "nh3's output is well formed: the closing "
+                                                                   "tag is always the top of the stack",
+    "publishers.sanitize.xǁ_TreeBuilderǁhandle_starttag__mutmut_11": "nh3 writes every attribute with a value",
+    **{f"publishers.sanitize.xǁ_TreeBuilderǁhandle_startendtag__mutmut_{n}":
+       "never called: nh3 writes void elements as <br>, not <br/>" for n in range(1, 11)},
+}
 IGNORED = ("mutants", ".git", ".hypothesis", ".pytest_cache", "__pycache__", "state", "preview", "*.egg-info")
 RESULT_LINE = re.compile(r"^\s+(\S+): (.+)$")
 
@@ -111,7 +163,8 @@ def report(results: list[dict]) -> None:
             print(f"\n{r['name']}: {len(r['survivors'])} not killed {dict(others)}"
                   + (f" (mutmut show NAME in {r['kept']})" if r["kept"] else ""))
             for survivor in r["survivors"]:
-                print(f"    {survivor}")
+                reason = EQUIVALENT.get(survivor)
+                print(f"    {survivor}" + (f"  — equivalent: {reason}" if reason else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
