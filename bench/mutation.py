@@ -87,6 +87,17 @@ EQUIVALENT = {
     "publishers.sanitize.xǁ_TreeBuilderǁhandle_endtag__mutmut_11": "nh3's output is well formed: the closing "
                                                                    "tag is always the top of the stack",
     "publishers.sanitize.xǁ_TreeBuilderǁhandle_starttag__mutmut_11": "nh3 writes every attribute with a value",
+    "scheduler.privacy.x_id_checksum_ok__mutmut_9": "zip() stops at the 17 weights either way",
+    "scheduler.privacy.x_luhn_ok__mutmut_15": "-total is a multiple of 10 exactly when total is",
+    "scheduler.privacy.x_private_numbers__mutmut_27": "two findings never touch: every pattern refuses a digit "
+                                                      "right before and after it",
+    "scheduler.privacy.x_private_numbers__mutmut_28": "two findings never touch: every pattern refuses a digit "
+                                                      "right before and after it",
+    "scheduler.privacy.x_private_numbers__mutmut_58": "the card pattern never matches more than 19 digits",
+    "scheduler.privacy.x_private_numbers__mutmut_78": "a mobile's digits only feed its mask, whose first 3 and "
+                                                      "last 4 characters are digits either way",
+    "scheduler.privacy.x_private_numbers__mutmut_79": "a mobile's digits only feed its mask, whose first 3 and "
+                                                      "last 4 characters are digits either way",
     **{f"publishers.sanitize.xǁ_TreeBuilderǁhandle_startendtag__mutmut_{n}":
        "never called: nh3 writes void elements as <br>, not <br/>" for n in range(1, 11)},
 }
