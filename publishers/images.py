@@ -220,6 +220,16 @@ def _display_size(im: Image.Image) -> tuple[int, int]:
     return (im.height, im.width) if _orientation(im) in (5, 6, 7, 8) else im.size
 
 
+def _foreign_profile(icc: bytes | None) -> bool:
+    """Whether ``icc`` is a colour profile _to_srgb would convert from (one that is not sRGB)."""
+    if not icc or ImageCms is None or len(icc) > _MAX_ICC_BYTES:
+        return False
+    try:
+        return "sRGB" not in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+    except Exception:  # noqa: BLE001 - unreadable, in any of the ways a broken profile fails: _to_srgb ignores it too
+        return False
+
+
 def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
     """``img`` converted to sRGB: WeChat's pipeline may drop profiles, and CMYK needs one to look right."""
     if not icc or ImageCms is None or img.mode not in ("RGB", "RGBA", "CMYK") or len(icc) > _MAX_ICC_BYTES:
@@ -267,8 +277,8 @@ def _as_is(data: bytes, im: Image.Image, max_bytes: int) -> Prepared | None:
     """``data`` minus its Exif/XMP, when WeChat takes it as it is: jpg/png, upright, small enough."""
     if im.format not in ("JPEG", "PNG") or im.mode == "CMYK":  # MPO carries more photos, with their own GPS
         return None
-    if _orientation(im) != 1:
-        return None
+    if _orientation(im) != 1 or _foreign_profile(im.info.get("icc_profile")):
+        return None  # turned, or colours WeChat would change by dropping the profile: re-encoded
     kept = _jpeg_kept(data) if im.format == "JPEG" else _png_kept(data)
     if kept is None or sum(end - start for start, end in kept) > max_bytes:
         return None  # a structure we do not follow is re-encoded rather than trusted

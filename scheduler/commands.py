@@ -108,6 +108,7 @@ def _print_left_out(bundle, con: Console) -> None:
 def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
     """Serve the slot due at ``at`` (or an extra one with ``force``); the exit code."""
     from .daemon import Daemon
+    from .gitcontent import GitError
     from .runtime import make_releaser, minute, open_ledger
 
     _quiet_logs()
@@ -116,6 +117,9 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
         releaser = make_releaser(config, ledger, progress=_progress(con), now=lambda: at)
     except ConfigError as exc:
         con.print(f"[red]配置错误：{escape(str(exc))}[/]")  # "[account]" is text, not markup
+        return EXIT_CONFIG
+    except GitError as exc:  # [content].git = true, but no repository (or no git) to read it from
+        con.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_CONFIG
     if force:
         outcomes = [releaser.release(minute(at), forced=True)]
@@ -232,6 +236,7 @@ def preview_to(config: Config, at: datetime, to: str, con: Console) -> int:
     from publishers.base import PublishError
 
     from .dryrun import target_slot
+    from .gitcontent import GitError
     from .runtime import make_releaser, open_ledger
 
     ledger = open_ledger(config)
@@ -240,6 +245,9 @@ def preview_to(config: Config, at: datetime, to: str, con: Console) -> int:
         bundle = releaser.preview(target_slot(config, at)[0], to)
     except ConfigError as exc:
         con.print(f"[red]配置错误：{escape(str(exc))}[/]")  # "[account]" is text, not markup
+        return EXIT_CONFIG
+    except GitError as exc:
+        con.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_CONFIG
     except PublishError as exc:
         con.print(f"[red]{escape(exc.message)}[/]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import textwrap
 from pathlib import Path
 
@@ -85,6 +86,29 @@ def repo(tmp_path: Path) -> Repo:
     return Repo(tmp_path / "site")
 
 
+# --- services: a plain `pytest` skips what this machine lacks; CI may not ---------------------
+
+REQUIRE_SERVICES = os.environ.get("TUIWEN_REQUIRE_SERVICES") == "1"
+
+
+def pytest_report_header(config):
+    if REQUIRE_SERVICES:
+        return "tuiwen: TUIWEN_REQUIRE_SERVICES=1 — every skipped test counts as failed"
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under TUIWEN_REQUIRE_SERVICES=1 (set by .ci/run) a skip is a failure: a missing
+    PostgreSQL, MariaDB, Redis, Chromium or git never lets CI go green untested."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but TUIWEN_REQUIRE_SERVICES=1 requires every test to run: {reason}"
+
+
 # --- counts printed after the run: pytest captures print(), so tests hand lines to this ---
 
 SUMMARY: list[str] = []
@@ -122,8 +146,6 @@ def reset_database(url: str) -> None:
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def database_url(request, tmp_path) -> str:
     """A ledger URL on each backend; server backends skip where their variable is unset."""
-    import os
-
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.db'}"
     url = os.environ.get(SERVER_URLS[request.param])
@@ -140,7 +162,7 @@ def database_url(request, tmp_path) -> str:
 def fake():
     from tests.fake_wechat import FakeWeChat
 
-    with FakeWeChat(send_polls=0, publish_polls=0, timeout_hold=1.0) as server:
+    with FakeWeChat(send_polls=0, publish_polls=0) as server:
         yield server
         assert server.errors == [], "the fake WeChat server hit a bug"
 
@@ -171,6 +193,21 @@ def site(tmp_path, fake, monkeypatch):
     monkeypatch.setenv("WECHAT_APP_ID", fake.appid)
     monkeypatch.setenv("WECHAT_APP_SECRET", fake.secret)
     return Repo.__new__(Repo)._attach(root)
+
+
+FROZEN_CLI = (
+    "import sys, time_machine; "
+    "time_machine.travel(sys.argv.pop(1), tick=True).start(); "
+    "from scheduler.cli import main; main()"
+)
+
+
+def cli_at(at, *args: str) -> list[str]:
+    """The command line of a `publish` process whose clock starts at ``at`` (an aware datetime)
+    and runs on from there: the test's clock, never the day the suite happens to run."""
+    import sys
+
+    return [sys.executable, "-c", FROZEN_CLI, at.isoformat(), *args]
 
 
 def wait_until(condition, process, what: str, timeout: float = 60) -> None:

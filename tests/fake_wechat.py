@@ -46,6 +46,12 @@ SOURCE_URL_MAX = 1024
 CLIENTMSGID_MAX = 32  # wechatpy's docstring says 64 bytes; the contract says 32 ASCII
 FORCE_REFRESH_PER_DAY = 20
 PROTECTION_SECONDS = 30 * 60  # a protected mass send not confirmed within 30 minutes fails
+# Tests' clients wait this long for an answer: far more than a loaded machine ever needs to
+# answer on loopback, so only a held request (a "timeout" fault) ever times out.
+CLIENT_TIMEOUT = 2.0
+# A "timeout" fault holds the request until the fake stops (or this long): always past the
+# client's patience, so the client sees a timeout, never an early close.
+HOLD_UNTIL_STOPPED = 600.0
 DEFAULT_QUOTAS = {"token": 2000, "draft/add": 1000, "freepublish/submit": 100,
                   "freepublish/get": 100}
 # "proxy_page_after": the request reached WeChat and took effect, then a proxy on the way back
@@ -345,7 +351,7 @@ class FakeWeChat:
                  verified: bool = True, account_type: str = "service",
                  ip_whitelist: list[str] | None = None, token_ttl: float = 7200,
                  clock: Callable[[], float] = time.time, publish_polls: int = 1,
-                 send_polls: int = 1, timeout_hold: float = 3.0,
+                 send_polls: int = 1, timeout_hold: float = HOLD_UNTIL_STOPPED,
                  clientmsgid_retry_window: float = 60.0, quotas: dict | None = None,
                  material_max_bytes: int = MATERIAL_MAX, host: str = "127.0.0.1", port: int = 0,
                  mass_quota: int | None = None):

@@ -59,15 +59,64 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class SmtpReceiver:
-    """A real SMTP server on localhost (aiosmtpd); ``messages`` are parsed e-mails."""
+def self_signed_certificate(folder) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 (and its key), as PEM files in ``folder``: (cert, key)."""
+    import datetime
+    import ipaddress
+    from pathlib import Path
 
-    def __init__(self) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = Path(folder) / "smtp-cert.pem", Path(folder) / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+class SmtpReceiver:
+    """A real SMTP server on localhost (aiosmtpd); ``messages`` are parsed e-mails.
+
+    With ``certificate`` (cert, key) it requires STARTTLS; with ``login`` (user, password) it
+    requires a login over TLS and records each attempt in ``logins`` with whether TLS was on.
+    """
+
+    def __init__(self, certificate: tuple[str, str] | None = None,
+                 login: tuple[str, str] | None = None) -> None:
+        import ssl
+
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
 
         self.messages = []
         self.envelopes = []
+        self.logins: list[tuple[str, str, bool]] = []
         receiver = self
+        options: dict = {}
+        if certificate:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*certificate)
+            options.update(tls_context=context, require_starttls=True)
+        if login:
+            def authenticate(server, session, envelope, mechanism, auth_data):
+                user, password = auth_data.login.decode(), auth_data.password.decode()
+                receiver.logins.append((user, password, session.ssl is not None))
+                return AuthResult(success=(user, password) == login, handled=False)
+
+            options.update(authenticator=authenticate, auth_require_tls=True, auth_required=True)
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
@@ -76,7 +125,7 @@ class SmtpReceiver:
                 return "250 OK"
 
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
 
     def __enter__(self) -> SmtpReceiver:
         self.controller.start()

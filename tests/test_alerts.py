@@ -20,6 +20,10 @@ from tests.receivers import HttpReceiver, SmtpReceiver, free_port
 SHANGHAI = timezone(timedelta(hours=8))
 TUESDAY = datetime(2024, 4, 2, 9, 0, tzinfo=SHANGHAI)
 ROBOT_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+# The README: a failed alert is tried 3 times within seconds, then again at later
+# reconciles, at most 3 of them (the module's own constants are not the promise).
+TRIES = 3
+RECONCILES = 3
 
 
 def configure(repo, *, webhook=None, robot=None, smtp_port=None, extra=""):
@@ -98,7 +102,7 @@ def test_delivery_is_retried_briefly(repo):
         ledger = Ledger(config.database.url)
         failed_release(ledger, config.account.name)
         sent = alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep(delays))
-    assert len(sent) == 1 and hook.hits == 3 and len(hook.requests) == 1
+    assert len(sent) == 1 and hook.hits == TRIES and len(hook.requests) == 1
     assert delays == [1.0, 2.0]
 
 
@@ -111,9 +115,9 @@ def test_an_undeliverable_alert_is_logged_retried_later_then_dropped(repo, caplo
             for minutes in range(0, 30, 5):
                 now = TUESDAY + timedelta(minutes=minutes)
                 assert alerts.notify(config, ledger, Report(), None, now, sleep=no_sleep([])) == []
-    assert hook.hits == alerts.ATTEMPTS * alerts.MAX_FAILURES  # then it stops trying
+    assert hook.hits == TRIES * RECONCILES == 9  # six reconciles ran; the last three did not try
     kinds = [e.kind for e in ledger.events(config.account.name) if e.kind.startswith("alert")]
-    assert kinds == ["alert_failed"] * alerts.MAX_FAILURES
+    assert kinds == ["alert_failed"] * RECONCILES
     assert "HTTP 500" in caplog.text and hook.url not in caplog.text
 
 
@@ -123,7 +127,7 @@ def test_a_wecom_error_code_is_a_failure(repo):
         ledger = Ledger(config.database.url)
         failed_release(ledger, config.account.name)
         assert alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([])) == []
-        assert len(robot.requests) == alerts.ATTEMPTS
+        assert len(robot.requests) == TRIES
 
 
 def test_no_secret_reaches_a_receiver_or_the_log(repo, monkeypatch, caplog):
@@ -341,3 +345,70 @@ warn_days = [12, 4]
     assert config.alerts.smtp.from_addr == "tuiwen@example.cn" and config.alerts.smtp.port == 465
     assert config.alerts.channels and config.freshness.warn_days == (4, 12)
     assert config.alerts.empty_hours == 24
+
+
+# --- e-mail over TLS with a login: the password is used, never shown ---------------------------
+
+MAIL_PASSWORD = "Mail-Pa55-7f3a9c"
+
+
+def configure_tls_mail(repo, port):
+    return configure(repo, extra=(
+        f'[alerts.smtp]\nhost = "127.0.0.1"\nport = {port}\nfrom = "tuiwen@yb.example.cn"\n'
+        'to = ["admin@yb.example.cn"]\nusername = "tuiwen@yb.example.cn"\n'
+        'password_env = "TUIWEN_SMTP_PASSWORD"\nstarttls = true\n'))
+
+
+def test_mail_goes_over_starttls_with_the_login_and_the_password_never_appears(repo, tmp_path, monkeypatch, caplog):
+    from tests.receivers import self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])  # this machine trusts the test server's certificate
+    monkeypatch.setenv("TUIWEN_SMTP_PASSWORD", MAIL_PASSWORD)
+    with SmtpReceiver(certificate, login=("tuiwen@yb.example.cn", MAIL_PASSWORD)) as mail:
+        config = configure_tls_mail(repo, mail.port)
+        ledger = Ledger(config.database.url)
+        # An error text that happens to carry the password (a misconfigured proxy echoing it, say).
+        failed_release(ledger, config.account.name, error=f"代理返回：login {MAIL_PASSWORD} refused")
+        with caplog.at_level(logging.DEBUG):
+            sent = alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([]))
+    assert len(sent) == 1
+    assert mail.logins == [("tuiwen@yb.example.cn", MAIL_PASSWORD, True)]  # logged in, inside TLS
+    [message] = mail.messages
+    body = message.get_content()
+    assert "代理返回：login *** refused" in body
+    assert MAIL_PASSWORD not in message.as_string() and MAIL_PASSWORD not in caplog.text
+
+
+def test_a_wrong_mail_password_is_reported_without_showing_it(repo, tmp_path, monkeypatch, caplog):
+    from tests.receivers import self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])
+    monkeypatch.setenv("TUIWEN_SMTP_PASSWORD", "not-the-password-42")
+    with SmtpReceiver(certificate, login=("tuiwen@yb.example.cn", MAIL_PASSWORD)) as mail:
+        config = configure_tls_mail(repo, mail.port)
+        ledger = Ledger(config.database.url)
+        failed_release(ledger, config.account.name)
+        with caplog.at_level(logging.WARNING, logger="scheduler.alerts"):
+            assert alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([])) == []
+    assert mail.messages == [] and mail.logins and all(tls for *_, tls in mail.logins)
+    assert f"第 {TRIES} 次" in caplog.text and f"第 {TRIES + 1} 次" not in caplog.text
+    assert "SMTP 登录失败" in caplog.text and "password_env" in caplog.text
+    assert "not-the-password-42" not in caplog.text
+
+
+def test_a_mail_server_whose_certificate_is_not_trusted_gets_no_password(repo, tmp_path, monkeypatch, caplog):
+    from tests.receivers import self_signed_certificate
+
+    certificate = self_signed_certificate(tmp_path)  # not in SSL_CERT_FILE: an impostor
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
+    monkeypatch.setenv("TUIWEN_SMTP_PASSWORD", MAIL_PASSWORD)
+    with SmtpReceiver(certificate, login=("tuiwen@yb.example.cn", MAIL_PASSWORD)) as mail:
+        config = configure_tls_mail(repo, mail.port)
+        ledger = Ledger(config.database.url)
+        failed_release(ledger, config.account.name)
+        with caplog.at_level(logging.WARNING, logger="scheduler.alerts"):
+            assert alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([])) == []
+    assert mail.logins == [] and mail.messages == []
+    assert "SMTP 发送失败" in caplog.text

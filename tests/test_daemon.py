@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -16,7 +15,7 @@ import time_machine
 from scheduler import ledger as L
 from scheduler.daemon import Daemon
 from scheduler.ledger import Ledger
-from tests.conftest import wait_until
+from tests.conftest import cli_at, wait_until
 from tests.test_release import EXPECTED_TITLES, releaser_for
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -143,21 +142,18 @@ def test_status_without_a_ledger(site):
 
 
 def test_daemon_process_beats_and_stops_cleanly_on_sigterm(site, fake):
-    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
-    process = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "daemon", "--config", str(site.config_path)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    monday_noon = TUESDAY - timedelta(hours=21)  # no slot due and none missed, whatever today is
+    process = _start_daemon(site, fake, monday_noon)
     try:
-        deadline = time.monotonic() + 30
         ledger = Ledger(site.config.database.url)
-        while ledger.last_beat(site.config.account.name) is None:
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "no heartbeat"
-            time.sleep(0.2)
+        wait_until(lambda: ledger.last_beat(site.config.account.name) is not None, process, "a heartbeat")
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        assert process.wait(timeout=60) == 0, process.stdout.read()
     finally:
         process.kill()
+        process.stdout.close()
     assert ledger.last_beat(site.config.account.name) is None  # a clean stop removes its heartbeat
+    assert fake.count("draft/add") == 0 and fake.mass_sends == []  # Monday noon: nothing to push
 
 
 # --- restarts: a daemon that really ran before, stopped, and started again ------------------
@@ -200,43 +196,36 @@ def test_a_daemon_started_twice_in_one_slot_pushes_once(site, fake):
     assert [s for _, s, _ in statuses(site)] == [L.CONFIRMED]
 
 
-def _now_site(site, fake, posts: int = 3) -> None:
-    """Posts with one image each, and a schedule whose slot is this very minute (for real daemons,
-    which take the real clock)."""
+def _three_posts(site, posts: int = 3) -> None:
+    """Only three ready posts, each with its own body image, in place of the sample content."""
     from tests.conftest import image_bytes
 
-    now = datetime.now(SHANGHAI)
     for post in site.content.rglob("*.md"):
         if post.name != "README.md":
             post.unlink()
     colours = ["#c53030", "#2f855a", "#2b6cb0", "#b7791f", "#6b46c1"]
     for n in range(posts):
         site.raw(f"news/images/p{n}.jpg", image_bytes(color=colours[n % len(colours)], size=(64 + n, 48)))
-        site.post(f"news/2026-01-0{n + 1}-post.md",
+        site.post(f"news/2024-03-0{n + 1}-post.md",
                   f"title: 第{n + 1}篇\nstatus: ready\nreviewed_by: 王丽\napproved_by: 李明\n",
                   f"正文{n + 1}。\n\n![图](images/p{n}.jpg)\n")
-    from scheduler.config import WEEKDAY_NAMES
-
-    text = site.config_path.read_text(encoding="utf-8")
-    assert 'slots = ["tue 09:00", "fri 09:00"]' in text
-    text = text.replace('slots = ["tue 09:00", "fri 09:00"]', f'slots = ["{WEEKDAY_NAMES[now.weekday()]} {now:%H:%M}"]')
-    site.config_path.write_text(text, encoding="utf-8")
 
 
-def _start_daemon(site, fake) -> subprocess.Popen:
+def _start_daemon(site, fake, at: datetime) -> subprocess.Popen:
+    """A real `publish daemon` process on the shipped slots, its clock starting at ``at``."""
     env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
-    return subprocess.Popen([sys.executable, "-m", "scheduler.cli", "daemon", "--config", str(site.config_path)],
+    return subprocess.Popen(cli_at(at, "daemon", "--config", str(site.config_path)),
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_without_re_uploading(site, fake, counts):
-    _now_site(site, fake)
+    _three_posts(site)
     fake.timeout_hold = 3.0
     fake.inject("media/uploadimg", "timeout", after=1)  # the second body image hangs
     ledger = Ledger(site.config.database.url)
     account = site.config.account.name
 
-    daemon = _start_daemon(site, fake)
+    daemon = _start_daemon(site, fake, TUESDAY + timedelta(seconds=5))
     try:
         wait_until(lambda: any(c.fault == "timeout" for c in list(fake.calls)), daemon, "the held upload")
         daemon.send_signal(signal.SIGTERM)
@@ -254,7 +243,7 @@ def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_witho
     uploaded_before = len(fake.images)
     assert 1 <= uploaded_before < 3
 
-    restarted = _start_daemon(site, fake)
+    restarted = _start_daemon(site, fake, TUESDAY + timedelta(minutes=10))
     try:
         wait_until(lambda: ledger.find(account, release.slot).status == L.CONFIRMED, restarted, "the release")
         restarted.send_signal(signal.SIGTERM)

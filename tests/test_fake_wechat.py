@@ -77,7 +77,7 @@ def clock():
 
 @pytest.fixture
 def fake(clock):
-    with FakeWeChat(clock=clock, timeout_hold=1.0) as server:
+    with FakeWeChat(clock=clock) as server:
         yield server
         assert server.errors == []
 

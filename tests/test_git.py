@@ -191,3 +191,48 @@ def test_covers_named_in_the_config_come_from_the_commit_too(repos):
     assert snapshot.categories["weekly-study"].cover.is_relative_to(snapshot.content.dir)
     assert hashlib.sha256(snapshot.categories["weekly-study"].cover.read_bytes()).hexdigest() == committed
     assert snapshot.account.cover.is_relative_to(snapshot.content.dir)
+
+
+# --- without a repository, or without git ----------------------------------------------------
+
+def _git_setting(site, value: str) -> None:
+    text = site.config_path.read_text(encoding="utf-8").replace('dir = "content"', f'dir = "content"\ngit = {value}')
+    site.config_path.write_text(text, encoding="utf-8")
+
+
+def test_git_required_but_the_content_is_no_repository_pushes_nothing_and_says_why(site, fake):
+    _git_setting(site, "true")
+    result = site.publish("--at", SLOT_AT)
+    assert result.exit_code == 2  # a configuration to correct
+    assert "不在 git 仓库中" in result.output and "[content].git = true" in result.output
+    assert fake.count("draft/add") == 0 and fake.mass_sends == []
+
+
+def test_outside_a_repository_auto_reads_the_folder(site, fake):
+    # README: [content].git = "auto"：内容目录在 git 仓库中即为 true — here it is not.
+    check = site.publish("check")
+    assert check.exit_code == 0 and "未提交" not in check.output
+    result = site.publish("--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert len(sent_titles(fake)) == 3
+    [release] = Ledger(site.config.database.url).releases(site.config.account.name)
+    assert release.commit_sha is None
+
+
+def test_a_clone_on_a_machine_without_git_publishes_the_folder(repos, fake, tmp_path, monkeypatch):
+    _, publisher = repos
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))  # git is not installed
+    result = publisher.publish("--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert sent_titles(fake) == ["每周一学｜异地就医备案，这些要点请记牢"]
+
+
+def test_git_required_on_a_machine_without_git_pushes_nothing(repos, fake, tmp_path, monkeypatch):
+    _, publisher = repos
+    _git_setting(publisher, "true")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    result = publisher.publish("--at", SLOT_AT)
+    assert result.exit_code == 2 and "不在 git 仓库中" in result.output
+    assert fake.mass_sends == []
+    preview = publisher.publish("--preview-to", "editor01", "--at", SLOT_AT)
+    assert preview.exit_code == 2 and fake.previews == []

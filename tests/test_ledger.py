@@ -117,8 +117,11 @@ def test_heartbeat(ledger):
 
 
 def test_naive_datetimes_are_refused(ledger):
-    with pytest.raises(StatementError, match="naive datetime"):  # SQLAlchemy wraps the ledger's ValueError
+
+    # A slot without a time zone could be Beijing or UTC: eight hours apart. Refused, not guessed.
+    with pytest.raises(StatementError, match="naive datetime given to the ledger"):
         ledger.claim("qy", datetime(2024, 4, 2, 9), "mass_send", [])
+    assert ledger.releases("qy") == []  # and nothing was recorded
 
 
 def test_sqlite_folder_is_created(tmp_path):

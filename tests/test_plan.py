@@ -429,3 +429,135 @@ def test_choose_is_deterministic_for_shuffled_input():
     for seed in range(5):
         random.Random(seed).shuffle(posts)
         assert choose(posts, set(), SLOT, RULES) == first
+
+
+# --- the account's time zone, never the server's --------------------------------------------
+# README: 账号时区（IANA 名称），推送时间和文章日期都按此时区. Front matter times carry no zone;
+# a server set to another zone (here US Pacific, 15 hours behind Beijing) must not move them.
+
+@pytest.fixture
+def server_in_another_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_slots_from_a_naive_time_are_the_accounts_wall_clock(server_in_another_zone):
+    monday_noon = datetime(2024, 4, 1, 12, 0)  # what `--at "2024-04-01 12:00"` means: Beijing time
+    assert next_slots(TUE_FRI, SH, monday_noon, 1) == [sh("2024-04-02 09:00")]
+    assert next_slots(TUE_FRI, SH, datetime(2024, 4, 2, 8, 0), 1) == [sh("2024-04-02 09:00")]
+    assert slot_times(TUE_FRI, SH, datetime(2024, 4, 4, 12, 0), datetime(2024, 4, 5, 8, 59)) == []
+    assert slot_times(TUE_FRI, SH, monday_noon, datetime(2024, 4, 2, 9, 1)) == [sh("2024-04-02 09:00")]
+    assert slot_times(TUE_FRI, SH, datetime(2024, 4, 2, 8, 0), datetime(2024, 4, 2, 9, 1)) == [sh("2024-04-02 09:00")]
+    assert previous_slot(TUE_FRI, SH, datetime(2024, 4, 2, 8, 59)) == sh("2024-03-29 09:00")
+    assert due(TUE_FRI, SH, datetime(2024, 4, 2, 9, 5), 6) == Due(sh("2024-04-02 09:00"), ON_TIME)
+    assert due(TUE_FRI, SH, datetime(2024, 4, 2, 16, 0), 6) is None  # seven hours late: beyond catch-up
+    assert overdue(TUE_FRI, SH, datetime(2024, 3, 29, 10, 0), datetime(2024, 4, 2, 10, 0), 6) == [
+        (sh("2024-04-02 09:00"), LATE)]
+    assert overdue(TUE_FRI, SH, datetime(2024, 3, 29, 8, 0), datetime(2024, 4, 2, 8, 0), 6) == [
+        (sh("2024-03-29 09:00"), MISSED)]
+
+
+def test_publish_after_and_expires_are_beijing_time_on_any_server(server_in_another_zone):
+    posts = [post("news/opens-0830.md", publish_after=datetime(2024, 4, 2, 8, 30)),
+             post("news/opens-0930.md", publish_after=datetime(2024, 4, 2, 9, 30)),
+             post("news/ended-0830.md", expires=datetime(2024, 4, 2, 8, 30)),
+             post("news/ends-0930.md", expires=datetime(2024, 4, 2, 9, 30))]
+    bundle = choose(posts, set(), SLOT, RULES)
+    assert sorted(rels(bundle.items)) == ["news/ends-0930.md", "news/opens-0830.md"]
+    assert reasons(bundle) == {"news/opens-0930.md": NOT_YET, "news/ended-0830.md": EXPIRED}
+    naive_slot = choose(posts, set(), datetime(2024, 4, 2, 9, 0), Rules(tz="Asia/Shanghai"))
+    assert reasons(naive_slot) == reasons(bundle)
+
+
+def test_older_posts_go_first_by_beijing_dates_on_any_server(server_in_another_zone):
+    posts = [
+        post("news/2024-03-02-named.md"),                                      # 2 March 00:00
+        post("news/evening-before.md", publish_after=datetime(2024, 3, 1, 20, 0)),  # 1 March 20:00
+        post("news/morning.md", publish_after=datetime(2024, 3, 2, 10, 0)),          # 2 March 10:00
+        post("news/aware-8am.md", publish_after=datetime(2024, 3, 2, 8, 0, tzinfo=SH)),
+    ]
+    assert rels(choose(posts, set(), SLOT, RULES).items) == [
+        "news/evening-before.md", "news/2024-03-02-named.md", "news/aware-8am.md", "news/morning.md"]
+
+
+# --- what README promises about bundles, in its own numbers ------------------------------------
+
+def test_the_campaign_weight_is_10_unless_configured():
+    # README: 活动月份里这些分类的文章 priority 加上此数（默认 10）. April is 基金监管集中宣传月.
+    older_news = post("news/2024-03-01-news.md", priority=10)
+    fund = post("fund-supervision/2024-03-05-fund.md")
+    assert rels(choose([fund, older_news], set(), SLOT).items) == [older_news.rel, fund.rel]  # 10 = 0 + 10: age
+    nine = post("news/2024-03-01-news.md", priority=9)
+    assert rels(choose([nine, fund], set(), SLOT).items) == [fund.rel, nine.rel]
+
+
+def test_configured_campaigns_replace_the_default_ones(repo):
+    # README: 在配置里写了 [[campaigns]] 就以配置为准 — April's 基金监管 campaign no longer applies.
+    repo.write_config("""
+        [[campaigns]]
+        name = "新闻月"
+        months = [4]
+        categories = ["news"]
+        weight = 5
+    """)
+    rules = rules_from_config(repo.config)
+    posts = [post("news/2024-03-09-news.md"), post("policy/2024-03-01-policy.md", priority=3),
+             post("services/2024-03-01-services.md", priority=7), post("fund-supervision/2024-03-01-fund.md")]
+    assert rels(choose(posts, set(), SLOT, rules).items) == [  # 7, 0 + 5, 3, 0
+        "services/2024-03-01-services.md", "news/2024-03-09-news.md", "policy/2024-03-01-policy.md",
+        "fund-supervision/2024-03-01-fund.md"]
+
+
+def test_a_category_limit_of_two_lets_exactly_two_through():
+    # README: [categories.<key>].max_per_bundle — 每次推送中该分类最多几篇.
+    posts = [post(f"custom/2024-03-0{i}-x.md") for i in range(1, 5)] + [post("news/2024-03-09-n.md")]
+    bundle = choose(posts, set(), SLOT, Rules(caps={"custom": 2}))
+    assert rels(bundle.items) == ["custom/2024-03-01-x.md", "custom/2024-03-02-x.md", "news/2024-03-09-n.md"]
+    assert message(bundle, "custom/2024-03-03-x.md") == "本次推送“custom”已有 2 篇（每次最多 2 篇），留待下次"
+
+
+def test_a_copy_under_another_name_is_never_pushed_in_a_later_slot():
+    # README: 每篇文章最多发布一次 — the same content under two file names included.
+    posts = [post("news/a.md", sha256="c" * 64), post("policy/a-copy.md", sha256="c" * 64)] + [
+        post(f"news/{i:02d}.md") for i in range(3)]
+    bundles = forecast(posts, set(), TUE_FRI, SH, sh("2024-04-01 12:00"), 3, RULES)
+    chosen = [p.rel for b in bundles for p in b.items]
+    assert len([r for r in chosen if r in ("news/a.md", "policy/a-copy.md")]) == 1
+    assert "news/a.md" in message(bundles[0], "policy/a-copy.md") or "policy/a-copy.md" in message(
+        bundles[0], "news/a.md")
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"status": "draft"}, "草稿（status 不是 ready），不会发布；改为 status: ready 才会发布"),
+    ({"category": None}, "没有分类，无法发布；请放入分类文件夹或写 category 字段"),
+    ({"publish_after": sh("2024-04-02 09:01")}, "未到发布时间：2024-04-02 09:01 之后才发布"),
+    ({"expires": sh("2024-04-02 09:00")}, "已过期：2024-04-02 09:00 起不再发布"),
+    ({"reviewed_by": " ", "approved_by": None}, "未完成审核签发：缺少 reviewed_by（审核）、approved_by（签发）"),
+    ({"approved_by": ""}, "未完成审核签发：缺少 approved_by（签发）"),
+    ({"reviewed_by": None}, "未完成审核签发：缺少 reviewed_by（审核）"),
+])
+def test_the_reason_an_editor_reads_for_a_post_left_out(fields, words):
+    signed = {"reviewed_by": "张三", "approved_by": "李四", **fields}
+    bundle = choose([post("news/x.md", **signed)], set(), SLOT, Rules(review_required=True))
+    assert message(bundle, "news/x.md") == words
+
+
+def test_the_reason_for_a_post_already_published_and_for_a_twin():
+    published = choose([post("news/x.md")], {"news/x.md"}, SLOT)
+    assert message(published, "news/x.md") == "已发布过，不再重复推送"
+    twins = choose([post("news/a.md", sha256="d" * 64), post("news/b.md", sha256="d" * 64)], set(), SLOT)
+    [left] = twins.left_out
+    other = ({"news/a.md", "news/b.md"} - {left.post.rel}).pop()
+    assert left.message_zh == f"与 {other} 是同一篇，同一次推送只发一次"
+
+
+def test_configuration_mistakes_are_explained():
+    with pytest.raises(ValueError, match=r"^没有配置推送时间（\[schedule\]\.slots 为空）$"):
+        previous_slot((), SH, SLOT)
+    with pytest.raises(ValueError, match=r"^slot 须带时区（或在 Rules\.tz 中给出账号时区）$"):
+        choose([], set(), datetime(2024, 4, 2, 9, 0), Rules())

@@ -174,3 +174,20 @@ def test_a_wide_table_scrolls_inside_its_box_not_the_page(tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
     layout = measure(out / "index.html")
     assert layout["scrollWidth"] <= 375
+
+
+def test_a_quote_in_an_image_description_adds_no_event_handler_to_the_preview(tmp_path):
+    from tests.test_render import attributes
+
+    repo = Repo(tmp_path / "site")
+    repo.image("news/a.png", "PNG")
+    repo.post("news/quote.md", "title: 图片说明里的引号\nstatus: ready\n", '正文\n\n![说明" onerror="steal()](a.png)\n')
+    out = tmp_path / "preview"
+    assert repo.publish("--dry-run", "--at", SLOT_AT, "--out", str(out)).exit_code == 0
+    page = (out / "index.html").read_text(encoding="utf-8")
+    payload = (out / "payload.json").read_text(encoding="utf-8")
+    content = json.loads(payload)["articles"][0]["content"]
+    for html in (page, content):
+        seen = attributes(html)
+        assert [a for a in seen if a[1].startswith("on")] == []
+        assert ("img", "alt", '说明" onerror="steal()') in seen

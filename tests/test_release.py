@@ -12,6 +12,7 @@ from scheduler import ledger as L
 from scheduler.ledger import Ledger
 from scheduler.release import Releaser, clientmsgid
 from scheduler.runtime import SealedTokenStorage
+from tests.fake_wechat import CLIENT_TIMEOUT
 
 SLOT_AT = "2024-04-02 09:00"  # a Tuesday slot in the campaign month
 SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=UTC)
@@ -37,7 +38,7 @@ def releaser_for(site, fake, *, now=lambda: SLOT + timedelta(minutes=1), **optio
     ledger = Ledger(config.database.url)
     publisher = WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url,
                                 session=SealedTokenStorage(ledger, fake.secret),  # as make_publisher does
-                                timeout=0.5, sleep=lambda s: None, **options)
+                                timeout=CLIENT_TIMEOUT, sleep=lambda s: None, **options)
     return Releaser(config, ledger, publisher, now=now, sleep=lambda s: None, poll_delays=(0, 0, 0))
 
 
@@ -190,3 +191,96 @@ def test_an_empty_slot_is_recorded_and_sends_nothing(site, fake):
 def _advance_fake_clock(fake, seconds):
     base = fake.clock
     fake.clock = lambda: base() + seconds
+
+
+# --- promises about an unknown send and about giving up ----------------------------------------
+
+def test_an_unknown_mass_send_older_than_wechats_24_hours_is_never_sent_again(site, fake):
+    # README: 群发用 clientmsgid，微信对重复的请求会答复“已发过”——but WeChat keeps a clientmsgid for
+    # 24 hours only; after that a repeat would go out again. So a send still unknown 25 hours on is
+    # left for a person to check, never re-sent, and its posts stay with it.
+    fake.inject("message/mass/sendall", "lost")
+    first = releaser_for(site, fake)
+    first.now = lambda: SLOT + timedelta(minutes=1)
+    assert first.release(SLOT).release.status == L.UNCONFIRMED
+    assert len(fake.mass_sends) == 1  # it did go out; the answer was lost
+    asked = fake.count("message/mass/sendall")  # within the minute, a repeat is refused (45066)
+
+    later = releaser_for(site, fake)
+    later.now = lambda: SLOT + timedelta(hours=25)
+    _advance_fake_clock(fake, 25 * 3600)
+    outcome = later.resume(later.ledger.find(site.config.account.name, SLOT))
+
+    assert outcome.release.status == L.UNCONFIRMED
+    assert any("24 小时" in m for m in outcome.messages), outcome.messages
+    assert fake.count("message/mass/sendall") == asked and len(fake.mass_sends) == 1
+    paths, _ = later.ledger.published(site.config.account.name)
+    assert len(set(paths)) == len(EXPECTED_TITLES)  # not freed for another push
+
+
+def test_within_the_24_hours_an_unknown_mass_send_is_confirmed_by_its_clientmsgid(site, fake):
+    fake.inject("message/mass/sendall", "lost")
+    first = releaser_for(site, fake)
+    first.now = lambda: SLOT + timedelta(minutes=1)
+    first.release(SLOT)
+
+    later = releaser_for(site, fake)
+    later.now = lambda: SLOT + timedelta(hours=2)
+    _advance_fake_clock(fake, 2 * 3600)
+    outcome = later.resume(later.ledger.find(site.config.account.name, SLOT))
+
+    assert outcome.release.status == L.CONFIRMED
+    assert outcome.release.msg_id == str(fake.mass_sends[0]["msg_id"]) and len(fake.mass_sends) == 1
+
+
+def test_a_release_gives_up_after_its_fifth_failed_attempt_and_frees_its_posts(site, fake):
+    # A step before the send that keeps failing (WeChat busy) is tried again at later runs;
+    # the fifth failure ends the release as failed, and its posts go to the next push.
+    fake.inject("draft/add", "busy", times=1000)
+    runs = []
+    for _ in range(5):
+        runs.append(releaser_for(site, fake, max_attempts=1).release(SLOT).release.status)
+    assert runs == [L.UPLOADED] * 4 + [L.FAILED]
+    assert fake.count("draft/add") == 5 and fake.mass_sends == []
+    assert releaser_for(site, fake, max_attempts=1).release(SLOT).release.status == L.FAILED
+    assert fake.count("draft/add") == 5  # given up: no sixth try
+
+    fake.clear_faults()
+    friday = releaser_for(site, fake).release(SLOT + timedelta(days=3))
+    assert friday.release.status == L.CONFIRMED
+    assert sent_titles(fake) == EXPECTED_TITLES
+
+
+# --- `publish --preview-to`: one person's phone, nothing recorded --------------------------------
+
+def test_preview_to_sends_the_bundle_to_one_phone_and_records_nothing(site, fake):
+    # README: 把本次推送发到一个人的手机上预览（不记台账，草稿随后删除）
+    result = site.publish("--preview-to", "editor01", "--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert "已把 3 篇文章的预览发给 editor01（未记入台账，草稿已删除）" in result.output
+    [preview] = fake.previews
+    assert preview["towxname"] == "editor01"
+    assert [a["title"] for a in preview["articles"]] == EXPECTED_TITLES
+    assert fake.drafts == {} and fake.mass_sends == [] and fake.published == {}
+    assert Ledger(site.config.database.url).releases(site.config.account.name) == []
+
+    after = site.publish("--at", SLOT_AT)  # the real push still happens, once
+    assert after.exit_code == 0 and sent_titles(fake) == EXPECTED_TITLES
+
+
+def test_a_failed_preview_says_why_and_still_deletes_its_draft(site, fake):
+    fake.inject("message/mass/preview", {"errcode": 40132, "errmsg": "invalid username"})
+    result = site.publish("--preview-to", "nobody", "--at", SLOT_AT)
+    assert result.exit_code == 3, result.output
+    assert "40132" in result.output or "微信号" in result.output
+    assert fake.count("draft/add") == 1 and fake.drafts == {} and fake.previews == []
+
+
+def test_preview_to_with_nothing_to_push_sends_nothing(site, fake):
+    for post in site.content.rglob("*.md"):
+        if post.name != "README.md":
+            post.unlink()
+    result = site.publish("--preview-to", "editor01", "--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert "没有可发布的文章，未发送预览" in result.output
+    assert fake.count("draft/add") == 0 and fake.previews == []

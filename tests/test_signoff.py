@@ -283,3 +283,26 @@ def test_line_ends_changed_by_git_do_not_void_an_approval(signed, monkeypatch):
     assert errors_of(signed, POST) == []
     path.write_bytes(lf.replace("五进".encode(), "六进".encode()))
     assert "审核后被修改" in errors_of(signed, POST)[0].message
+
+
+# --- a damaged records file -------------------------------------------------------------------
+
+def test_a_damaged_records_file_blocks_publishing_and_is_never_overwritten(signed, tmp_path, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    approve_all(signed, POST)
+    path = signed.content / ".signoff.toml"
+    damaged = path.read_bytes()[:-40] + b'\n[["broken'  # a merge gone wrong, a truncated save
+    path.write_bytes(damaged)
+
+    check = signed.publish("check")
+    assert check.exit_code == 1
+    assert ".signoff.toml 格式错误" in check.output and "可用 git 恢复此文件" in check.output
+
+    out = tmp_path / "preview"
+    dry = signed.publish("--dry-run", "--at", "2024-04-02 09:00", "--out", str(out))
+    assert dry.exit_code == 0, dry.output
+    assert "打击欺诈骗保" not in (out / "payload.json").read_text(encoding="utf-8")  # approved, but unprovable
+
+    again = approve(signed, POST, "王五", "终审")
+    assert again.exit_code == 2 and ".signoff.toml 格式错误" in again.output
+    assert path.read_bytes() == damaged  # the other records are still there for git to restore

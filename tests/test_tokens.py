@@ -10,6 +10,7 @@ import pytest
 from publishers.wechat import WeChatPublisher
 from scheduler.ledger import Ledger
 from scheduler.runtime import RedisTokens, SealedTokenStorage, make_publisher
+from tests.fake_wechat import CLIENT_TIMEOUT
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def redis_url():
 
 
 def test_two_processes_share_one_token_through_redis(redis_url, fake):
-    publishers = [WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url, timeout=2,
+    publishers = [WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url, timeout=CLIENT_TIMEOUT,
                                   session=SealedTokenStorage(RedisTokens(redis_url), fake.secret))
                   for _ in range(2)]
     for publisher in publishers:

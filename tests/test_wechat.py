@@ -14,9 +14,7 @@ from publishers.base import DraftArticle, Publication, PublishError, Sent, Unkno
 from publishers.errors import describe
 from publishers.wechat import WeChatPublisher, scrub
 from publishers.wechat_api import upload_file
-from tests.fake_wechat import FakeWeChat, ManualClock
-
-CLIENT_TIMEOUT = 0.3  # the fake holds a "timeout" fault for 1 s
+from tests.fake_wechat import CLIENT_TIMEOUT, FakeWeChat, ManualClock
 
 
 class StrStorage(MemoryStorage):
@@ -39,7 +37,7 @@ def clock():
 
 @pytest.fixture
 def fake(clock):
-    with FakeWeChat(clock=clock, timeout_hold=1.0) as server:
+    with FakeWeChat(clock=clock) as server:
         yield server
     assert server.errors == []
 
@@ -165,7 +163,7 @@ def test_wrong_app_id(fake):
 
 
 def test_a_wrong_api_base_url_is_named(fake):
-    wx = WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url + "gateway/", timeout=1,
+    wx = WeChatPublisher(fake.appid, fake.secret, api_base_url=fake.url + "gateway/", timeout=CLIENT_TIMEOUT,
                          sleep=lambda s: None)
     with pytest.raises(PublishError) as raised:
         wx.upload_image(image(), "a.jpg")

@@ -9,6 +9,8 @@ the mistake is made by changing one word of it.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler import wording
 from scheduler.checks import check_repository
@@ -186,15 +188,56 @@ def test_an_unlabelled_number_shaped_like_an_id_is_a_warning_when_its_check_digi
     february_30 = next(n for n in (f"1101051949023012{d}0" for d in "0123456789") if not id_checksum_ok(n))
     assert private_numbers(f"编号 {february_30} 的材料") == []  # nobody was born on 30 February
     assert private_numbers("编号 990105194912310021 的材料") == []  # 99 is no province
+def check_digit(body: str) -> str:
+    """The Luhn check digit (ISO/IEC 7812-1), written independently of scheduler.privacy:
+    from the right, every other digit of the body doubled, with the digit sum of the product."""
+    doubled = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+    total = sum(doubled[int(d)] if i % 2 == 0 else int(d) for i, d in enumerate(reversed(body)))
+    return str(-total % 10)
 
 
 def test_bank_cards_need_luhn():
-    card = "6222021234567890"
-    card = card[:-1] + next(d for d in "0123456789" if luhn_ok(card[:-1] + d))
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")  # the well-known test card
+    card = "622202123456789" + check_digit("622202123456789")
     [problem] = private_numbers(f"补助资金已打入银行卡 {card}，请注意查收")
-    assert "银行卡号" in problem.message and card not in problem.message
+    assert problem.message == f"个人信息：未打码的银行卡号 6222********{card[-4:]}，请打码或删除"
     bad = card[:-1] + str((int(card[-1]) + 1) % 10)
     assert private_numbers(f"补助资金已打入银行卡 {bad}") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.from_regex(r"\A[3-6][0-9]{14,17}\Z"), wrong=st.integers(1, 9))
+def test_a_card_number_of_16_to_19_digits_is_reported_exactly_when_its_check_digit_is_right(body, wrong):
+    # README: 银行卡号（16–19 位，Luhn 校验）
+    card = body + check_digit(body)
+    if len(set(card)) == 1:
+        return  # 4444…: a row of one digit is filler, not a card
+    [problem] = private_numbers(f"卡号{card}。")
+    assert (problem.start, problem.end) == (2, 2 + len(card))
+    forged = body + str((int(check_digit(body)) + wrong) % 10)
+    assert not [p for p in private_numbers(f"卡号{forged}。") if "银行卡号" in p.message]
+
+
+def test_card_numbers_written_in_groups_and_rows_of_one_digit():
+    body = "621700123456789012"
+    card = body + check_digit(body)  # 19 digits, the longest
+    grouped = " ".join(card[i:i + 4] for i in range(0, 19, 4))
+    [problem] = private_numbers(f"请核对 {grouped} 是否本人账户")
+    assert problem.message == f"个人信息：未打码的银行卡号 6217********{card[-4:]}，请打码或删除"
+    assert private_numbers(f"请核对 {grouped}", frozenset({card})) == []  # allowed, however it is written
+    two_digits = "444444444444444" + check_digit("444444444444444")
+    assert two_digits == "4444444444444448" and len(private_numbers(f"卡号 {two_digits}")) == 1
+    assert check_digit("4444444444444444") == "4" and private_numbers("编号 44444444444444444") == []
+
+
+def test_the_masked_messages_word_for_word():
+    [mobile] = private_numbers("联系人：李某，电话 139-1234-5678。")
+    assert mobile.message == ("个人信息：未打码的手机号 139****5678，请打码（如 138****1234）或删除；"
+                              "有意公开的号码请写进 [checks].allowed_numbers")
+    assert private_numbers("咨询专线 139-1234-5678", frozenset({"13912345678"})) == []
+    [identity] = private_numbers("身份证号11010519491231002X。")
+    assert identity.message == ("个人信息：未打码的身份证号 110105********002X，"
+                                "公开发布会泄露个人信息，请打码（如 430621********1234）或删除")
 
 
 def test_allowed_numbers_are_not_reported():

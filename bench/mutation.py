@@ -1,0 +1,199 @@
+"""Mutation score per module: mutmut changes one thing at a time in the modules that hold
+the README's promises, and the tests of that module must notice.
+
+    python bench/mutation.py [MODULE ...] [--children N] [--keep DIR]
+
+MODULE is one of the keys of ``MODULES`` (default: all of them).  Each module is mutated
+in a scratch copy of the project (nothing is written to the work tree), with mutmut's
+``[tool.mutmut]`` settings from pyproject.toml narrowed to that module and its own test
+files, so a module's run is quick and independent of the others.  Prints, per module,
+killed / mutants, the score and its target, then every surviving mutant by name; with
+``--keep DIR`` the scratch copy stays, and ``mutmut show NAME`` there prints its diff.
+Exits 0 whatever the figures (like the other bench scripts); 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# module → (file, the test files that guard its promises, target score in % or None)
+MODULES = {
+    "plan": ("scheduler/plan.py", ["tests/test_plan.py"], 90),
+    "sanitize": ("publishers/sanitize.py", ["tests/test_render.py"], 90),
+    "privacy": ("scheduler/privacy.py", ["tests/test_wording.py"], 90),
+    "ledger": ("scheduler/ledger.py", ["tests/test_ledger.py"], 90),
+    "signoff": ("scheduler/signoff.py", ["tests/test_signoff.py"], None),
+    "release": ("scheduler/release.py", ["tests/test_release.py", "tests/test_faults.py"], 80),
+    "wechat": ("publishers/wechat.py", ["tests/test_wechat.py"], 80),
+}
+KILLED = {"killed", "timeout", "caught by type check"}
+
+# Survivors read and judged equivalent (no user could tell them from the original), by mutant
+# name as mutmut numbers them for the current code; a changed module renumbers its mutants, so
+# re-read them then.  Printed beside each survivor.
+SAME_INSTANT = "astimezone(None) instead of UTC: the same instant, only compared or subtracted"
+WIDER_WINDOW = "a wider search window or margin: the same slots are found"
+EQUIVALENT = {
+    "scheduler.plan.x__campaign__mutmut_1": "the default weight is never used: every caller passes one",
+    "scheduler.plan.x__occurrence__mutmut_1": SAME_INSTANT,
+    "scheduler.plan.x__utc__mutmut_1": SAME_INSTANT,
+    "scheduler.plan.x_post_date__mutmut_11": SAME_INSTANT,
+    "scheduler.plan.x_due__mutmut_19": "the slot is always aware here: the zone is not consulted",
+    "scheduler.plan.x_overdue__mutmut_36": "the served slot is always aware here: the zone is not consulted",
+    "scheduler.plan.x_overdue__mutmut_43": "slot times are always aware here: the zone is not consulted",
+    "scheduler.plan.x_slot_times__mutmut_15": "a day in the server's zone is within one day of the account's: "
+                                              "the one-day margin covers it",
+    "scheduler.plan.x_slot_times__mutmut_19": "as above, at the other end of the window",
+    "scheduler.plan.x_slot_times__mutmut_17": WIDER_WINDOW,
+    "scheduler.plan.x_slot_times__mutmut_21": WIDER_WINDOW,
+    "scheduler.plan.x_slot_times__mutmut_23": "the window already ends a day after its last slot",
+    "scheduler.plan.x_previous_slot__mutmut_24": WIDER_WINDOW,
+    "scheduler.plan.x_next_slots__mutmut_16": WIDER_WINDOW + " (a fractional number of weeks)",
+    "scheduler.plan.x_next_slots__mutmut_17": WIDER_WINDOW,
+    "scheduler.plan.x_next_slots__mutmut_4": "n ≤ 0 with slots, or no slots: both paths return []",
+    "scheduler.plan.x_next_slots__mutmut_5": "n = 0 takes the general path and returns times[:0] = []",
+    "scheduler.plan.x__ranked__mutmut_14": "the key of undated posts only ranks them among themselves",
+    "scheduler.plan.x__ranked__mutmut_15": "the key of undated posts only ranks them among themselves",
+    "scheduler.plan.x__ranked__mutmut_30": "None and False are both 'oldest first'",
+    "publishers.sanitize.x__cleaner__mutmut_1": "takes the nh3 < 0.3 fallback, which cleans the same (tested)",
+    "publishers.sanitize.x__cleaner__mutmut_5": "takes the nh3 < 0.3 fallback, which cleans the same (tested)",
+    "publishers.sanitize.x__cleaner__mutmut_6": "takes the nh3 < 0.3 fallback, which cleans the same (tested)",
+    "publishers.sanitize.x__cleaner__mutmut_7": "takes the nh3 < 0.3 fallback, which cleans the same (tested)",
+    "publishers.sanitize.x_escape__mutmut_2": "skips a fast path: sub() leaves text without specials unchanged",
+    "publishers.sanitize.x__escape_attribute__mutmut_2": "skips a fast path: sub() leaves text without specials "
+                                                         "unchanged",
+    "publishers.sanitize.x__scan__mutmut_8": "another harmless spelling of '<![': the scan reports the same",
+    "publishers.sanitize.x__scan__mutmut_9": "another harmless spelling of '<![': the scan reports the same",
+    "publishers.sanitize.x__write__mutmut_3": "comment elements never reach _write: the tree builder makes none",
+    "publishers.sanitize.x__write__mutmut_4": "comment elements never reach _write: the tree builder makes none",
+    "publishers.sanitize.xǁ_Scannerǁ__init____mutmut_1": "the scan reads tags and attributes only; attribute "
+                                                         "values are unescaped either way",
+    "publishers.sanitize.xǁ_Scannerǁ__init____mutmut_2": "the scan reads tags and attributes only; attribute "
+                                                         "values are unescaped either way",
+    "publishers.sanitize.xǁ_TreeBuilderǁ__init____mutmut_4": "callers use the root's children, never its tag",
+    "publishers.sanitize.xǁ_TreeBuilderǁ__init____mutmut_5": "callers use the root's children, never its tag",
+    "publishers.sanitize.xǁ_TreeBuilderǁ__init____mutmut_6": "callers use the root's children, never its tag",
+    "publishers.sanitize.xǁ_TreeBuilderǁhandle_endtag__mutmut_11": "nh3's output is well formed: the closing "
+                                                                   "tag is always the top of the stack",
+    "publishers.sanitize.xǁ_TreeBuilderǁhandle_starttag__mutmut_11": "nh3 writes every attribute with a value",
+    "scheduler.privacy.x_id_checksum_ok__mutmut_9": "zip() stops at the 17 weights either way",
+    "scheduler.privacy.x_luhn_ok__mutmut_15": "-total is a multiple of 10 exactly when total is",
+    "scheduler.privacy.x_private_numbers__mutmut_27": "two findings never touch: every pattern refuses a digit "
+                                                      "right before and after it",
+    "scheduler.privacy.x_private_numbers__mutmut_28": "two findings never touch: every pattern refuses a digit "
+                                                      "right before and after it",
+    "scheduler.privacy.x_private_numbers__mutmut_58": "the card pattern never matches more than 19 digits",
+    "scheduler.privacy.x_private_numbers__mutmut_78": "a mobile's digits only feed its mask, whose first 3 and "
+                                                      "last 4 characters are digits either way",
+    "scheduler.privacy.x_private_numbers__mutmut_79": "a mobile's digits only feed its mask, whose first 3 and "
+                                                      "last 4 characters are digits either way",
+    **{f"publishers.sanitize.xǁ_TreeBuilderǁhandle_startendtag__mutmut_{n}":
+       "never called: nh3 writes void elements as <br>, not <br/>" for n in range(1, 11)},
+}
+IGNORED = ("mutants", ".git", ".hypothesis", ".pytest_cache", "__pycache__", "state", "preview", "*.egg-info")
+RESULT_LINE = re.compile(r"^\s+(\S+): (.+)$")
+
+
+def scratch_copy(target: Path) -> None:
+    shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(*IGNORED), symlinks=True)
+
+
+def narrow_config(project: Path, module_file: str, tests: list[str]) -> None:
+    """The copy's [tool.mutmut]: the shared settings, only this module, only its tests."""
+    path = project / "pyproject.toml"
+    text = path.read_text(encoding="utf-8")
+    base = tomllib.loads(text)["tool"]["mutmut"]
+    start = text.index("[tool.mutmut]")
+    following = re.search(r"^\[", text[start + 1:], re.MULTILINE)
+    end = start + 1 + following.start() if following else len(text)
+    settings = {**base, "only_mutate": [module_file], "pytest_add_cli_args_test_selection": tests}
+    lines = ["[tool.mutmut]"] + [f"{key} = {_toml(value)}" for key, value in settings.items()]
+    path.write_text(text[:start] + "\n".join(lines) + "\n" + text[end:], encoding="utf-8")
+
+
+def _toml(value) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
+
+
+def mutmut(project: Path, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mutmut", *args], cwd=project, text=True,
+                          capture_output=capture, check=False)
+
+
+def run_module(name: str, children: int, keep: Path | None) -> dict:
+    module_file, tests, target = MODULES[name]
+    holder = Path(tempfile.mkdtemp(prefix=f"tuiwen-mutmut-{name}-")) if keep is None else keep / name
+    project = holder / "project"
+    if project.exists():
+        shutil.rmtree(project)
+    scratch_copy(project)
+    narrow_config(project, module_file, tests)
+    started = time.monotonic()
+    mutmut(project, "run", "--max-children", str(children))
+    listing = mutmut(project, "results", "--all", "true", capture=True).stdout
+    statuses = {m.group(1): m.group(2).strip() for m in map(RESULT_LINE.match, listing.splitlines()) if m}
+    if keep is None:
+        shutil.rmtree(holder, ignore_errors=True)
+    counts = Counter(statuses.values())
+    killed = sum(counts[s] for s in KILLED)
+    total = len(statuses) - counts["skipped"]
+    return {"name": name, "file": module_file, "target": target, "killed": killed, "total": total,
+            "score": 100 * killed / total if total else 0.0, "counts": counts,
+            "survivors": sorted(k for k, s in statuses.items() if s not in KILLED | {"skipped"}),
+            "minutes": (time.monotonic() - started) / 60, "kept": project if keep else None}
+
+
+def report(results: list[dict]) -> None:
+    print("\nmutation score per module (killed = a test failed on the mutant)")
+    print(f"{'module':<10} {'file':<24} {'killed':>7} {'mutants':>8} {'score':>7} {'target':>7}  minutes")
+    for r in results:
+        target = f"≥{r['target']}%" if r["target"] else "—"
+        mark = "" if r["target"] is None else (" ✓" if r["score"] >= r["target"] else " ✗")
+        print(f"{r['name']:<10} {r['file']:<24} {r['killed']:>7} {r['total']:>8} {r['score']:>6.1f}% "
+              f"{target:>7}{mark}  {r['minutes']:.1f}")
+    for r in results:
+        others = {k: v for k, v in r["counts"].items() if k not in KILLED}
+        if r["survivors"]:
+            print(f"\n{r['name']}: {len(r['survivors'])} not killed {dict(others)}"
+                  + (f" (mutmut show NAME in {r['kept']})" if r["kept"] else ""))
+            for survivor in r["survivors"]:
+                reason = EQUIVALENT.get(survivor)
+                print(f"    {survivor}" + (f"  — equivalent: {reason}" if reason else ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
+    parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--keep", type=Path, help="keep the scratch copies under this folder")
+    args = parser.parse_args(argv)
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)}; choose from {', '.join(MODULES)}")
+    if args.keep:
+        args.keep = args.keep.resolve()
+        args.keep.mkdir(parents=True, exist_ok=True)
+    results = [run_module(name, args.children, args.keep) for name in args.modules or MODULES]
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
