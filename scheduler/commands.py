@@ -122,7 +122,7 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
         con.print(f"[red]{escape(str(exc))}[/]")
         return EXIT_CONFIG
     if force:
-        outcomes = [releaser.release(minute(at), forced=True)]
+        outcomes = [releaser.release(minute(at), forced=True, retry=True)]
     else:
         daemon = Daemon(config, ledger, releaser, now=lambda: at)
         daemon.backoff = False  # a person asked for it now: a failed slot is tried again at once

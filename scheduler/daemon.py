@@ -65,7 +65,8 @@ class SlotReleaser(Protocol):
 
     should_stop: Callable[[], bool]
 
-    def release(self, slot: datetime, *, late: bool = False, forced: bool = False) -> Outcome: ...
+    def release(self, slot: datetime, *, late: bool = False, forced: bool = False,
+                retry: bool = False) -> Outcome: ...
     def resume(self, release: Release) -> Outcome: ...
 
 
@@ -177,7 +178,7 @@ class Daemon:
         if existing is not None and not (retryable(existing) and self._may_retry(existing, now)):
             return
         try:
-            outcome = self.releaser.release(slot.slot, late=slot.state == "late")
+            outcome = self.releaser.release(slot.slot, late=slot.state == "late", retry=existing is not None)
         except GitError as exc:
             # Nothing is claimed: the next reconcile tries again, until the slot is missed.
             message = f"内容仓库状态不允许发布：{exc}"

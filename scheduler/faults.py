@@ -39,6 +39,9 @@ def describe(exc: BaseException) -> str:
         return _line(exc.message)
     if is_database_error(exc):
         return f"台账数据库出错：{_database_cause(exc)}。{DATABASE_HINT}"
+    if type(exc).__name__ == "CommandError" and "locate revision" in str(exc):  # alembic
+        return ("台账数据库是更新版本的 tuiwen 建立或升级过的，这个版本不认识它的结构。"
+                "请把 tuiwen 升级到与其他机器相同的版本后再运行")
     if isinstance(exc, OSError) and exc.errno in _DISK:
         where = f"（{exc.filename}）" if exc.filename else ""
         return f"写入文件失败{where}：{_DISK[exc.errno]}。请腾出磁盘空间或检查权限后重试"

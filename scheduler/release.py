@@ -91,14 +91,15 @@ class Releaser:
 
     # --- entry points -----------------------------------------------------
 
-    def release(self, slot: datetime, *, late: bool = False, forced: bool = False) -> Outcome:
+    def release(self, slot: datetime, *, late: bool = False, forced: bool = False,
+                retry: bool = False) -> Outcome:
         """Publish the bundle of ``slot`` once: claim it, or resume the release that holds it.
 
-        A release of the slot that failed before anything was sent is planned again and
-        reopened (the caller decides when: see :func:`retry_due`).
+        With ``retry``, a release of the slot that failed before anything was sent is planned
+        again and reopened; the caller decides when (the daemon after a pause, a person at once).
         """
         existing = self.ledger.find(self.account, slot)
-        if existing is not None and not retryable(existing):
+        if existing is not None and not (retry and retryable(existing)):
             return self._continue(existing)
         checkout = self.content.current()  # GitError: a clone tuiwen will not publish from
         for warning in checkout.warnings:

@@ -143,12 +143,47 @@ def reset_database(url: str) -> None:
     engine.dispose()
 
 
+_PRIVATE: dict[str, str] = {}  # backend → this test run's own database on that server
+
+
+def server_url(backend: str) -> str | None:
+    """A database of this test run's own on the server named by the backend's variable (None where
+    unset): two test runs at once (CI beside a developer, or the suite twice) never drop each
+    other's tables. Created at first use, dropped when the run ends."""
+    if backend in _PRIVATE:
+        return _PRIVATE[backend]
+    base = os.environ.get(SERVER_URLS[backend])
+    if not base:
+        return None
+    import atexit
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(base)
+    name = f"{admin_url.database}_tw{os.getpid()}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    drop = f"DROP DATABASE IF EXISTS {name}" + (" WITH (FORCE)" if backend == "postgresql" else "")
+    with admin.connect() as connection:
+        connection.execute(text(drop))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+
+    def remove() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(drop))
+        admin.dispose()
+
+    atexit.register(remove)
+    _PRIVATE[backend] = admin_url.set(database=name).render_as_string(hide_password=False)
+    return _PRIVATE[backend]
+
+
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def database_url(request, tmp_path) -> str:
     """A ledger URL on each backend; server backends skip where their variable is unset."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.db'}"
-    url = os.environ.get(SERVER_URLS[request.param])
+    url = server_url(request.param)
     if not url:
         pytest.skip(f"{SERVER_URLS[request.param]} is not set")
     reset_database(url)

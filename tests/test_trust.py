@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from scheduler import ledger as L
 from scheduler.ledger import Ledger
-from tests.conftest import REPO_ROOT, SERVER_URLS, reset_database, wait_until
+from tests.conftest import REPO_ROOT, SERVER_URLS, reset_database, server_url, wait_until
 from tests.test_faults import advance_fake_clock
 from tests.test_release import SLOT, SLOT_AT
 
@@ -270,7 +270,11 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
     except OSError:
         pass
     finally:
+        # shutdown() first: the other direction's thread is blocked in recv() on one of these, and
+        # close() alone would keep that socket open (and the database session, with its locks).
         for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
 
@@ -290,7 +294,7 @@ def use_ledger(site, url: str) -> None:
 
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 def test_the_ledger_database_stopping_mid_release_exits_3_then_pushes_once(site, fake, backend):
-    url = os.environ.get(SERVER_URLS[backend])
+    url = server_url(backend)
     if not url:
         pytest.skip(f"{SERVER_URLS[backend]} is not set")
     reset_database(url)
@@ -323,7 +327,7 @@ def test_the_ledger_database_stopping_mid_release_exits_3_then_pushes_once(site,
                 break
             assert "另一个进程" in output(again), output(again)
             time.sleep(1)
-        assert len(fake.mass_sends) == 1 and the_release(site).status == L.CONFIRMED
+        assert len(fake.mass_sends) == 1 and the_release(site).status == L.CONFIRMED, output(again)
     finally:
         proxy.cut()
         reset_database(url)
@@ -512,3 +516,18 @@ def test_the_daemon_pushes_the_valid_posts_on_time_beside_an_impossible_date(sit
     ledger = Ledger(site.config.database.url)
     causes = [e.message for e in ledger.events(site.config.account.name) if e.kind == "content"]
     assert any("news/2024-03-30-bad-date.md" in c and "2024-02-30" in c for c in causes), causes
+
+
+def test_a_ledger_from_a_newer_version_is_named_as_such(site, fake, tmp_path):
+    from sqlalchemy import create_engine, text
+
+    db = tmp_path / "newer.db"
+    Ledger(f"sqlite:///{db}").close()
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    use_ledger(site, f"sqlite:///{db}")
+    result = run_publish(site, fake, "--at", SLOT_AT)
+    assert result.returncode == 3 and TRACEBACK not in output(result)
+    assert "更新版本的 tuiwen" in output(result), output(result)

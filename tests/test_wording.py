@@ -235,8 +235,11 @@ def test_the_masked_messages_word_for_word():
     assert mobile.message == ("个人信息：未打码的手机号 139****5678，请打码（如 138****1234）或删除；"
                               "有意公开的号码请写进 [checks].allowed_numbers")
     assert private_numbers("咨询专线 139-1234-5678", frozenset({"13912345678"})) == []
-    [identity] = private_numbers("身份证号11010519491231002X。")
+    [identity] = private_numbers("材料 11010519491231002X 已收到。")
     assert identity.message == ("个人信息：未打码的身份证号 110105********002X，"
+                                "公开发布会泄露个人信息，请打码（如 430621********1234）或删除")
+    [labelled] = private_numbers("身份证号11010519491231002X。")
+    assert labelled.message == ("个人信息：“身份证号”后面是未打码的号码 110105********002X，"
                                 "公开发布会泄露个人信息，请打码（如 430621********1234）或删除")
 
 
