@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .settings.load import load_config, settings_table
+from .settings.accounts import load_accounts, load_config
+from .settings.load import settings_table
 from .settings.model import DEFAULT_CONFIG, Config, ConfigError
 from .settings.sections import (
     DEFAULT_CAMPAIGNS,
@@ -27,5 +28,5 @@ __all__ = [
     "DEFAULT_CAMPAIGNS", "DEFAULT_CATEGORIES", "DEFAULT_CONFIG", "SECTIONS", "WEEKDAYS", "WEEKDAY_NAMES",
     "AccountSettings", "AlertSettings", "CampaignSettings", "Category", "CheckSettings", "Config", "ConfigError",
     "ContentSettings", "DatabaseSettings", "FreshnessSettings", "ReviewSettings", "ScheduleSettings", "Slot",
-    "SmtpSettings", "ThemeSettings", "load_config", "parse_slot", "settings_table",
+    "SmtpSettings", "ThemeSettings", "load_accounts", "load_config", "parse_slot", "settings_table",
 ]

@@ -8,33 +8,32 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from .model import DEFAULT_CONFIG, Config, ConfigError
+from .model import Config, ConfigError
 from .sections import DEFAULT_CAMPAIGNS, DEFAULT_CATEGORIES, SECTIONS, CampaignSettings, Category
 from .values import _Context, _toml_key
 
 
-def load_config(path: str | Path = DEFAULT_CONFIG) -> Config:
-    """Read and validate a config file; ConfigError (one message, naming the key) otherwise."""
-    path = Path(path).expanduser().resolve()
-    data = _read_toml(path)
+def config_from(data: dict[str, Any], path: Path, prefix: str = "") -> Config:
+    """One account's Config from its TOML tables (``prefix``: where they were written, for messages)."""
     ctx = _Context(root=path.parent)
     where = path.name
     unknown = sorted(set(data) - set(SECTIONS) - {"categories", "campaigns"})
     if unknown:
-        known = ", ".join([*SECTIONS, "categories", "campaigns"])
-        raise ConfigError(f"{where}: 未知的配置节 [{unknown[0]}]（可用：{known}）")
+        known = ", ".join([*SECTIONS, "categories", "campaigns", "accounts"])
+        raise ConfigError(f"{where}: 未知的配置节 [{prefix}{unknown[0]}]（可用：{known}）")
     sections = {}
     for name, cls in SECTIONS.items():
         table = data.get(name, {})
+        label = prefix.removesuffix(".") if prefix and name == "account" else prefix + name
         if not isinstance(table, dict):
-            raise ConfigError(f"{where}: [{name}] 应为一个配置节")
-        sections[name] = _build(cls, table, ctx, f"{where}: [{name}]")
+            raise ConfigError(f"{where}: [{label}] 应为一个配置节")
+        sections[name] = _build(cls, table, ctx, f"{where}: [{label}]")
     categories = _categories(data.get("categories", {}), ctx, where)
     campaigns = _campaigns(data.get("campaigns", DEFAULT_CAMPAIGNS), categories, ctx, where)
     return Config(path=path, categories=categories, campaigns=campaigns, **sections)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as file:
             return tomllib.load(file)

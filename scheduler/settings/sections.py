@@ -38,6 +38,7 @@ from .values import (
     _str_list,
     _timezone,
     _words_file,
+    account_key,
     setting,
     subsection,
 )
@@ -45,6 +46,8 @@ from .values import (
 
 @dataclass(frozen=True)
 class AccountSettings:
+    key: str = setting("main", account_key,
+                       "账号的键（小写字母、数字、连字符）：台账按它记录，定下后不要再改；改 name 不影响历史记录")
     name: str = setting("医保公众号", _nonempty_str, "公众号名称，用于页脚和预览")
     author: str = setting("", _author, "默认作者（≤16 字），文章未写 author 时使用")
     cover: Path | None = setting("", _optional_path, "账号默认封面图，相对配置文件")

@@ -68,6 +68,13 @@ def _nonempty_str(value: Any, ctx: _Context) -> str:
     return value.strip()
 
 
+def account_key(value: Any, ctx: _Context) -> str:
+    """An account's stable key: the ledger files everything under it, so it never changes."""
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", value):
+        raise ValueError('应由小写字母、数字和连字符组成（最多 32 个字符），例如 "quyuan"')
+    return value
+
+
 def _author(value: Any, ctx: _Context) -> str:
     if wechat_len(_str(value, ctx)) > AUTHOR_MAX:
         raise ValueError(f"作者最多 {AUTHOR_MAX} 个字（微信的限制）")
