@@ -126,7 +126,7 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
         daemon.backoff = False  # a person asked for it now: a failed slot is tried again at once
         report = daemon.reconcile(beat=False)
         for slot in report.missed:
-            release = ledger.find(config.account.name, slot)
+            release = ledger.find(config.account.key, slot)
             why = f"：{escape(release.error)}" if release is not None and release.error else ""
             con.print(f"[yellow]{local(config, slot)} 的推送已记为错过{why}[/]")
         for message in report.errors + report.faults:
@@ -153,7 +153,7 @@ def _print_nothing_due(config: Config, ledger, at: datetime, con: Console, misse
     from .plan import due, next_slots
 
     current = due(config.schedule.slots, config.account.tz, at, config.schedule.catch_up_hours)
-    done = ledger.find(config.account.name, current.slot) if current else None
+    done = ledger.find(config.account.key, current.slot) if current else None
     if done is None:
         done = _latest_failed(config, ledger, at)
     if done is not None and retryable(done):
@@ -168,7 +168,7 @@ def _print_nothing_due(config: Config, ledger, at: datetime, con: Console, misse
 
 def _latest_failed(config: Config, ledger, at: datetime):
     """The latest slot's release, when it failed before its send and is past its catch-up window."""
-    latest = ledger.releases(config.account.name, 1)
+    latest = ledger.releases(config.account.key, 1)
     if latest and retryable(latest[0]) and latest[0].slot <= at:
         return latest[0]
     return None
@@ -276,7 +276,7 @@ def plan(config: Config, at: datetime, weeks: int, con: Console) -> None:
 
 def log(config: Config, limit: int, con: Console) -> None:
     ledger = _existing_ledger(config)
-    releases = ledger.releases(config.account.name, limit) if ledger else []
+    releases = ledger.releases(config.account.key, limit) if ledger else []
     if not releases:
         con.print("还没有发布记录。")
         return
@@ -304,11 +304,11 @@ def status(config: Config, at: datetime, con: Console) -> None:
 
     ledger = _reader(config)
     name = config.account.name
-    releases = ledger.releases(name, 50) if ledger else []
+    releases = ledger.releases(config.account.key, 50) if ledger else []
     pushed = [r for r in releases if r.status in (L.SENT, L.CONFIRMED) and r.slot <= at]
     pending = [r for r in releases if r.status in (L.UNCONFIRMED, L.SENT, L.CLAIMED, L.UPLOADED, L.DRAFTED)]
     upcoming = next_slots(config.schedule.slots, config.account.tz, at, 1)[0]
-    beat = ledger.last_beat(name) if ledger else None
+    beat = ledger.last_beat(config.account.key) if ledger else None
     table = Table(show_header=False, title=f"{name} 状态（{local(config, at)}）")
     table.add_row("上次发布", f"{local(config, releases[0].slot)} {STATUS_ZH[releases[0].status]}" if releases else "无")
     if releases and releases[0].status in (L.FAILED, L.MISSED, L.UNCONFIRMED) and releases[0].error:
@@ -418,7 +418,7 @@ def _reader(config: Config):
     from .ledger_view import SQLiteView
 
     view = SQLiteView.open(config.database.url)
-    if view is not None and view.releases(config.account.name, 1) is not None:
+    if view is not None and view.knows(config.account.key) and view.releases(config.account.key, 1) is not None:
         return view
     return _existing_ledger(config)
 
@@ -439,7 +439,7 @@ def resolve(config: Config, release_id: int, sent: bool, con: Console) -> int:
     from .runtime import open_ledger
 
     ledger = open_ledger(config)
-    release = ledger.find_id(config.account.name, release_id)
+    release = ledger.find_id(config.account.key, release_id)
     if release is None:
         con.print(f"[red]没有编号为 {release_id} 的发布（publish log 可查看编号）。[/]")
         return EXIT_CONFIG

@@ -75,7 +75,7 @@ class Daemon:
         self.config = config
         self.ledger = ledger
         self.releaser = releaser
-        self.account = config.account.name
+        self.account = config.account.key
         self.now = now
         self.started_at = now()
         # Unique per daemon, so two daemons (even in one process) never share a heartbeat row.

@@ -84,7 +84,7 @@ def build(config: Config, ledger: Ledger | None, start: date, end: date) -> Repo
     if ledger is None:
         return report
     low, high = period(config, start, end)
-    releases = [r for r in ledger.releases(config.account.name) if low <= r.slot < high]
+    releases = [r for r in ledger.releases(config.account.key) if low <= r.slot < high]
     try:
         records = signoff.load(signoff.records_path(config))
     except signoff.SignoffError:

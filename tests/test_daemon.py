@@ -30,13 +30,13 @@ def daemon_for(site, fake):
 
 def statuses(site):
     ledger = Ledger(site.config.database.url)
-    return [(r.slot.astimezone(SHANGHAI), r.status, r.late) for r in reversed(ledger.releases(site.config.account.name))]
+    return [(r.slot.astimezone(SHANGHAI), r.status, r.late) for r in reversed(ledger.releases(site.config.account.key))]
 
 
 def seed_previous_release(site, when):
     """The ledger of a daemon that has been running: its last slot was ``when``."""
     ledger = Ledger(site.config.database.url)
-    ledger.claim(site.config.account.name, when, "mass_send", [], status=L.EMPTY)
+    ledger.claim(site.config.account.key, when, "mass_send", [], status=L.EMPTY)
     ledger.close()
 
 
@@ -149,7 +149,7 @@ def test_daemon_process_beats_and_stops_cleanly_on_sigterm(site, fake):
     try:
         deadline = time.monotonic() + 30
         ledger = Ledger(site.config.database.url)
-        while ledger.last_beat(site.config.account.name) is None:
+        while ledger.last_beat(site.config.account.key) is None:
             assert process.poll() is None, process.stdout.read()
             assert time.monotonic() < deadline, "no heartbeat"
             time.sleep(0.2)
@@ -157,7 +157,7 @@ def test_daemon_process_beats_and_stops_cleanly_on_sigterm(site, fake):
         assert process.wait(timeout=30) == 0
     finally:
         process.kill()
-    assert ledger.last_beat(site.config.account.name) is None  # a clean stop removes its heartbeat
+    assert ledger.last_beat(site.config.account.key) is None  # a clean stop removes its heartbeat
 
 
 # --- restarts: a daemon that really ran before, stopped, and started again ------------------
@@ -234,7 +234,7 @@ def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_witho
     fake.timeout_hold = 3.0
     fake.inject("media/uploadimg", "timeout", after=1)  # the second body image hangs
     ledger = Ledger(site.config.database.url)
-    account = site.config.account.name
+    account = site.config.account.key
 
     daemon = _start_daemon(site, fake)
     try:

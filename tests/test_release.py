@@ -128,7 +128,7 @@ def test_a_lost_send_is_confirmed_by_asking_not_by_sending_again(site, fake):
     later = releaser_for(site, fake)
     later.now = lambda: SLOT + timedelta(minutes=5)
     _advance_fake_clock(fake, 120)
-    outcome = later.resume(later.ledger.find(site.config.account.name, SLOT))
+    outcome = later.resume(later.ledger.find(site.config.account.key, SLOT))
     assert outcome.release.status == L.CONFIRMED
     assert outcome.release.msg_id == str(fake.mass_sends[0]["msg_id"])
     assert len(fake.mass_sends) == 1
@@ -151,7 +151,7 @@ def test_a_restart_in_the_middle_resumes_without_repeating(site, fake):
     assert fake.count("media/uploadimg") == 1
 
     ledger = Ledger(site.config.database.url)
-    [release] = ledger.releases(site.config.account.name)
+    [release] = ledger.releases(site.config.account.key)
     assert release.status == L.CLAIMED  # the claim was committed before any upload
 
     resumed = releaser_for(site, fake).resume(release)
