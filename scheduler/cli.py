@@ -32,8 +32,20 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+def _remember_accounts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    # Repeatable, and given on either side of the subcommand: the keys add up.
+    if value:
+        keys = ctx.meta.setdefault(_META, {}).setdefault("account", [])
+        keys.extend(key for key in value if key not in keys)
+    return value
+
+
 def common_options(command: Callable) -> Callable:
-    """``--config`` and ``--at``, accepted before or after the subcommand."""
+    """``--config``, ``--at`` and ``--account``, accepted before or after the subcommand."""
+    command = click.option(
+        "--account", "account", metavar="KEY", multiple=True, expose_value=False, callback=_remember_accounts,
+        is_eager=True, help="只处理这个账号（按 config.toml 中的键，可重复）；默认全部账号。",
+    )(command)
     command = click.option(
         "--at", "at", metavar="TIME", default=None, expose_value=False, callback=_remember, is_eager=True,
         help='按此时间（账号时区）计算，例如 "2024-04-02 09:00"。',
@@ -49,14 +61,29 @@ def option(ctx: click.Context, name: str, default: Any = None) -> Any:
     return ctx.meta.get(_META, {}).get(name, default)
 
 
-def load_settings(ctx: click.Context):
-    """The Config named by --config; a configuration error ends the command with exit 2."""
-    from .config import DEFAULT_CONFIG, ConfigError, load_config
+def load_all(ctx: click.Context) -> list:
+    """The Configs of the accounts named by --account (all of them without it); exit 2 on an error."""
+    from .config import DEFAULT_CONFIG, ConfigError, load_accounts
 
     try:
-        return load_config(option(ctx, "config", DEFAULT_CONFIG))
+        configs = load_accounts(option(ctx, "config", DEFAULT_CONFIG))
     except ConfigError as exc:
         fail(f"配置错误：{exc}", EXIT_CONFIG)
+    wanted = option(ctx, "account") or []
+    by_key = {c.account.key: c for c in configs}
+    unknown = [key for key in wanted if key not in by_key]
+    if unknown:
+        fail(f"用法错误：没有键为 {unknown[0]} 的账号（config.toml 中有：{'、'.join(by_key)}）", EXIT_CONFIG)
+    return [by_key[key] for key in wanted] if wanted else configs
+
+
+def load_settings(ctx: click.Context):
+    """The Config of the one account a command works on; a configuration error ends it with exit 2."""
+    configs = load_all(ctx)
+    if len(configs) > 1:
+        keys = "、".join(c.account.key for c in configs)
+        fail(f"用法错误：这个命令一次只处理一个账号，请用 --account 指定（可用：{keys}）", EXIT_CONFIG)
+    return configs[0]
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -140,14 +167,18 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
         return
     from . import commands
 
-    config = load_settings(ctx)
-    at = when(ctx, config)
-    if dry_run:
-        commands.dry_run(config, at, out or Path("preview"), console())
-    elif preview_to:
-        sys.exit(commands.preview_to(config, at, preview_to, console()))
-    else:
-        sys.exit(commands.publish(config, at, force_slot, console()))
+    if dry_run or preview_to:  # one account: what would go out, or a preview on one phone
+        config = load_settings(ctx)
+        at = when(ctx, config)
+        if dry_run:
+            commands.dry_run(config, at, out or Path("preview"), console())
+        else:
+            sys.exit(commands.preview_to(config, at, preview_to or "", console()))
+        return
+    from . import fleet
+
+    sys.exit(fleet.each(load_all(ctx), console(), lambda config, con: commands.publish(
+        config, when(ctx, config), force_slot, con)))
 
 
 @main.command()
@@ -155,26 +186,32 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """检查所有文章：格式、字段、字数、图片、排版后的长度。有错误时退出码为 1。"""
+    from . import fleet
+
+    configs = load_all(ctx)
+    sys.exit(fleet.each(configs, console(), lambda config, con: _check(ctx, config, len(configs) > 1)))
+
+
+def _check(ctx: click.Context, config, several: bool) -> int:
     from .cache import Cache
     from .checks import check_repository
-
-    config = load_settings(ctx)
-    if not config.content.dir.is_dir():
-        fail(f"配置错误：内容目录 {config.content.dir} 不存在（[content].dir）", EXIT_CONFIG)
-    result = check_repository(config, cache=Cache.for_config(config))
-    for problem in result.problems:
-        click.echo(str(problem))
     from .commands import account_warnings
 
+    tag = f"[{config.account.key}] " if several else ""  # every line says whose it is
+    if not config.content.dir.is_dir():
+        click.echo(f"{tag}配置错误：内容目录 {config.content.dir} 不存在（[content].dir）", err=True)
+        return EXIT_CONFIG
+    result = check_repository(config, cache=Cache.for_config(config))
+    for problem in result.problems:
+        click.echo(f"{tag}{problem}")
     for warning in account_warnings(config, when(ctx, config)):
-        click.echo(f"config.toml: 警告：{warning}")
+        click.echo(f"{tag}config.toml: 警告：{warning}")
     ready = sum(1 for p in result.posts if p.ok and p.status == "ready")
     click.echo(
-        f"共检查 {len(result.posts)} 篇文章：{result.errors} 个错误，{result.warnings} 个警告；"
+        f"{tag}共检查 {len(result.posts)} 篇文章：{result.errors} 个错误，{result.warnings} 个警告；"
         f"{ready} 篇可发布。"
     )
-    if result.errors:
-        sys.exit(EXIT_CONTENT)
+    return EXIT_CONTENT if result.errors else 0
 
 
 @main.command()
@@ -183,10 +220,12 @@ def check(ctx: click.Context) -> None:
 @click.pass_context
 def plan(ctx: click.Context, weeks: int) -> None:
     """今后的推送时间，以及每次会带哪些文章（假设期间不再新增文章）。"""
-    from . import commands
+    from . import commands, fleet
 
-    config = load_settings(ctx)
-    commands.plan(config, when(ctx, config), weeks, console())
+    configs = load_all(ctx)
+    several = len(configs) > 1
+    sys.exit(fleet.each(configs, console(), lambda config, con: commands.plan(
+        config, when(ctx, config), weeks, con, several=several)))
 
 
 @main.command()
@@ -195,10 +234,11 @@ def plan(ctx: click.Context, weeks: int) -> None:
 @click.pass_context
 def log(ctx: click.Context, limit: int) -> None:
     """发布记录：时间、状态（含补发/错过）、文章、链接、错误。"""
-    from . import commands
+    from . import commands, fleet
 
-    config = load_settings(ctx)
-    commands.log(config, limit, console())
+    configs = load_all(ctx)
+    several = len(configs) > 1
+    sys.exit(fleet.each(configs, console(), lambda config, con: commands.log(config, limit, con, several=several)))
 
 
 @main.command()
@@ -208,7 +248,12 @@ def status(ctx: click.Context) -> None:
     """上次推送、下次推送、距上次成功推送的天数、守护进程心跳、待确认的发布。"""
     from . import commands
 
-    config = load_settings(ctx)
+    configs = load_all(ctx)
+    if len(configs) > 1:  # the city office's view: one row per account
+        from .fleet import overview
+
+        sys.exit(overview(configs, lambda config: when(ctx, config), console()))
+    config = configs[0]
     commands.status(config, when(ctx, config), console())
 
 
@@ -222,8 +267,7 @@ def daemon(ctx: click.Context) -> None:
     if option(ctx, "at") is not None:
         fail("用法错误：守护进程按真实时间运行，不接受 --at。要看某个时间会推送什么，"
              '请用 publish --dry-run --at "2024-04-02 09:00"', EXIT_CONFIG)
-    config = load_settings(ctx)
-    sys.exit(commands.daemon(config))
+    sys.exit(commands.daemon(load_all(ctx)))
 
 
 @main.command()
@@ -263,13 +307,15 @@ def report(ctx: click.Context, start, end, csv_path: Path | None) -> None:
     """报表：一段时间内的推送次数、各栏目文章数、标题、作者、审核签发人和时间、检查结果。"""
     from . import commands
 
-    config = load_settings(ctx)
-    today = when(ctx, config).date()
+    configs = load_all(ctx)
+    today = when(ctx, configs[0]).date()
     end = end or today
     start = start or end.replace(day=1)
     if start > end:
         fail(f"用法错误：--from {start} 晚于 --to {end}", EXIT_CONFIG)
-    sys.exit(commands.report(config, start, end, csv_path, console()))
+    if len(configs) > 1:
+        sys.exit(commands.report_accounts(configs, start, end, csv_path, console()))
+    sys.exit(commands.report(configs[0], start, end, csv_path, console()))
 
 
 @main.command()

@@ -255,7 +255,7 @@ def preview_to(config: Config, at: datetime, to: str, con: Console) -> int:
 
 # --- plan, log, status ----------------------------------------------------------
 
-def plan(config: Config, at: datetime, weeks: int, con: Console) -> None:
+def plan(config: Config, at: datetime, weeks: int, con: Console, *, several: bool = False) -> None:
     from .bulk import read_checked
     from .cache import Cache
     from .dryrun import read_published
@@ -265,26 +265,30 @@ def plan(config: Config, at: datetime, weeks: int, con: Console) -> None:
     count = len(config.schedule.slots) * weeks
     bundles = forecast(posts, read_published(config), config.schedule.slots, config.account.tz, at, count,
                        rules_from_config(config))
-    table = Table("推送时间", "文章", title=f"今后 {weeks} 周的推送（按现有文章预测）")
+    account = [config.account.key] if several else []  # several accounts: every row says whose
+    table = Table(*(["账号"] if several else []), "推送时间", "文章",
+                  title=f"{escape(config.account.name)} 今后 {weeks} 周的推送（按现有文章预测）")
     for bundle in bundles:
         titles = "\n".join(f"{i}. [{category_name(config, p.category)}] {p.title}"
                            for i, p in enumerate(bundle.items, 1)) or "[yellow]（没有可发布的文章）[/]"
-        table.add_row(local(config, bundle.slot), titles)
+        table.add_row(*account, local(config, bundle.slot), titles)
     con.print(table)
     print_account_warnings(config, at, con)
 
 
-def log(config: Config, limit: int, con: Console) -> None:
+def log(config: Config, limit: int, con: Console, *, several: bool = False) -> None:
     ledger = _existing_ledger(config)
     releases = ledger.releases(config.account.key, limit) if ledger else []
     if not releases:
-        con.print("还没有发布记录。")
+        con.print(f"{escape(config.account.name)}还没有发布记录。" if several else "还没有发布记录。")
         return
-    con.print(_release_table(config, releases, title="发布记录"))
+    con.print(_release_table(config, releases, title="发布记录", several=several))
 
 
-def _release_table(config: Config, releases, title: str) -> Table:
-    table = Table("推送时间", "状态", "文章", "提交", "链接 / 错误", title=title)
+def _release_table(config: Config, releases, title: str, *, several: bool = False) -> Table:
+    account = [config.account.key] if several else []  # several accounts: every row says whose
+    table = Table(*(["账号"] if several else []), "推送时间", "状态", "文章", "提交", "链接 / 错误",
+                  title=f"{escape(config.account.name)} {title}" if several else title)
     for release in releases:
         marks = [m for m, on in (("补发", release.late), ("加推", release.forced)) if on]
         state = STATUS_ZH.get(release.status, release.status) + (f"（{'、'.join(marks)}）" if marks else "")
@@ -292,7 +296,7 @@ def _release_table(config: Config, releases, title: str) -> Table:
         links = "\n".join(i.article_url for i in release.items if i.article_url)
         detail = "\n".join(x for x in (links, release.error or "") if x) or "—"
         commit = (release.commit_sha or "")[:10] or "—"
-        table.add_row(local(config, release.slot), state, titles, commit, detail)
+        table.add_row(*account, local(config, release.slot), state, titles, commit, detail)
     return table
 
 
@@ -372,9 +376,16 @@ def report(config: Config, start, end, csv_path: Path | None, con: Console) -> i
 
     from .report import build, summary, write_csv
 
-    ledger = _existing_ledger(config)
-    result = build(config, ledger, start, end)
+    result = build(config, _existing_ledger(config), start, end)
     con.print(escape(summary(result)))
+    _print_report(config, result, con)
+    if csv_path is not None:
+        write_csv(result, config, csv_path)
+        con.print(f"已写出 {csv_path}（{len(result.rows)} 行，UTF-8，可用 Excel 打开）")
+    return EXIT_OK
+
+
+def _print_report(config: Config, result, con: Console) -> None:
     if result.rows:
         counts = Table("分类", "篇数", title="各栏目文章数")
         for name, n in result.per_category():
@@ -390,10 +401,30 @@ def report(config: Config, start, end, csv_path: Path | None, con: Console) -> i
         for slot, state, error in result.not_out:
             table.add_row(local(config, slot), STATUS_ZH.get(state, state), escape(error or "—"))
         con.print(table)
+
+
+def report_accounts(configs: list[Config], start, end, csv_path: Path | None, con: Console) -> int:
+    """The report of every account: each grouped under its name, one summary line per account,
+    and one CSV whose first column names the account."""
+    from .fleet import each, label
+    from .report import build, summary, write_csv_accounts
+
+    built = []
+
+    def one(config: Config, con: Console) -> int:
+        result = build(config, _existing_ledger(config), start, end)
+        built.append((config, result))
+        _print_report(config, result, con)
+        return EXIT_OK
+
+    code = each(configs, con, one)
+    for config, result in built:
+        con.print(escape(f"{label(config)}：{summary(result)}"))
     if csv_path is not None:
-        write_csv(result, config, csv_path)
-        con.print(f"已写出 {csv_path}（{len(result.rows)} 行，UTF-8，可用 Excel 打开）")
-    return EXIT_OK
+        write_csv_accounts(built, csv_path)
+        rows = sum(len(result.rows) for _, result in built)
+        con.print(f"已写出 {csv_path}（{len(built)} 个账号，{rows} 行，UTF-8，可用 Excel 打开）")
+    return code
 
 
 def new(config: Config, category: str, title: str, at: datetime, con: Console) -> int:
@@ -458,19 +489,31 @@ def resolve(config: Config, release_id: int, sent: bool, con: Console) -> int:
 
 # --- daemon ---------------------------------------------------------------------
 
-def daemon(config: Config) -> int:
-    from .daemon import Daemon
+def daemon(configs: list[Config]) -> int:
+    """Serve every account given from one process; an account whose credentials are missing is
+    left out (and said so) while the others are served."""
+    from .daemon import Daemon, serve
     from .runtime import DeferredReleaser, open_ledger
 
-    _daemon_logging(config)
-    ledger = open_ledger(config)
-    try:
-        releaser = DeferredReleaser(config, ledger)  # built at the first release: an idle daemon stays small
-    except ConfigError as exc:
-        logging.getLogger(__name__).error("配置错误：%s", exc)
+    _daemon_logging(configs[0])
+    logger = logging.getLogger(__name__)
+    daemons = []
+    for config in configs:
+        ledger = open_ledger(config)
+        try:
+            releaser = DeferredReleaser(config, ledger)  # built at the first release: an idle daemon stays small
+        except ConfigError as exc:
+            who = f"账号 {config.account.key}：" if len(configs) > 1 else ""
+            logger.error("%s配置错误：%s", who, exc)
+            continue
+        _announce(config)
+        daemons.append(Daemon(config, ledger, releaser))
+    if not daemons:
         return EXIT_CONFIG
-    _announce(config)
-    Daemon(config, ledger, releaser).run()
+    if len(configs) == 1:
+        daemons[0].run()
+    else:
+        serve(daemons, configs[0].daemon.workers)
     return EXIT_OK
 
 
@@ -481,14 +524,18 @@ class _LocalFormatter(logging.Formatter):
     """Log lines for the people who read them: the account's local time, Chinese level names."""
 
     def __init__(self, config: Config) -> None:
-        super().__init__("%(asctime)s %(levelname_zh)s %(message)s")
+        super().__init__("%(asctime)s %(levelname_zh)s %(account_tag)s%(message)s")
         self.tz = config.account.tz
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         return datetime.fromtimestamp(record.created, self.tz).strftime("%Y-%m-%d %H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
+        from .daemon import current
+
         record.levelname_zh = LEVELS_ZH.get(record.levelname, record.levelname)
+        account = getattr(current, "account", "")  # one process serving several accounts: whose line
+        record.account_tag = f"[{account}] " if account else ""
         return super().format(record)
 
 

@@ -15,6 +15,7 @@ from .settings.sections import (
     Category,
     CheckSettings,
     ContentSettings,
+    DaemonSettings,
     DatabaseSettings,
     FreshnessSettings,
     ReviewSettings,
@@ -27,6 +28,6 @@ from .settings.values import WEEKDAY_NAMES, WEEKDAYS, Slot, parse_slot
 __all__ = [
     "DEFAULT_CAMPAIGNS", "DEFAULT_CATEGORIES", "DEFAULT_CONFIG", "SECTIONS", "WEEKDAYS", "WEEKDAY_NAMES",
     "AccountSettings", "AlertSettings", "CampaignSettings", "Category", "CheckSettings", "Config", "ConfigError",
-    "ContentSettings", "DatabaseSettings", "FreshnessSettings", "ReviewSettings", "ScheduleSettings", "Slot",
+    "ContentSettings", "DaemonSettings", "DatabaseSettings", "FreshnessSettings", "ReviewSettings", "ScheduleSettings", "Slot",
     "SmtpSettings", "ThemeSettings", "load_accounts", "load_config", "parse_slot", "settings_table",
 ]

@@ -145,6 +145,17 @@ def write_csv(report: Report, config: Config, path: Path) -> None:
             writer.writerow(row.cells(config))
 
 
+def write_csv_accounts(reports: list[tuple[Config, Report]], path: Path) -> None:
+    """Several accounts' rows in one file, the account's key and name first on every row."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["账号", "账号名称", *COLUMNS])
+        for config, report in reports:
+            for row in report.rows:
+                writer.writerow([config.account.key, config.account.name, *row.cells(config)])
+
+
 def summary(report: Report) -> str:
     """One sentence with the figures to report upward."""
     mass, free = report.pushes.get("mass_send", 0), report.pushes.get("publish", 0)

@@ -13,6 +13,7 @@ from .sections import (
     Category,
     CheckSettings,
     ContentSettings,
+    DaemonSettings,
     DatabaseSettings,
     FreshnessSettings,
     ReviewSettings,
@@ -41,6 +42,7 @@ class Config:
     checks: CheckSettings
     freshness: FreshnessSettings
     alerts: AlertSettings
+    daemon: DaemonSettings
     categories: dict[str, Category]
     campaigns: tuple[CampaignSettings, ...]
 

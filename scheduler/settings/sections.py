@@ -168,6 +168,12 @@ class CampaignSettings:
     weight: int = setting(10, _int_between(0), "优先程度：加到这些分类文章的 priority 上")
 
 
+@dataclass(frozen=True)
+class DaemonSettings:
+    workers: int = setting(4, _int_between(1, 64),
+                           "一个守护进程服务多个账号时，最多同时为几个账号推送（其余排队）")
+
+
 SECTIONS: dict[str, type] = {
     "account": AccountSettings,
     "content": ContentSettings,
@@ -178,6 +184,7 @@ SECTIONS: dict[str, type] = {
     "checks": CheckSettings,
     "freshness": FreshnessSettings,
     "alerts": AlertSettings,
+    "daemon": DaemonSettings,
 }
 
 # Seed 000's campaign calendar: April is the fund-supervision publicity month, and
