@@ -493,13 +493,19 @@ def daemon(configs: list[Config]) -> int:
     """Serve every account given from one process; an account whose credentials are missing is
     left out (and said so) while the others are served."""
     from .daemon import Daemon, serve
+    from .ledger import Ledger
     from .runtime import DeferredReleaser, open_ledger
 
     _daemon_logging(configs[0])
     logger = logging.getLogger(__name__)
-    daemons = []
+    daemons: list[Daemon] = []
+    ledgers: dict[str, Ledger] = {}
     for config in configs:
-        ledger = open_ledger(config)
+        ledger = ledgers.get(config.database.url)  # accounts on one database share one engine
+        if ledger is None:
+            ledger = ledgers[config.database.url] = open_ledger(config)
+        else:
+            ledger.adopt(config.account.key, config.account.name)
         try:
             releaser = DeferredReleaser(config, ledger)  # built at the first release: an idle daemon stays small
         except ConfigError as exc:

@@ -40,6 +40,7 @@ def test_the_view_answers_as_the_ledger(tmp_path):
                    [(r.slot, r.status, r.mode, r.late, r.forced, r.sent_at) for r in real]
     assert view.last_beat("屈原医保") == ledger.last_beat("屈原医保") == SLOT + timedelta(minutes=9, microseconds=250)
     assert view.last_beat("nobody") is None
+    assert view.knows("屈原医保") and not view.knows("别的号")  # only an adopted key is read without the Ledger
     published = _published_sqlite(f"sqlite:///{path}", "屈原医保")
     assert (published.rels, published.sha256s) == (frozenset({"news/a.md", "policy/b.md", "news/e.md"}),
                                                    frozenset({"a" * 64, "b" * 64, "e" * 64}))
