@@ -244,11 +244,13 @@ def test_broken_credentials_or_content_of_one_account_never_stop_another(city, m
 
     import shutil
 
-    shutil.rmtree(city.root / "accounts/quyuan")  # quyuan's content is gone
+    shutil.rmtree(city.root / "accounts/quyuan")
+    (city.root / "accounts/quyuan").write_text("不是目录", encoding="utf-8")  # quyuan's content is broken
     post(city.root / "accounts/miluo", "news/2024-04-05-next.md", "汨罗市第二篇")
-    later = city.publish("--at", "2024-04-10 10:00")
+    later = city.publish("--at", "2024-04-10 10:00", "--force-slot")  # both accounts try to push
     assert city.sent("miluo") == ["汨罗市医保宣传", "汨罗市第二篇"], later.output
     assert "miluo（汨罗医保）：正常" in later.output
+    assert city.sent("quyuan") == ["屈原区医保宣传"]  # nothing of quyuan's went out meanwhile
 
 
 # --- the ledger: keyed by the stable key ---------------------------------------------------
