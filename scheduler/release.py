@@ -81,7 +81,7 @@ class Releaser:
         self.ledger = ledger
         self.publisher = publisher
         self.account = config.account.key
-        # Uploaded media are the AppID's: accounts sharing an AppID history share them, others never do.
+        # WeChat keeps uploads per AppID, so the media cache is keyed by it: no account reuses another's.
         app_id = getattr(publisher, "app_id", None)
         self.media_owner = f"appid:{app_id}"[:64] if isinstance(app_id, str) and app_id else self.account
         self.now = now

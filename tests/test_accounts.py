@@ -324,3 +324,20 @@ def test_one_daemon_process_serves_every_account(tmp_path, fakes, monkeypatch):
     daemon.stdout.close()
     assert city.sent("quyuan") == ["屈原区医保宣传"] and city.sent("miluo") == ["汨罗市医保宣传"]
     assert "[quyuan]" in output and "[miluo]" in output  # each log line of a push names its account
+
+
+def test_the_same_picture_is_uploaded_to_each_account_s_own_wechat(city):
+    from tests.conftest import image_bytes
+
+    picture = image_bytes(size=(80, 60))
+    for key, day in (("quyuan", "2024-03-26"), ("miluo", "2024-03-27")):
+        folder = city.root / "accounts" / key / "news"
+        (folder / "images").mkdir(parents=True, exist_ok=True)
+        (folder / "images/same.jpg").write_bytes(picture)
+        (folder / f"{day}-picture.md").write_text(
+            "---\ntitle: 同一张图\nstatus: ready\npriority: 9\n---\n正文。\n\n![图](images/same.jpg)\n", encoding="utf-8")
+    assert city.publish("--at", TUESDAY).exit_code == 0
+    assert city.publish("--at", WEDNESDAY).exit_code == 0
+    for fake in city.fakes.values():  # a media_id or URL of one AppID means nothing to another
+        assert fake.count("media/uploadimg") == 1
+        assert "同一张图" in [a["title"] for send in fake.mass_sends for a in send["articles"]]
