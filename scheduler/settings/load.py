@@ -46,7 +46,34 @@ def read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{path.name}: 配置文件不是 UTF-8 编码") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: TOML 语法错误：{exc}") from None
+        raise ConfigError(f"{path.name}: {toml_error(exc)}") from None
+
+
+# tomllib's English reasons → Chinese (the first that matches), for one line an editor can act on.
+_TOML_REASONS = (
+    ("Invalid value", "值的写法不对：文字要加英文引号（name = \"屈原医保\"），列表写成 [\"a\", \"b\"]"),
+    ("Cannot overwrite a value", "同一个键写了两次，请删去一个"),
+    ("Cannot declare", "同一个配置节写了两次，请合并成一个"),
+    ("Unterminated string", "引号没有配对"),
+    ("Expected '=' after a key", "键后面缺少“=”，应写成 键 = 值"),
+    ("Expected ']' at the end of a table", "配置节名缺少右方括号，应写成 [account]"),
+    ("Unclosed inline table", "花括号没有配对"),
+    ("Unclosed array", "方括号没有配对"),
+    ("Expected newline or end of document", "一行只能写一个 键 = 值，值后面多了内容（时间要写成 \"09:00\" 这样加引号）"),
+    ("Invalid statement", "这一行不是 键 = 值 或 [配置节]"),
+    ("Unescaped '\\'", "引号里的反斜杠 \\ 要写两个，或改用单引号"),
+    ("Illegal character '\\n'", "引号没有配对：这一行的文字没有结束引号"),
+    ("Illegal character", "有不允许的字符（如控制字符），请删去"),
+)
+
+
+def toml_error(exc: Exception) -> str:
+    """A TOML syntax error in Chinese, with the line and column tomllib found it at."""
+    text = str(exc)
+    where = re.search(r"\(at line (\d+), column (\d+)\)", text)
+    place = f"第 {where.group(1)} 行第 {where.group(2)} 列" if where else "文件末尾" if "end of document" in text else ""
+    reason = next((chinese for english, chinese in _TOML_REASONS if english in text), "无法解析")
+    return f"TOML 语法错误（{place}）：{reason}" if place else f"TOML 语法错误：{reason}"
 
 
 def _build(cls: type, table: dict[str, Any], ctx: _Context, where: str, **given: Any) -> Any:
@@ -109,7 +136,11 @@ def _campaigns(value: Any, categories: dict[str, Category], ctx: _Context, where
 
 
 def _show(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    """A value as written, on one line: control and invisible characters escaped, long ones cut."""
+    text = f'"{value}"' if isinstance(value, str) else repr(value)
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]",
+                  lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text if len(text) <= 60 else text[:60] + "…"
 
 
 def settings_table() -> list[tuple[str, str, Any, str]]:

@@ -97,14 +97,19 @@ def _int_between(low: int, high: int | None = None) -> Callable[[Any, _Context],
     return parse
 
 
+MAX_HOURS = 24 * 366  # a year: anything longer is a typo, and time arithmetic overflows far beyond
+
+
 def _hours(value: Any, ctx: _Context) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError("应为不小于 0 的小时数")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_HOURS:
+        raise ValueError(f"应为 0 到 {MAX_HOURS} 之间的小时数，例如 6")  # also refuses nan and inf
     return float(value)
 
 
 def _path(value: Any, ctx: _Context) -> Path:
     text = _nonempty_str(value, ctx)
+    if "\x00" in text:
+        raise ValueError("路径里有 NUL 字符")
     return (ctx.root / Path(text).expanduser()).resolve()
 
 
@@ -121,7 +126,7 @@ def _git_mode(value: Any, ctx: _Context) -> bool | str:
 def _timezone(value: Any, ctx: _Context) -> str:
     try:
         ZoneInfo(_nonempty_str(value, ctx))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a folder of zones: OSError
         raise ValueError('不是有效的 IANA 时区名，例如 "Asia/Shanghai"') from None
     return value
 
@@ -168,9 +173,14 @@ def _database_url(value: Any, ctx: _Context) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         database = url[len(prefix):]
         return prefix + str((ctx.root / database).resolve())
-    if "://" not in url:
-        raise ValueError('应为 SQLAlchemy 数据库地址，例如 "sqlite:///state/tuiwen.db"')
+    if not _DIALECT.match(url):
+        raise ValueError('应为 SQLAlchemy 数据库地址，例如 "sqlite:///state/tuiwen.db"、'
+                         '"postgresql+psycopg://user@db/tuiwen" 或 "mysql+pymysql://user@db/tuiwen"')
     return url
+
+
+# The databases SQLAlchemy itself knows (checked here: importing SQLAlchemy to ask would slow every command).
+_DIALECT = re.compile(r"^(sqlite|postgresql|mysql|mariadb|oracle|mssql)(\+\w+)?://")
 
 
 def _redis_url(value: Any, ctx: _Context) -> str:
