@@ -109,7 +109,7 @@ def test_bad_config_exits_2_with_the_key_on_stderr(repo):
 
 def test_toml_syntax_error_gives_the_line(repo):
     repo.write_config('[account]\nname = "屈原医保\n')
-    with pytest.raises(ConfigError, match=r"TOML 语法错误.*line 2"):
+    with pytest.raises(ConfigError, match=r"TOML 语法错误（第 2 行第 13 列）：引号没有配对"):
         load_config(repo.config_path)
 
 
