@@ -385,21 +385,23 @@ def report(config: Config, start, end, csv_path: Path | None, con: Console) -> i
     return EXIT_OK
 
 
-def _print_report(config: Config, result, con: Console) -> None:
+def _print_report(config: Config, result, con: Console, *, several: bool = False) -> None:
+    account = [config.account.key] if several else []  # several accounts: every row says whose
+    head = ["账号"] if several else []
     if result.rows:
-        counts = Table("分类", "篇数", title="各栏目文章数")
+        counts = Table(*head, "分类", "篇数", title="各栏目文章数")
         for name, n in result.per_category():
-            counts.add_row(escape(name), str(n))
+            counts.add_row(*account, escape(name), str(n))
         con.print(counts)
-        table = Table("推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", title="推送文章")
+        table = Table(*head, "推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", title="推送文章")
         for row in result.rows:
             cells = (row.category, row.title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
-            table.add_row(local(config, row.slot), str(row.position), *map(escape, cells))
+            table.add_row(*account, local(config, row.slot), str(row.position), *map(escape, cells))
         con.print(table)
     if result.not_out:
-        table = Table("推送时间", "状态", "原因", title="未成功的推送", title_style="dim")
+        table = Table(*head, "推送时间", "状态", "原因", title="未成功的推送", title_style="dim")
         for slot, state, error in result.not_out:
-            table.add_row(local(config, slot), STATUS_ZH.get(state, state), escape(error or "—"))
+            table.add_row(*account, local(config, slot), STATUS_ZH.get(state, state), escape(error or "—"))
         con.print(table)
 
 
@@ -414,7 +416,7 @@ def report_accounts(configs: list[Config], start, end, csv_path: Path | None, co
     def one(config: Config, con: Console) -> int:
         result = build(config, _existing_ledger(config), start, end)
         built.append((config, result))
-        _print_report(config, result, con)
+        _print_report(config, result, con, several=True)
         return EXIT_OK
 
     code = each(configs, con, one)

@@ -222,6 +222,7 @@ def test_check_plan_and_report_cover_every_account(city, tmp_path):
     assert report.exit_code == 0, report.output
     assert "quyuan（屈原医保）：2024-04-01 至 2024-04-30：微信公众号群发 1 次" in report.output
     assert "miluo（汨罗医保）：2024-04-01 至 2024-04-30：微信公众号群发 0 次" in report.output
+    assert any(line.split("│")[1:2] == [" quyuan "] and "屈原区医保宣传" in line for line in report.output.splitlines())
     rows = list(csv.reader(out.open(encoding="utf-8-sig")))
     assert rows[0][:2] == ["账号", "账号名称"] and [r[:2] for r in rows[1:]] == [["quyuan", "屈原医保"]]
 
