@@ -109,10 +109,11 @@ def fill_ledger(config_path: Path, before: str) -> int:
     old = sorted((p for p in load_posts(config) if p.publish_after and p.publish_after < limit),
                  key=lambda p: p.publish_after)
     ledger = Ledger(config.database.url)
+    ledger.adopt(config.account.key, config.account.name)
     slot = parse_when("2019-01-01 09:00", config.account.tz)
     for start in range(0, len(old), 8):
         items = [ItemPlan(i, p.rel, p.sha256, p.title, p.category) for i, p in enumerate(old[start:start + 8], 1)]
-        release = ledger.claim(config.account.name, slot, "mass_send", items)
+        release = ledger.claim(config.account.key, slot, "mass_send", items)
         ledger.advance(release.id, L.CONFIRMED, "基准测试：历史记录")
         slot += timedelta(days=3.5)
     ledger.close()

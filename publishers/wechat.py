@@ -288,6 +288,11 @@ class WeChatPublisher:
         self.client = TuiwenClient(app_id, app_secret, api_base_url=api_base_url, session=session,
                                    timeout=timeout, sleep=sleep, max_attempts=max_attempts)
 
+    @property
+    def app_id(self) -> str:
+        """The AppID it publishes as: uploaded media belong to it, not to an account's name."""
+        return self.client.appid
+
     def __repr__(self) -> str:
         return f"WeChatPublisher(app_id={self.client.appid!r}, api_base_url={self.client.API_BASE_URL!r})"
 

@@ -135,12 +135,12 @@ def empty_alert(config: Config, ledger: Ledger, now: datetime) -> Alert | None:
     if slot - now > timedelta(hours=hours):
         return None
     key = f"empty:{_slot_key(slot)}"
-    if _delivered(ledger, config.account.name, key):
+    if _delivered(ledger, config.account.key, key):
         return None  # said already: spare the posts a reading
     posts = load_posts(config)
     for post in posts:
         check_post(post, config)
-    paths, shas = ledger.published(config.account.name)
+    paths, shas = ledger.published(config.account.key)
     bundle = choose(posts, Published(frozenset(paths), frozenset(shas)), slot, rules_from_config(config))
     if not bundle.empty:
         return None
@@ -163,7 +163,7 @@ def collect(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None
         if outcome.release is not None:
             releases[outcome.release.id] = outcome.release
     # Releases done by a one-shot `publish` (cron) or another daemon count too.
-    for release in ledger.releases(config.account.name, 20):
+    for release in ledger.releases(config.account.key, 20):
         if release.slot >= now - LOOKBACK and release.id not in releases:
             releases[release.id] = release
     alerts = [a for r in sorted(releases.values(), key=lambda r: r.slot) if (a := release_alert(config, r))]
@@ -370,7 +370,7 @@ def notify(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None,
 
 def _notify(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None, now: datetime,
             channels: list, sleep: Callable[[float], None]) -> list[Alert]:
-    account = config.account.name
+    account = config.account.key
     done = []
     # Without a channel, the forecast (which reads every post) is not worth its cost: only log.
     for alert in collect(config, ledger, report, fresh, now, forecast=bool(channels)):

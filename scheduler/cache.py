@@ -31,11 +31,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .config import Config
 from .posts import Post, Problem
+
+if TYPE_CHECKING:  # annotations only: the settings load word rules, which use this cache
+    from .config import Config
 
 log = logging.getLogger(__name__)
 

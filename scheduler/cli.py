@@ -34,8 +34,20 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
+def _remember_accounts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    # Repeatable, and given on either side of the subcommand: the keys add up.
+    if value:
+        keys = ctx.meta.setdefault(_META, {}).setdefault("account", [])
+        keys.extend(key for key in value if key not in keys)
+    return value
+
+
 def common_options(command: Callable) -> Callable:
-    """``--config`` and ``--at``, accepted before or after the subcommand."""
+    """``--config``, ``--at`` and ``--account``, accepted before or after the subcommand."""
+    command = click.option(
+        "--account", "account", metavar="KEY", multiple=True, expose_value=False, callback=_remember_accounts,
+        is_eager=True, help="只处理这个账号（按 config.toml 中的键，可重复）；默认全部账号。",
+    )(command)
     command = click.option(
         "--at", "at", metavar="TIME", default=None, expose_value=False, callback=_remember, is_eager=True,
         help='按此时间（账号时区）计算，例如 "2024-04-02 09:00"。',
@@ -51,20 +63,42 @@ def option(ctx: click.Context, name: str, default: Any = None) -> Any:
     return ctx.meta.get(_META, {}).get(name, default)
 
 
-def load_settings(ctx: click.Context):
-    """The Config named by --config; a configuration error ends the command with exit 2."""
-    from .config import DEFAULT_CONFIG, ConfigError, load_config
+def load_all(ctx: click.Context) -> list:
+    """The Configs of the accounts named by --account (all of them without it); exit 2 on an error."""
+    from .config import DEFAULT_CONFIG, ConfigError, load_accounts
 
     try:
-        return load_config(option(ctx, "config", DEFAULT_CONFIG))
+        configs = load_accounts(option(ctx, "config", DEFAULT_CONFIG))
     except ConfigError as exc:
         fail(f"配置错误：{exc}", EXIT_CONFIG)
+    wanted = option(ctx, "account") or []
+    by_key = {c.account.key: c for c in configs}
+    unknown = [key for key in wanted if key not in by_key]
+    if unknown:
+        fail(f"用法错误：没有键为 {unknown[0]} 的账号（config.toml 中有：{'、'.join(by_key)}）", EXIT_CONFIG)
+    return [by_key[key] for key in wanted] if wanted else configs
+
+
+def load_settings(ctx: click.Context):
+    """The Config of the one account a command works on; a configuration error ends it with exit 2."""
+    configs = load_all(ctx)
+    if len(configs) > 1:
+        keys = "、".join(c.account.key for c in configs)
+        fail(f"用法错误：这个命令一次只处理一个账号，请用 --account 指定（可用：{keys}）", EXIT_CONFIG)
+    return configs[0]
+
+
+def missing_content(config) -> str | None:
+    """Why the account's posts cannot be read (its content folder is not there), or None."""
+    if config.content.dir.is_dir():
+        return None
+    return f"配置错误：内容目录 {config.content.dir} 不存在，请检查 [content].dir 或先克隆内容仓库"
 
 
 def require_content(config) -> None:
     """A missing content folder is a configuration error (exit 2), for every command that reads posts."""
-    if not config.content.dir.is_dir():
-        fail(f"配置错误：内容目录 {config.content.dir} 不存在，请检查 [content].dir 或先克隆内容仓库", EXIT_CONFIG)
+    if (message := missing_content(config)) is not None:
+        fail(message, EXIT_CONFIG)
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -148,15 +182,27 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
         return
     from . import commands
 
-    config = load_settings(ctx)
-    at = when(ctx, config)
-    require_content(config)  # never serve a slot from a folder that is not there: it would go out empty
-    if dry_run:
-        commands.dry_run(config, at, out or Path("preview"), console())
-    elif preview_to:
-        sys.exit(commands.preview_to(config, at, preview_to, console()))
-    else:
-        sys.exit(commands.publish(config, at, force_slot, console()))
+    if dry_run or preview_to:  # one account: what would go out, or a preview on one phone
+        config = load_settings(ctx)
+        at = when(ctx, config)
+        require_content(config)
+        if dry_run:
+            commands.dry_run(config, at, out or Path("preview"), console())
+        else:
+            sys.exit(commands.preview_to(config, at, preview_to or "", console()))
+        return
+    from . import fleet
+
+    def publish_one(config, con) -> int:
+        # Never serve a slot from a folder that is not there: it would go out empty.
+        if (message := missing_content(config)) is not None:
+            from rich.markup import escape
+
+            con.print(f"[red]{escape(message)}[/]")
+            return EXIT_CONFIG
+        return commands.publish(config, when(ctx, config), force_slot, con)
+
+    sys.exit(fleet.each(load_all(ctx), console(), publish_one))
 
 
 @main.command()
@@ -164,27 +210,34 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """检查所有文章：格式、字段、字数、图片、排版后的长度。有错误时退出码为 1。"""
+    from . import fleet
+
+    configs = load_all(ctx)
+    sys.exit(fleet.each(configs, console(), lambda config, con: _check(ctx, config, len(configs) > 1)))
+
+
+def _check(ctx: click.Context, config, several: bool) -> int:
     from .cache import Cache
     from .checks import check_repository
+    from .commands import account_warnings
 
-    config = load_settings(ctx)
-    require_content(config)
+    tag = f"[{config.account.key}] " if several else ""  # every line says whose it is
+    if (message := missing_content(config)) is not None:
+        click.echo(f"{tag}{message}", err=True)
+        return EXIT_CONFIG
     at = when(ctx, config)
     result = check_repository(config, cache=Cache.for_config(config))
     for problem in result.problems:
-        click.echo(str(problem))
-    from .commands import account_warnings
-
+        click.echo(f"{tag}{problem}")
     for warning in account_warnings(config, at):
-        click.echo(f"config.toml: 警告：{warning}")
+        click.echo(f"{tag}config.toml: 警告：{warning}")
     ready = sum(1 for p in result.posts if p.ok and p.status == "ready" and not (p.expires and p.expires <= at))
     expired = sum(1 for p in result.posts if p.ok and p.status == "ready" and p.expires and p.expires <= at)
     click.echo(
-        f"共检查 {len(result.posts)} 篇文章：{result.errors} 个错误，{result.warnings} 个警告；"
+        f"{tag}共检查 {len(result.posts)} 篇文章：{result.errors} 个错误，{result.warnings} 个警告；"
         f"{ready} 篇可发布" + (f"（另有 {expired} 篇已过期）" if expired else "") + "。"
     )
-    if result.errors:
-        sys.exit(EXIT_CONTENT)
+    return EXIT_CONTENT if result.errors else 0
 
 
 @main.command()
@@ -193,11 +246,18 @@ def check(ctx: click.Context) -> None:
 @click.pass_context
 def plan(ctx: click.Context, weeks: int) -> None:
     """今后的推送时间，以及每次会带哪些文章（假设期间不再新增文章）。"""
-    from . import commands
+    from . import commands, fleet
 
-    config = load_settings(ctx)
-    require_content(config)
-    commands.plan(config, when(ctx, config), weeks, console())
+    configs = load_all(ctx)
+    several = len(configs) > 1
+    def plan_one(config, con) -> int:
+        if (message := missing_content(config)) is not None:
+            click.echo(message, err=True)
+            return EXIT_CONFIG
+        commands.plan(config, when(ctx, config), weeks, con, several=several)
+        return 0
+
+    sys.exit(fleet.each(configs, console(), plan_one))
 
 
 @main.command()
@@ -206,10 +266,11 @@ def plan(ctx: click.Context, weeks: int) -> None:
 @click.pass_context
 def log(ctx: click.Context, limit: int) -> None:
     """发布记录：时间、状态（含补发/错过）、文章、链接、错误。"""
-    from . import commands
+    from . import commands, fleet
 
-    config = load_settings(ctx)
-    commands.log(config, limit, console())
+    configs = load_all(ctx)
+    several = len(configs) > 1
+    sys.exit(fleet.each(configs, console(), lambda config, con: commands.log(config, limit, con, several=several)))
 
 
 @main.command()
@@ -219,7 +280,12 @@ def status(ctx: click.Context) -> None:
     """上次推送、下次推送、距上次成功推送的天数、守护进程心跳、待确认的发布。"""
     from . import commands
 
-    config = load_settings(ctx)
+    configs = load_all(ctx)
+    if len(configs) > 1:  # the city office's view: one row per account
+        from .fleet import overview
+
+        sys.exit(overview(configs, lambda config: when(ctx, config), console()))
+    config = configs[0]
     commands.status(config, when(ctx, config), console())
 
 
@@ -233,9 +299,10 @@ def daemon(ctx: click.Context) -> None:
     if option(ctx, "at") is not None:
         fail("用法错误：守护进程按真实时间运行，不接受 --at。要看某个时间会推送什么，"
              '请用 publish --dry-run --at "2024-04-02 09:00"', EXIT_CONFIG)
-    config = load_settings(ctx)
-    require_content(config)
-    sys.exit(commands.daemon(config))
+    configs = load_all(ctx)
+    for config in configs:
+        require_content(config)
+    sys.exit(commands.daemon(configs))
 
 
 @main.command()
@@ -275,13 +342,15 @@ def report(ctx: click.Context, start, end, csv_path: Path | None) -> None:
     """报表：一段时间内的推送次数、各栏目文章数、标题、作者、审核签发人和时间、检查结果。"""
     from . import commands
 
-    config = load_settings(ctx)
-    today = when(ctx, config).date()
+    configs = load_all(ctx)
+    today = when(ctx, configs[0]).date()
     end = end or today
     start = start or end.replace(day=1)
     if start > end:
         fail(f"用法错误：--from {start} 晚于 --to {end}", EXIT_CONFIG)
-    sys.exit(commands.report(config, start, end, csv_path, console()))
+    if len(configs) > 1:
+        sys.exit(commands.report_accounts(configs, start, end, csv_path, console()))
+    sys.exit(commands.report(configs[0], start, end, csv_path, console()))
 
 
 @main.command()

@@ -128,7 +128,7 @@ def publish(config: Config, at: datetime, force: bool, con: Console) -> int:
         daemon.backoff = False  # a person asked for it now: a failed slot is tried again at once
         report = daemon.reconcile(beat=False)
         for slot in report.missed:
-            release = ledger.find(config.account.name, slot)
+            release = ledger.find(config.account.key, slot)
             why = f"：{escape(release.error)}" if release is not None and release.error else ""
             con.print(f"[yellow]{local(config, slot)} 的推送已记为错过{why}[/]")
         for message in report.errors + report.faults:
@@ -155,7 +155,7 @@ def _print_nothing_due(config: Config, ledger, at: datetime, con: Console, misse
     from .plan import due, next_slots
 
     current = due(config.schedule.slots, config.account.tz, at, config.schedule.catch_up_hours)
-    done = ledger.find(config.account.name, current.slot) if current else None
+    done = ledger.find(config.account.key, current.slot) if current else None
     if done is None:
         done = _latest_failed(config, ledger, at)
     if done is not None and retryable(done):
@@ -170,7 +170,7 @@ def _print_nothing_due(config: Config, ledger, at: datetime, con: Console, misse
 
 def _latest_failed(config: Config, ledger, at: datetime):
     """The latest slot's release, when it failed before its send and is past its catch-up window."""
-    latest = ledger.releases(config.account.name, 1)
+    latest = ledger.releases(config.account.key, 1)
     if latest and retryable(latest[0]) and latest[0].slot <= at:
         return latest[0]
     return None
@@ -261,7 +261,7 @@ def preview_to(config: Config, at: datetime, to: str, con: Console) -> int:
 
 # --- plan, log, status ----------------------------------------------------------
 
-def plan(config: Config, at: datetime, weeks: int, con: Console) -> None:
+def plan(config: Config, at: datetime, weeks: int, con: Console, *, several: bool = False) -> None:
     from .bulk import read_checked
     from .cache import Cache
     from .dryrun import read_published
@@ -271,26 +271,30 @@ def plan(config: Config, at: datetime, weeks: int, con: Console) -> None:
     count = len(config.schedule.slots) * weeks
     bundles = forecast(posts, read_published(config), config.schedule.slots, config.account.tz, at, count,
                        rules_from_config(config))
-    table = Table("推送时间", "文章", title=f"今后 {weeks} 周的推送（按现有文章预测）")
+    account = [config.account.key] if several else []  # several accounts: every row says whose
+    table = Table(*(["账号"] if several else []), "推送时间", "文章",
+                  title=f"{escape(config.account.name)} 今后 {weeks} 周的推送（按现有文章预测）")
     for bundle in bundles:
         titles = "\n".join(escape(f"{i}. [{category_name(config, p.category)}] {p.title}")
                            for i, p in enumerate(bundle.items, 1)) or "[yellow]（没有可发布的文章）[/]"
-        table.add_row(local(config, bundle.slot), titles)
+        table.add_row(*account, local(config, bundle.slot), titles)
     con.print(table)
     print_account_warnings(config, at, con)
 
 
-def log(config: Config, limit: int, con: Console) -> None:
+def log(config: Config, limit: int, con: Console, *, several: bool = False) -> None:
     ledger = _existing_ledger(config)
-    releases = ledger.releases(config.account.name, limit) if ledger else []
+    releases = ledger.releases(config.account.key, limit) if ledger else []
     if not releases:
-        con.print("还没有发布记录。")
+        con.print(f"{escape(config.account.name)}还没有发布记录。" if several else "还没有发布记录。")
         return
-    con.print(_release_table(config, releases, title="发布记录"))
+    con.print(_release_table(config, releases, title="发布记录", several=several))
 
 
-def _release_table(config: Config, releases, title: str) -> Table:
-    table = Table("推送时间", "状态", "文章", "提交", "链接 / 错误", title=title)
+def _release_table(config: Config, releases, title: str, *, several: bool = False) -> Table:
+    account = [config.account.key] if several else []  # several accounts: every row says whose
+    table = Table(*(["账号"] if several else []), "推送时间", "状态", "文章", "提交", "链接 / 错误",
+                  title=f"{escape(config.account.name)} {title}" if several else title)
     for release in releases:
         marks = [m for m, on in (("补发", release.late), ("加推", release.forced)) if on]
         state = STATUS_ZH.get(release.status, release.status) + (f"（{'、'.join(marks)}）" if marks else "")
@@ -298,7 +302,7 @@ def _release_table(config: Config, releases, title: str) -> Table:
         links = "\n".join(i.article_url for i in release.items if i.article_url)
         detail = escape("\n".join(x for x in (links, release.error or "") if x) or "—")
         commit = (release.commit_sha or "")[:10] or "—"
-        table.add_row(local(config, release.slot), state, titles, commit, detail)
+        table.add_row(*account, local(config, release.slot), state, titles, commit, detail)
     return table
 
 
@@ -308,11 +312,11 @@ def status(config: Config, at: datetime, con: Console) -> None:
 
     ledger = _reader(config)
     name = config.account.name
-    releases = ledger.releases(name, 50) if ledger else []
+    releases = ledger.releases(config.account.key, 50) if ledger else []
     pushed = [r for r in releases if r.status in (L.SENT, L.CONFIRMED) and r.slot <= at]
     pending = [r for r in releases if r.status in (L.UNCONFIRMED, L.SENT, L.CLAIMED, L.UPLOADED, L.DRAFTED)]
     upcoming = next_slots(config.schedule.slots, config.account.tz, at, 1)[0]
-    beat = ledger.last_beat(name) if ledger else None
+    beat = ledger.last_beat(config.account.key) if ledger else None
     table = Table(show_header=False, title=escape(f"{name} 状态（{local(config, at)}）"))
     table.add_row("上次发布", f"{local(config, releases[0].slot)} {STATUS_ZH[releases[0].status]}" if releases else "无")
     if releases and releases[0].status in (L.FAILED, L.MISSED, L.UNCONFIRMED) and releases[0].error:
@@ -372,28 +376,57 @@ def approve(config: Config, path: str, by: str, role: str, at: datetime, con: Co
 def report(config: Config, start, end, csv_path: Path | None, con: Console) -> int:
     from .report import build, summary, write_csv
 
-    ledger = _existing_ledger(config)
-    result = build(config, ledger, start, end)
+    result = build(config, _existing_ledger(config), start, end)
     con.print(escape(summary(result)))
-    if result.rows:
-        counts = Table("分类", "篇数", title="各栏目文章数")
-        for name, n in result.per_category():
-            counts.add_row(escape(name), str(n))
-        con.print(counts)
-        table = Table("推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", title="推送文章")
-        for row in result.rows:
-            cells = (row.category, row.title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
-            table.add_row(local(config, row.slot), str(row.position), *map(escape, cells))
-        con.print(table)
-    if result.not_out:
-        table = Table("推送时间", "状态", "原因", title="未成功的推送", title_style="dim")
-        for slot, state, error in result.not_out:
-            table.add_row(local(config, slot), STATUS_ZH.get(state, state), escape(error or "—"))
-        con.print(table)
+    _print_report(config, result, con)
     if csv_path is not None:
         write_csv(result, config, csv_path)
         con.print(f"已写出 {csv_path}（{len(result.rows)} 行，UTF-8，可用 Excel 打开）")
     return EXIT_OK
+
+
+def _print_report(config: Config, result, con: Console, *, several: bool = False) -> None:
+    account = [config.account.key] if several else []  # several accounts: every row says whose
+    head = ["账号"] if several else []
+    if result.rows:
+        counts = Table(*head, "分类", "篇数", title="各栏目文章数")
+        for name, n in result.per_category():
+            counts.add_row(*account, escape(name), str(n))
+        con.print(counts)
+        table = Table(*head, "推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", title="推送文章")
+        for row in result.rows:
+            cells = (row.category, row.title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
+            table.add_row(*account, local(config, row.slot), str(row.position), *map(escape, cells))
+        con.print(table)
+    if result.not_out:
+        table = Table(*head, "推送时间", "状态", "原因", title="未成功的推送", title_style="dim")
+        for slot, state, error in result.not_out:
+            table.add_row(*account, local(config, slot), STATUS_ZH.get(state, state), escape(error or "—"))
+        con.print(table)
+
+
+def report_accounts(configs: list[Config], start, end, csv_path: Path | None, con: Console) -> int:
+    """The report of every account: each grouped under its name, one summary line per account,
+    and one CSV whose first column names the account."""
+    from .fleet import each, label
+    from .report import build, summary, write_csv_accounts
+
+    built = []
+
+    def one(config: Config, con: Console) -> int:
+        result = build(config, _existing_ledger(config), start, end)
+        built.append((config, result))
+        _print_report(config, result, con, several=True)
+        return EXIT_OK
+
+    code = each(configs, con, one)
+    for config, result in built:
+        con.print(escape(f"{label(config)}：{summary(result)}"))
+    if csv_path is not None:
+        write_csv_accounts(built, csv_path)
+        rows = sum(len(result.rows) for _, result in built)
+        con.print(f"已写出 {csv_path}（{len(built)} 个账号，{rows} 行，UTF-8，可用 Excel 打开）")
+    return code
 
 
 def new(config: Config, category: str, title: str, at: datetime, con: Console) -> int:
@@ -416,7 +449,7 @@ def _reader(config: Config):
     from .ledger_view import SQLiteView
 
     view = SQLiteView.open(config.database.url)
-    if view is not None and view.releases(config.account.name, 1) is not None:
+    if view is not None and view.knows(config.account.key) and view.releases(config.account.key, 1) is not None:
         return view
     return _existing_ledger(config)
 
@@ -437,7 +470,7 @@ def resolve(config: Config, release_id: int, sent: bool, con: Console) -> int:
     from .runtime import open_ledger
 
     ledger = open_ledger(config)
-    release = ledger.find_id(config.account.name, release_id)
+    release = ledger.find_id(config.account.key, release_id)
     if release is None:
         con.print(f"[red]没有编号为 {release_id} 的发布（publish log 可查看编号）。[/]")
         return EXIT_CONFIG
@@ -456,19 +489,37 @@ def resolve(config: Config, release_id: int, sent: bool, con: Console) -> int:
 
 # --- daemon ---------------------------------------------------------------------
 
-def daemon(config: Config) -> int:
-    from .daemon import Daemon
+def daemon(configs: list[Config]) -> int:
+    """Serve every account given from one process; an account whose credentials are missing is
+    left out (and said so) while the others are served."""
+    from .daemon import Daemon, serve
+    from .ledger import Ledger
     from .runtime import DeferredReleaser, open_ledger
 
-    _daemon_logging(config)
-    ledger = open_ledger(config)
-    try:
-        releaser = DeferredReleaser(config, ledger)  # built at the first release: an idle daemon stays small
-    except ConfigError as exc:
-        logging.getLogger(__name__).error("配置错误：%s", exc)
+    _daemon_logging(configs[0])
+    logger = logging.getLogger(__name__)
+    daemons: list[Daemon] = []
+    ledgers: dict[str, Ledger] = {}
+    for config in configs:
+        ledger = ledgers.get(config.database.url)  # accounts on one database share one engine
+        if ledger is None:
+            ledger = ledgers[config.database.url] = open_ledger(config)
+        else:
+            ledger.adopt(config.account.key, config.account.name)
+        try:
+            releaser = DeferredReleaser(config, ledger)  # built at the first release: an idle daemon stays small
+        except ConfigError as exc:
+            who = f"账号 {config.account.key}：" if len(configs) > 1 else ""
+            logger.error("%s配置错误：%s", who, exc)
+            continue
+        _announce(config)
+        daemons.append(Daemon(config, ledger, releaser))
+    if not daemons:
         return EXIT_CONFIG
-    _announce(config)
-    Daemon(config, ledger, releaser).run()
+    if len(configs) == 1:
+        daemons[0].run()
+    else:
+        serve(daemons, configs[0].daemon.workers)
     return EXIT_OK
 
 
@@ -479,14 +530,18 @@ class _LocalFormatter(logging.Formatter):
     """Log lines for the people who read them: the account's local time, Chinese level names."""
 
     def __init__(self, config: Config) -> None:
-        super().__init__("%(asctime)s %(levelname_zh)s %(message)s")
+        super().__init__("%(asctime)s %(levelname_zh)s %(account_tag)s%(message)s")
         self.tz = config.account.tz
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         return datetime.fromtimestamp(record.created, self.tz).strftime("%Y-%m-%d %H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
+        from .daemon import current
+
         record.levelname_zh = LEVELS_ZH.get(record.levelname, record.levelname)
+        account = getattr(current, "account", "")  # one process serving several accounts: whose line
+        record.account_tag = f"[{account}] " if account else ""
         return super().format(record)
 
 

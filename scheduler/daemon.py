@@ -76,7 +76,7 @@ class Daemon:
         self.config = config
         self.ledger = ledger
         self.releaser = releaser
-        self.account = config.account.name
+        self.account = config.account.key
         self.now = now
         self.started_at = now()
         # Unique per daemon, so two daemons (even in one process) never share a heartbeat row.
@@ -243,35 +243,7 @@ class Daemon:
 
     def run(self) -> None:
         """Block until SIGTERM/SIGINT; then stop claiming, checkpoint, and return."""
-        from apscheduler.schedulers.blocking import BlockingScheduler
-
-        scheduler = BlockingScheduler(timezone=self.config.account.tz)
-        for job_id, trigger in self.triggers():
-            # coalesce + a generous grace: a slot missed while the machine slept runs once, not in a burst.
-            scheduler.add_job(self.reconcile, trigger, id=job_id, coalesce=True, max_instances=1,
-                              misfire_grace_time=int(self.config.schedule.catch_up_hours * 3600) or 60)
-        scheduler.add_job(self.reconcile, "interval", seconds=reconcile_seconds(), id="reconcile",
-                          coalesce=True, max_instances=1, next_run_time=datetime.now(UTC))
-
-        def stop(signum, frame):
-            if self.stopping.is_set():  # a second signal (`timeout` sends two): already stopping
-                return
-            log.info("收到停止信号（%s），当前步骤完成后退出，不再认领新的推送", signal.Signals(signum).name)
-            self.stopping.set()
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        try:
-            scheduler.start()
-        finally:
-            with self._lock:  # wait for a running step to reach its checkpoint
-                try:
-                    self.ledger.stop_beating(self.name)
-                except Exception as exc:  # noqa: BLE001 - the heartbeat then just ages out
-                    log.error("退出时未能更新心跳：%s", describe(exc))
-            log.info("守护进程已退出")
+        serve([self], workers=10)  # APScheduler's own default pool
 
     def triggers(self):
         """(job id, CronTrigger) per slot; ids derive from the config, so a restart is idempotent."""
@@ -281,3 +253,66 @@ class Daemon:
             yield (f"slot-{slot}".replace(" ", "-"),
                    CronTrigger(day_of_week=slot.weekday, hour=slot.hour, minute=slot.minute,
                                timezone=self.config.account.tz))
+
+
+# --- serving one or several accounts ------------------------------------------------
+
+# The account a job is working for, per thread: log lines name it when one process serves several.
+current = threading.local()
+
+
+def _for_account(daemon: Daemon, several: bool) -> Callable[[], object]:
+    def job() -> object:
+        current.account = daemon.account if several else ""
+        try:
+            return daemon.reconcile()
+        finally:
+            current.account = ""
+    return job
+
+
+def serve(daemons: list[Daemon], workers: int) -> None:
+    """Serve every account's slots from one scheduler until SIGTERM/SIGINT; then checkpoint and return.
+
+    Each account's jobs run in a pool of ``workers`` threads, so a slow account holds one
+    thread and the others go on; a daemon's own lock keeps its reconciles one at a time.
+    """
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    several = len(daemons) > 1
+    scheduler = BlockingScheduler(timezone=daemons[0].config.account.tz,
+                                  executors={"default": ThreadPoolExecutor(max(1, workers))})
+    for daemon in daemons:
+        prefix = f"{daemon.account}:" if several else ""
+        job = _for_account(daemon, several)
+        for job_id, trigger in daemon.triggers():
+            # coalesce + a generous grace: a slot missed while the machine slept runs once, not in a burst.
+            scheduler.add_job(job, trigger, id=prefix + job_id, coalesce=True, max_instances=1,
+                              misfire_grace_time=int(daemon.config.schedule.catch_up_hours * 3600) or 60)
+        scheduler.add_job(job, "interval", seconds=reconcile_seconds(), id=prefix + "reconcile",
+                          coalesce=True, max_instances=1, next_run_time=datetime.now(UTC))
+    stopping = threading.Event()
+
+    def stop(signum, frame):
+        if stopping.is_set():  # a second signal (`timeout` sends two): already stopping
+            return
+        log.info("收到停止信号（%s），当前步骤完成后退出，不再认领新的推送", signal.Signals(signum).name)
+        stopping.set()
+        for daemon in daemons:
+            daemon.stopping.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        scheduler.start()
+    finally:
+        for daemon in daemons:
+            with daemon._lock:  # wait for a running step to reach its checkpoint
+                try:
+                    daemon.ledger.stop_beating(daemon.name)
+                except Exception as exc:  # noqa: BLE001 - the heartbeat then just ages out
+                    log.error("退出时未能更新心跳：%s", describe(exc))
+        log.info("守护进程已退出")

@@ -55,8 +55,11 @@ def read_published(config: Config) -> Published:
     url = config.database.url
     if not_created(url):
         return Published()
-    if (fast := _published_sqlite(url, config.account.name)) is not None:
-        return fast
+    key, name = config.account.key, config.account.name
+    if (fast := _published_sqlite(url, key)) is not None:
+        # A ledger written before account keys files the rows under the display name until opened.
+        old = _published_sqlite(url, name) if name != key else None
+        return fast if not old else Published(fast.rels | old.rels, fast.sha256s | old.sha256s)
     from sqlalchemy.exc import SQLAlchemyError
 
     from .ledger import Ledger
@@ -64,7 +67,10 @@ def read_published(config: Config) -> Published:
     try:
         ledger = Ledger(url, migrate=False)
         try:
-            paths, shas = ledger.published(config.account.name)
+            paths, shas = ledger.published(key)
+            if name != key:  # not opened by this account's config since account keys came
+                old_paths, old_shas = ledger.published(name)
+                paths, shas = paths | old_paths, shas | old_shas
         finally:
             ledger.close()
     except SQLAlchemyError as exc:

@@ -65,5 +65,5 @@ def assess(last: datetime | None, at: datetime, warn_days: tuple[int, ...]) -> F
 
 def freshness(config: Config, ledger: Ledger | None, at: datetime) -> Freshness:
     """The account's freshness at ``at``; no ledger means no record of any send."""
-    last = last_update(ledger, config.account.name, at) if ledger is not None else None
+    last = last_update(ledger, config.account.key, at) if ledger is not None else None
     return assess(last, at, config.freshness.warn_days)

@@ -183,6 +183,31 @@ class Heartbeat(Base):
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Account(Base):
+    """The accounts this ledger files rows for: the stable key, and the display name it last had."""
+
+    __tablename__ = "account"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+
+
+# The tables whose rows belong to an account (by its key; by its display name before 0003).
+ACCOUNT_TABLES = ("release", "release_item", "media", "event", "heartbeat")
+
+
+def rekey(connection, name: str, key: str) -> int:
+    """File the rows written under an account's display name under its key; how many moved."""
+    from sqlalchemy import column, table
+
+    moved = 0
+    for name_of_table in ACCOUNT_TABLES:  # table constructs: "release" and "key" need quoting on MariaDB
+        rows = table(name_of_table, column("account"))
+        result = connection.execute(update(rows).where(rows.c.account == name).values(account=key))
+        moved += result.rowcount or 0
+    return moved
+
+
 class Token(Base):
     """Access tokens shared by every process on this ledger, so none invalidates another's."""
 
@@ -214,14 +239,43 @@ class PostTaken(Exception):
 class Ledger:
     """All reads and writes of the release ledger."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, names: dict[str, str] | None = None) -> None:
+        """``names``: display name → key of the accounts, for a ledger written before keys."""
         self.url = url
         self.engine = make_engine(url)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             from .migrations import upgrade
 
-            upgrade(self.engine)
+            upgrade(self.engine, names=names or {})
+
+    def adopt(self, key: str, name: str) -> None:
+        """Know the account ``key``: the first time, rows filed under its display name move to it.
+
+        Later, a new display name is only recorded: the rows stay under the key, so renaming
+        an account keeps its history.
+        """
+        with self.session() as session:
+            known = session.get(Account, key)
+            if known is not None:
+                if known.name != name:
+                    known.name = name[:128]
+                    session.commit()
+                return
+            if name != key:
+                moved = rekey(session.connection(), name, key)
+                if moved:
+                    log.info("台账中“%s”的 %d 条记录已改记在账号 %s 下", name, moved, key)
+            session.add(Account(key=key, name=name[:128]))
+            try:
+                session.commit()
+            except IntegrityError:  # another process adopted it first: its move stands
+                session.rollback()
+
+    def accounts(self) -> dict[str, str]:
+        """Key → display name of every account the ledger knows."""
+        with self.session() as session:
+            return {row.key: row.name for row in session.scalars(select(Account))}
 
     def session(self) -> Session:
         return self._session()

@@ -90,6 +90,11 @@ class SQLiteView:
         return [ReleaseRow(_utc(slot), status, mode, bool(late), bool(forced), _utc(sent), _utc(started), error)
                 for slot, status, mode, late, forced, sent, started, error in rows]
 
+    def knows(self, key: str) -> bool:
+        """Whether the ledger files rows under this account key yet (else the Ledger must adopt it)."""
+        rows = self._rows("SELECT 1 FROM account WHERE key = ?", (key,))
+        return bool(rows)
+
     def last_beat(self, account: str) -> datetime | None:
         rows = self._rows("SELECT MAX(beat_at) FROM heartbeat WHERE account = ?", (account,))
         return _utc(rows[0][0]) if rows else None

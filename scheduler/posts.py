@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from .config import Config
+if TYPE_CHECKING:  # annotations only: the settings never need the post reader
+    from .config import Config
+
 from .frontmatter import clip, load_front_matter, unsafe_characters
 
 Severity = Literal["error", "warning"]

@@ -80,7 +80,10 @@ class Releaser:
         self.config = config
         self.ledger = ledger
         self.publisher = publisher
-        self.account = config.account.name
+        self.account = config.account.key
+        # WeChat keeps uploads per AppID, so the media cache is keyed by it: no account reuses another's.
+        app_id = getattr(publisher, "app_id", None)
+        self.media_owner = f"appid:{app_id}"[:64] if isinstance(app_id, str) and app_id else self.account
         self.now = now
         self.sleep = sleep
         self.progress = progress or (lambda *args: None)
@@ -266,13 +269,13 @@ class Releaser:
                 raise _Stop(None, "收到停止信号，上传中断，重启后继续（已上传的不会重传）")
             data = _usable(prepare_body_image, ref.path.read_bytes, ref.path.name)
             url = attempt(partial(self.publisher.upload_image, data.data, f"{ref.sha256[:16]}.{data.ext}"))
-            self.ledger.remember_media(self.account, ref.sha256, "body", url=url)
+            self.ledger.remember_media(self.media_owner, ref.sha256, "body", url=url)
             done += 1
             self.progress("upload", done, total, ref.path.name)
         for sha, cover in todo_covers:
             data = _usable(prepare_cover, cover.read, cover.label)
             media_id, url = attempt(partial(self.publisher.upload_cover, data.data, f"{sha[:16]}.{data.ext}"))
-            self.ledger.remember_media(self.account, sha, "cover", media_id=media_id, url=url)
+            self.ledger.remember_media(self.media_owner, sha, "cover", media_id=media_id, url=url)
             done += 1
             self.progress("upload", done, total, cover.label)
         return total
@@ -288,8 +291,8 @@ class Releaser:
         """The draft/add articles with uploaded URLs; None if an image is missing from the cache."""
         articles = []
         for p in prepared:
-            media = {ref.placeholder: self.ledger.media(self.account, ref.sha256, "body") for ref in p.rendered.images}
-            cover = self.ledger.media(self.account, p.cover.sha256, "cover")
+            media = {ref.placeholder: self.ledger.media(self.media_owner, ref.sha256, "body") for ref in p.rendered.images}
+            cover = self.ledger.media(self.media_owner, p.cover.sha256, "cover")
             if cover is None or any(m is None for m in media.values()):
                 return None
             urls = {key: _recorded(m.url, "url") for key, m in media.items() if m is not None}
@@ -449,7 +452,7 @@ class Releaser:
             raise _Stop(self.ledger.get(release.id), f"暂时失败，稍后重试：{exc.message}") from None
 
     def _cached(self, sha256: str, kind: str) -> bool:
-        return self.ledger.media(self.account, sha256, kind) is not None
+        return self.ledger.media(self.media_owner, sha256, kind) is not None
 
     def _fail(self, release: Release, message: str, code: int | None = None) -> _Stop:
         failed = self.ledger.advance(release.id, L.FAILED, message, error=message)

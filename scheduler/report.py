@@ -84,7 +84,7 @@ def build(config: Config, ledger: Ledger | None, start: date, end: date) -> Repo
     if ledger is None:
         return report
     low, high = period(config, start, end)
-    releases = [r for r in ledger.releases(config.account.name) if low <= r.slot < high]
+    releases = [r for r in ledger.releases(config.account.key) if low <= r.slot < high]
     try:
         records = signoff.load(signoff.records_path(config))
     except signoff.SignoffError:
@@ -143,6 +143,17 @@ def write_csv(report: Report, config: Config, path: Path) -> None:
         writer.writerow(COLUMNS)
         for row in report.rows:
             writer.writerow(row.cells(config))
+
+
+def write_csv_accounts(reports: list[tuple[Config, Report]], path: Path) -> None:
+    """Several accounts' rows in one file, the account's key and name first on every row."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["账号", "账号名称", *COLUMNS])
+        for config, report in reports:
+            for row in report.rows:
+                writer.writerow([config.account.key, config.account.name, *row.cells(config)])
 
 
 def summary(report: Report) -> str:

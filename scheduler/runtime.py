@@ -84,7 +84,11 @@ class SealedTokenStorage:
 
 
 def open_ledger(config: Config) -> Ledger:
-    return Ledger(config.database.url)
+    """The ledger, with this account's rows filed under its key (moved there from its display name once)."""
+    account = config.account
+    ledger = Ledger(config.database.url, names={account.name: account.key})
+    ledger.adopt(account.key, account.name)
+    return ledger
 
 
 def make_publisher(config: Config, ledger: Ledger, **options: Any):

@@ -59,7 +59,7 @@ def test_a_failed_release_reaches_robot_webhook_and_mail_once(repo):
     with HttpReceiver() as robot, HttpReceiver() as hook, SmtpReceiver() as mail:
         config = configure(repo, webhook=hook.url + "/tuiwen", robot=robot.url, smtp_port=mail.port)
         ledger = Ledger(config.database.url)
-        failed_release(ledger, config.account.name)
+        failed_release(ledger, config.account.key)
         now = TUESDAY + timedelta(minutes=1)
         sent = alerts.notify(config, ledger, Report(), freshness(config, ledger, now), now, sleep=no_sleep([]))
         assert [a.event for a in sent] == ["release_failed"]
@@ -91,7 +91,7 @@ def test_a_failed_release_reaches_robot_webhook_and_mail_once(repo):
             later = TUESDAY + timedelta(minutes=minutes)
             assert alerts.notify(config, ledger, Report(), freshness(config, ledger, later), later) == []
         assert len(robot.requests) == len(hook.requests) == len(mail.messages) == 1
-    [event] = [e for e in ledger.events(config.account.name) if e.kind == "alert"]
+    [event] = [e for e in ledger.events(config.account.key) if e.kind == "alert"]
     assert "企业微信机器人、Webhook、邮件" in event.message and "发布失败" in event.message
 
 
@@ -100,7 +100,7 @@ def test_delivery_is_retried_briefly(repo):
     with HttpReceiver(fail_first=2) as hook:
         config = configure(repo, webhook=hook.url)
         ledger = Ledger(config.database.url)
-        failed_release(ledger, config.account.name)
+        failed_release(ledger, config.account.key)
         sent = alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep(delays))
     assert len(sent) == 1 and hook.hits == TRIES and len(hook.requests) == 1
     assert delays == [1.0, 2.0]
@@ -110,13 +110,13 @@ def test_an_undeliverable_alert_is_logged_retried_later_then_dropped(repo, caplo
     with HttpReceiver(fail_first=1000) as hook:
         config = configure(repo, webhook=hook.url)
         ledger = Ledger(config.database.url)
-        failed_release(ledger, config.account.name)
+        failed_release(ledger, config.account.key)
         with caplog.at_level(logging.WARNING, logger="scheduler.alerts"):
             for minutes in range(0, 30, 5):
                 now = TUESDAY + timedelta(minutes=minutes)
                 assert alerts.notify(config, ledger, Report(), None, now, sleep=no_sleep([])) == []
     assert hook.hits == TRIES * RECONCILES == 9  # six reconciles ran; the last three did not try
-    kinds = [e.kind for e in ledger.events(config.account.name) if e.kind.startswith("alert")]
+    kinds = [e.kind for e in ledger.events(config.account.key) if e.kind.startswith("alert")]
     assert kinds == ["alert_failed"] * RECONCILES
     assert "HTTP 500" in caplog.text and hook.url not in caplog.text
 
@@ -125,7 +125,7 @@ def test_a_wecom_error_code_is_a_failure(repo):
     with HttpReceiver(answer={"errcode": 93000, "errmsg": "invalid webhook url"}) as robot:
         config = configure(repo, robot=robot.url)
         ledger = Ledger(config.database.url)
-        failed_release(ledger, config.account.name)
+        failed_release(ledger, config.account.key)
         assert alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([])) == []
         assert len(robot.requests) == TRIES
 
@@ -138,13 +138,13 @@ def test_no_secret_reaches_a_receiver_or_the_log(repo, monkeypatch, caplog):
     with HttpReceiver() as robot, HttpReceiver() as hook:
         config = configure(repo, webhook=hook.url, robot=robot.url)
         ledger = Ledger(config.database.url)
-        failed_release(ledger, config.account.name, error=leak)
+        failed_release(ledger, config.account.key, error=leak)
         with caplog.at_level(logging.INFO):
             alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([]))
         bodies = str(robot.requests[0]["json"]) + str(hook.requests[0]["json"])
     for secret in ("f0e1d2c3b4a5968778695a4b3c2d1e0f", "ACCESS123TOKEN", ROBOT_KEY):
         assert secret not in bodies and secret not in caplog.text
-        assert all(secret not in e.message for e in ledger.events(config.account.name) if e.kind == "alert")
+        assert all(secret not in e.message for e in ledger.events(config.account.key) if e.kind == "alert")
     assert "secret=***" in bodies
 
 
@@ -154,7 +154,7 @@ def test_a_robot_url_can_come_from_the_environment(repo, monkeypatch):
         repo.write_config(MINIMAL_CONFIG + '[alerts]\nwecom_robot_url = "env:TUIWEN_ROBOT"\n')
         config = repo.config
         ledger = Ledger(config.database.url)
-        failed_release(ledger, config.account.name)
+        failed_release(ledger, config.account.key)
         assert len(alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([]))) == 1
         assert robot.requests[0]["path"] == f"/send?key={ROBOT_KEY}"
 
@@ -162,7 +162,7 @@ def test_a_robot_url_can_come_from_the_environment(repo, monkeypatch):
 def test_without_channels_alerts_are_logged_once(repo, caplog):
     config = repo.config
     ledger = Ledger(config.database.url)
-    failed_release(ledger, config.account.name)
+    failed_release(ledger, config.account.key)
     with caplog.at_level(logging.WARNING, logger="scheduler.alerts"):
         assert len(alerts.notify(config, ledger, Report(), None, TUESDAY)) == 1
         assert alerts.notify(config, ledger, Report(), None, TUESDAY + timedelta(minutes=5)) == []
@@ -175,7 +175,7 @@ def test_missed_and_unconfirmed_releases_are_alerted(repo):
     with HttpReceiver() as hook:
         config = configure(repo, webhook=hook.url)
         ledger = Ledger(config.database.url)
-        account = config.account.name
+        account = config.account.key
         ledger.claim(account, TUESDAY, "mass_send", [], status=L.MISSED, error="推送时间已过 6 小时补发时限，未发送")
         friday = TUESDAY + timedelta(days=3)
         release = ledger.claim(account, friday, "mass_send", [ItemPlan(1, "news/a.md", "0" * 64, "标题")])
@@ -228,7 +228,7 @@ def test_freshness_levels_and_messages():
 
 def test_status_shows_days_and_level(site):
     ledger = Ledger(site.config.database.url)
-    mass_send(ledger, site.config.account.name, TUESDAY)
+    mass_send(ledger, site.config.account.key, TUESDAY)
     result = site.publish("status", "--at", "2024-04-10 10:00")
     assert result.exit_code == 0
     assert "距上次群发 8 天（已超过 7 天提醒线；14 天未更新将被判定为不合格）" in result.output
@@ -237,8 +237,8 @@ def test_status_shows_days_and_level(site):
 def test_a_free_publish_is_not_an_update(repo):
     config = repo.config
     ledger = Ledger(config.database.url)
-    mass_send(ledger, config.account.name, TUESDAY)
-    mass_send(ledger, config.account.name, TUESDAY + timedelta(days=3), mode="publish")
+    mass_send(ledger, config.account.key, TUESDAY)
+    mass_send(ledger, config.account.key, TUESDAY + timedelta(days=3), mode="publish")
     fresh = freshness(config, ledger, TUESDAY + timedelta(days=5))
     assert fresh.last_update == TUESDAY and fresh.days == 5
 
@@ -247,7 +247,7 @@ def test_each_threshold_is_alerted_once_per_gap(repo):
     with HttpReceiver() as hook:
         config = configure(repo, webhook=hook.url)
         ledger = Ledger(config.database.url)
-        account = config.account.name
+        account = config.account.key
         mass_send(ledger, account, TUESDAY)
 
         def tick(days, hours=0):
@@ -296,7 +296,7 @@ def test_an_alert_failure_never_breaks_a_release(site, fake, monkeypatch):
     [outcome] = report.released
     assert outcome.release.status == L.CONFIRMED and len(fake.mass_sends) == 1
     ledger = Ledger(site.config.database.url)
-    assert [e.kind for e in ledger.events(site.config.account.name) if e.kind.startswith("alert")] == ["alert_failed"] * 4
+    assert [e.kind for e in ledger.events(site.config.account.key) if e.kind.startswith("alert")] == ["alert_failed"] * 4
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the alert code")
@@ -369,7 +369,7 @@ def test_mail_goes_over_starttls_with_the_login_and_the_password_never_appears(r
         config = configure_tls_mail(repo, mail.port)
         ledger = Ledger(config.database.url)
         # An error text that happens to carry the password (a misconfigured proxy echoing it, say).
-        failed_release(ledger, config.account.name, error=f"代理返回：login {MAIL_PASSWORD} refused")
+        failed_release(ledger, config.account.key, error=f"代理返回：login {MAIL_PASSWORD} refused")
         with caplog.at_level(logging.DEBUG):
             sent = alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([]))
     assert len(sent) == 1
@@ -389,7 +389,7 @@ def test_a_wrong_mail_password_is_reported_without_showing_it(repo, tmp_path, mo
     with SmtpReceiver(certificate, login=("tuiwen@yb.example.cn", MAIL_PASSWORD)) as mail:
         config = configure_tls_mail(repo, mail.port)
         ledger = Ledger(config.database.url)
-        failed_release(ledger, config.account.name)
+        failed_release(ledger, config.account.key)
         with caplog.at_level(logging.WARNING, logger="scheduler.alerts"):
             assert alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([])) == []
     assert mail.messages == [] and mail.logins and all(tls for *_, tls in mail.logins)
@@ -407,7 +407,7 @@ def test_a_mail_server_whose_certificate_is_not_trusted_gets_no_password(repo, t
     with SmtpReceiver(certificate, login=("tuiwen@yb.example.cn", MAIL_PASSWORD)) as mail:
         config = configure_tls_mail(repo, mail.port)
         ledger = Ledger(config.database.url)
-        failed_release(ledger, config.account.name)
+        failed_release(ledger, config.account.key)
         with caplog.at_level(logging.WARNING, logger="scheduler.alerts"):
             assert alerts.notify(config, ledger, Report(), None, TUESDAY, sleep=no_sleep([])) == []
     assert mail.logins == [] and mail.messages == []

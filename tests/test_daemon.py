@@ -29,13 +29,13 @@ def daemon_for(site, fake):
 
 def statuses(site):
     ledger = Ledger(site.config.database.url)
-    return [(r.slot.astimezone(SHANGHAI), r.status, r.late) for r in reversed(ledger.releases(site.config.account.name))]
+    return [(r.slot.astimezone(SHANGHAI), r.status, r.late) for r in reversed(ledger.releases(site.config.account.key))]
 
 
 def seed_previous_release(site, when):
     """The ledger of a daemon that has been running: its last slot was ``when``."""
     ledger = Ledger(site.config.database.url)
-    ledger.claim(site.config.account.name, when, "mass_send", [], status=L.EMPTY)
+    ledger.claim(site.config.account.key, when, "mass_send", [], status=L.EMPTY)
     ledger.close()
 
 
@@ -146,13 +146,13 @@ def test_daemon_process_beats_and_stops_cleanly_on_sigterm(site, fake):
     process = _start_daemon(site, fake, monday_noon)
     try:
         ledger = Ledger(site.config.database.url)
-        wait_until(lambda: ledger.last_beat(site.config.account.name) is not None, process, "a heartbeat")
+        wait_until(lambda: ledger.last_beat(site.config.account.key) is not None, process, "a heartbeat")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, process.stdout.read()
     finally:
         process.kill()
         process.stdout.close()
-    assert ledger.last_beat(site.config.account.name) is None  # a clean stop removes its heartbeat
+    assert ledger.last_beat(site.config.account.key) is None  # a clean stop removes its heartbeat
     assert fake.count("draft/add") == 0 and fake.mass_sends == []  # Monday noon: nothing to push
 
 
@@ -223,7 +223,7 @@ def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_witho
     fake.timeout_hold = 3.0
     fake.inject("media/uploadimg", "timeout", after=1)  # the second body image hangs
     ledger = Ledger(site.config.database.url)
-    account = site.config.account.name
+    account = site.config.account.key
 
     daemon = _start_daemon(site, fake, TUESDAY + timedelta(seconds=5))
     try:

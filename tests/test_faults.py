@@ -63,7 +63,7 @@ def check_exactly_once(site, fake, mode: str) -> str:
     """The promises after a restart; a summary line of the counts."""
     config = site.config
     ledger = Ledger(config.database.url)
-    [release] = ledger.releases(config.account.name)
+    [release] = ledger.releases(config.account.key)
     assert release.slot == SLOT
     assert release.status == L.CONFIRMED, (release.status, release.error)
     assert [item.title for item in release.items] == EXPECTED_TITLES
@@ -78,7 +78,7 @@ def check_exactly_once(site, fake, mode: str) -> str:
         if release.publish_id is not None:
             assert release.publish_id == job["publish_id"]
         else:  # the submit's answer was lost: found again in WeChat's publish list
-            events = " ".join(e.message for e in ledger.events(config.account.name, release.id))
+            events = " ".join(e.message for e in ledger.events(config.account.key, release.id))
             assert job["article_id"] in events
         assert [item.article_url for item in release.items] == [a["url"] for a in job["articles"]]
         articles = job["articles"]
@@ -172,7 +172,7 @@ def test_kill_9_at_any_step_then_a_restart_pushes_once(site, fake, counts, step,
         process.stdout.close()
 
     ledger = Ledger(site.config.database.url)
-    releases = ledger.releases(site.config.account.name)
+    releases = ledger.releases(site.config.account.key)
     stopped_at = releases[0].status if releases else "(none)"
     ledger.close()
     if step == "token":

@@ -82,7 +82,7 @@ def test_a_pushed_post_goes_out_at_the_next_slot(repos, fake):
     assert head[:10] in publisher.publish("log").output
 
     ledger = Ledger(publisher.config.database.url)
-    [release] = ledger.releases(publisher.config.account.name)
+    [release] = ledger.releases(publisher.config.account.key)
     assert release.commit_sha == head
     items = {i.post_path: i for i in release.items}
     assert items[LEAD].commit_sha == head and items[LEAD].commit_author == "王丽"
@@ -126,7 +126,7 @@ def test_a_diverged_clone_is_refused(repos, fake):
     assert "已分叉" in result.output and "不会强行覆盖" in result.output
     assert fake.mass_sends == [] and fake.count("draft/add") == 0
     assert git(publisher.root, "rev-parse", "HEAD") == before  # nothing reset
-    assert Ledger(publisher.config.database.url).find(publisher.config.account.name, _slot()) is None
+    assert Ledger(publisher.config.database.url).find(publisher.config.account.key, _slot()) is None
 
 
 def test_unpushed_local_commits_are_refused(repos, fake):
@@ -156,7 +156,7 @@ def test_git_can_be_switched_off(repos, fake):
     result = publisher.publish("--at", SLOT_AT)
     assert result.exit_code == 0, result.output
     assert len(sent_titles(fake)) == 2
-    [release] = Ledger(publisher.config.database.url).releases(publisher.config.account.name)
+    [release] = Ledger(publisher.config.database.url).releases(publisher.config.account.key)
     assert release.commit_sha is None
 
 
@@ -215,7 +215,7 @@ def test_outside_a_repository_auto_reads_the_folder(site, fake):
     result = site.publish("--at", SLOT_AT)
     assert result.exit_code == 0, result.output
     assert len(sent_titles(fake)) == 3
-    [release] = Ledger(site.config.database.url).releases(site.config.account.name)
+    [release] = Ledger(site.config.database.url).releases(site.config.account.key)
     assert release.commit_sha is None
 
 

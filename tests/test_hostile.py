@@ -311,4 +311,4 @@ def test_a_picture_damaged_after_the_choice_fails_the_release_cleanly(site, fake
     assert outcome.release.status == L.FAILED
     assert "无法使用：图片文件已损坏或不完整" in outcome.release.error and "本次发布取消" in outcome.release.error
     assert fake.mass_sends == [] and fake.count("draft/add") == 0
-    assert releaser.ledger.published(site.config.account.name) == (set(), set())  # its posts are free again
+    assert releaser.ledger.published(site.config.account.key) == (set(), set())  # its posts are free again

@@ -12,17 +12,18 @@ from scheduler.ledger_view import SQLiteView
 SLOT = datetime(2024, 4, 2, 1, tzinfo=UTC)
 
 
-def filled_ledger(path):
+def filled_ledger(path, account="屈原医保"):
     ledger = Ledger(f"sqlite:///{path}")
-    ledger.claim("屈原医保", SLOT, "mass_send", [ItemPlan(1, "news/a.md", "a" * 64, "甲", "news"),
+    ledger.adopt(account, "屈原医保")
+    ledger.claim(account, SLOT, "mass_send", [ItemPlan(1, "news/a.md", "a" * 64, "甲", "news"),
                                                    ItemPlan(2, "policy/b.md", "b" * 64, "乙", "policy")])
-    failed = ledger.claim("屈原医保", SLOT + timedelta(days=3), "mass_send", [ItemPlan(1, "news/c.md", "c" * 64, "丙")])
+    failed = ledger.claim(account, SLOT + timedelta(days=3), "mass_send", [ItemPlan(1, "news/c.md", "c" * 64, "丙")])
     ledger.advance(failed.id, L.FAILED, "测试")  # a failed release frees its posts
-    late = ledger.claim("屈原医保", SLOT + timedelta(days=7), "publish", [ItemPlan(1, "news/e.md", "e" * 64, "戊")],
+    late = ledger.claim(account, SLOT + timedelta(days=7), "publish", [ItemPlan(1, "news/e.md", "e" * 64, "戊")],
                         late=True, forced=True)
     ledger.advance(late.id, L.SENT, "已发送", sent_at=SLOT + timedelta(days=7, minutes=3))
     ledger.claim("别的号", SLOT, "mass_send", [ItemPlan(1, "news/d.md", "d" * 64, "丁", "news")])
-    ledger.beat("屈原医保@host:1", "屈原医保", SLOT, SLOT + timedelta(minutes=9, microseconds=250))
+    ledger.beat(f"{account}@host:1", account, SLOT, SLOT + timedelta(minutes=9, microseconds=250))
     return ledger
 
 
@@ -39,6 +40,7 @@ def test_the_view_answers_as_the_ledger(tmp_path):
                    [(r.slot, r.status, r.mode, r.late, r.forced, r.sent_at) for r in real]
     assert view.last_beat("屈原医保") == ledger.last_beat("屈原医保") == SLOT + timedelta(minutes=9, microseconds=250)
     assert view.last_beat("nobody") is None
+    assert view.knows("屈原医保") and not view.knows("别的号")  # only an adopted key is read without the Ledger
     published = _published_sqlite(f"sqlite:///{path}", "屈原医保")
     assert (published.rels, published.sha256s) == (frozenset({"news/a.md", "policy/b.md", "news/e.md"}),
                                                    frozenset({"a" * 64, "b" * 64, "e" * 64}))
@@ -57,7 +59,7 @@ def test_status_reads_without_sqlalchemy(site, fake):
     import subprocess
     import sys
 
-    filled_ledger(site.root / "state" / "tuiwen.db").close()
+    filled_ledger(site.root / "state" / "tuiwen.db", "main").close()
     code = ("import sys\nfrom click.testing import CliRunner\nfrom scheduler.cli import main\n"
             f"r = CliRunner().invoke(main, ['--config', {str(site.config_path)!r}, 'status', '--at', '2024-04-10 12:00'])\n"
             "print(r.output)\nprint('SQLALCHEMY' if 'sqlalchemy' in sys.modules else 'PLAIN')\n")

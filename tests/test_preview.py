@@ -67,7 +67,7 @@ def test_dry_run_skips_posts_the_ledger_says_were_published(offline_site, tmp_pa
     config = offline_site.config
     ledger = Ledger(config.database.url)
     lead = "fund-supervision/2024-04-01-jijin-jianguan-xuanchuanyue-qidong.md"
-    ledger.claim(config.account.name, datetime(2024, 3, 29, 1, tzinfo=UTC), "mass_send",
+    ledger.claim(config.account.key, datetime(2024, 3, 29, 1, tzinfo=UTC), "mass_send",
                  [ItemPlan(1, lead, "0" * 64, "x")])
     ledger.close()
     result = offline_site.publish("--dry-run", "--at", SLOT_AT, "--out", str(tmp_path / "p"))

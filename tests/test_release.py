@@ -129,7 +129,7 @@ def test_a_lost_send_is_confirmed_by_asking_not_by_sending_again(site, fake):
     later = releaser_for(site, fake)
     later.now = lambda: SLOT + timedelta(minutes=5)
     _advance_fake_clock(fake, 120)
-    outcome = later.resume(later.ledger.find(site.config.account.name, SLOT))
+    outcome = later.resume(later.ledger.find(site.config.account.key, SLOT))
     assert outcome.release.status == L.CONFIRMED
     assert outcome.release.msg_id == str(fake.mass_sends[0]["msg_id"])
     assert len(fake.mass_sends) == 1
@@ -152,7 +152,7 @@ def test_a_restart_in_the_middle_resumes_without_repeating(site, fake):
     assert fake.count("media/uploadimg") == 1
 
     ledger = Ledger(site.config.database.url)
-    [release] = ledger.releases(site.config.account.name)
+    [release] = ledger.releases(site.config.account.key)
     assert release.status == L.CLAIMED  # the claim was committed before any upload
 
     resumed = releaser_for(site, fake).resume(release)
@@ -209,12 +209,12 @@ def test_an_unknown_mass_send_older_than_wechats_24_hours_is_never_sent_again(si
     later = releaser_for(site, fake)
     later.now = lambda: SLOT + timedelta(hours=25)
     _advance_fake_clock(fake, 25 * 3600)
-    outcome = later.resume(later.ledger.find(site.config.account.name, SLOT))
+    outcome = later.resume(later.ledger.find(site.config.account.key, SLOT))
 
     assert outcome.release.status == L.UNCONFIRMED
     assert any("24 小时" in m for m in outcome.messages), outcome.messages
     assert fake.count("message/mass/sendall") == asked and len(fake.mass_sends) == 1
-    paths, _ = later.ledger.published(site.config.account.name)
+    paths, _ = later.ledger.published(site.config.account.key)
     assert len(set(paths)) == len(EXPECTED_TITLES)  # not freed for another push
 
 
@@ -227,7 +227,7 @@ def test_within_the_24_hours_an_unknown_mass_send_is_confirmed_by_its_clientmsgi
     later = releaser_for(site, fake)
     later.now = lambda: SLOT + timedelta(hours=2)
     _advance_fake_clock(fake, 2 * 3600)
-    outcome = later.resume(later.ledger.find(site.config.account.name, SLOT))
+    outcome = later.resume(later.ledger.find(site.config.account.key, SLOT))
 
     assert outcome.release.status == L.CONFIRMED
     assert outcome.release.msg_id == str(fake.mass_sends[0]["msg_id"]) and len(fake.mass_sends) == 1
@@ -262,7 +262,7 @@ def test_preview_to_sends_the_bundle_to_one_phone_and_records_nothing(site, fake
     assert preview["towxname"] == "editor01"
     assert [a["title"] for a in preview["articles"]] == EXPECTED_TITLES
     assert fake.drafts == {} and fake.mass_sends == [] and fake.published == {}
-    assert Ledger(site.config.database.url).releases(site.config.account.name) == []
+    assert Ledger(site.config.database.url).releases(site.config.account.key) == []
 
     after = site.publish("--at", SLOT_AT)  # the real push still happens, once
     assert after.exit_code == 0 and sent_titles(fake) == EXPECTED_TITLES

@@ -31,7 +31,7 @@ def publish_history(repo):
             assert result.exit_code == 0, result.output
     config = repo.config
     ledger = Ledger(config.database.url)
-    account = config.account.name
+    account = config.account.key
 
     def sha(rel):
         return hashlib.sha256((repo.content / rel).read_bytes()).hexdigest()

@@ -63,7 +63,7 @@ def test_the_daemons_releaser_is_built_at_first_use(repo, monkeypatch):
     stop = lambda: True  # noqa: E731
     deferred.should_stop = stop
     assert built == []
-    assert deferred.account == config.account.name
+    assert deferred.account == config.account.key
     assert len(built) == 1 and deferred._real.should_stop is stop
     ledger.close()
 

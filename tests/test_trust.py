@@ -58,7 +58,7 @@ def output(result: subprocess.CompletedProcess) -> str:
 def the_release(site, slot=SLOT):
     ledger = Ledger(site.config.database.url)
     try:
-        return ledger.find(site.config.account.name, slot)
+        return ledger.find(site.config.account.key, slot)
     finally:
         ledger.close()
 
@@ -419,7 +419,7 @@ def test_two_sigterms_in_quick_succession_stop_the_daemon_cleanly(site, fake):
     process = start_publish(site, fake, "daemon")
     ledger = Ledger(site.config.database.url)
     try:
-        wait_until(lambda: ledger.last_beat(site.config.account.name) is not None, process, "a heartbeat")
+        wait_until(lambda: ledger.last_beat(site.config.account.key) is not None, process, "a heartbeat")
         process.send_signal(signal.SIGTERM)
         process.send_signal(signal.SIGTERM)  # as `timeout` does
         text = process.communicate(timeout=60)[0]
@@ -429,7 +429,7 @@ def test_two_sigterms_in_quick_succession_stop_the_daemon_cleanly(site, fake):
     assert TRACEBACK not in text and "SchedulerNotRunning" not in text
     assert "守护进程已启动" in text and "下一次推送" in text  # its start line, in Chinese
     assert "Added job" not in text and "Scheduler started" not in text  # no APScheduler chatter
-    assert ledger.last_beat(site.config.account.name) is None  # `status` will not say it runs
+    assert ledger.last_beat(site.config.account.key) is None  # `status` will not say it runs
     ledger.close()
 
 
@@ -514,7 +514,7 @@ def test_the_daemon_pushes_the_valid_posts_on_time_beside_an_impossible_date(sit
     about_it = [r["json"] for r in hook.requests if r["json"]["event"] == "post_invalid"]
     assert len(about_it) == 1 and "news/2024-03-30-bad-date.md" in about_it[0]["message"]
     ledger = Ledger(site.config.database.url)
-    causes = [e.message for e in ledger.events(site.config.account.name) if e.kind == "content"]
+    causes = [e.message for e in ledger.events(site.config.account.key) if e.kind == "content"]
     assert any("news/2024-03-30-bad-date.md" in c and "2024-02-30" in c for c in causes), causes
 
 

@@ -20,12 +20,14 @@ HERE = Path(__file__).resolve().parent
 _REVISION = re.compile(r"""^(down_revision|revision)\s*(?::[^=\n]+)?=\s*['"]?([\w-]+|None)['"]?\s*$""", re.MULTILINE)
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, names: dict[str, str] | None = None) -> Config:
+    """``names`` (display name → account key) lets 0003 move rows keyed by display name."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(HERE))
     config.attributes["engine"] = engine
+    config.attributes["account_names"] = dict(names or {})
     return config
 
 
@@ -72,7 +74,7 @@ def _at_head(engine: Engine) -> bool:
     return [row[0] for row in rows] == [newest]
 
 
-def upgrade(engine: Engine, attempts: int = 5) -> None:
+def upgrade(engine: Engine, attempts: int = 5, *, names: dict[str, str] | None = None) -> None:
     """Bring the schema to head; safe when several processes start at once.
 
     Two processes may both see an old schema and race; the loser's DDL fails, and
@@ -87,7 +89,7 @@ def upgrade(engine: Engine, attempts: int = 5) -> None:
         if current(engine) == target:
             return
         try:
-            command.upgrade(alembic_config(engine), "head")
+            command.upgrade(alembic_config(engine, names), "head")
             return
         except DBAPIError:
             if attempt == attempts:
