@@ -257,3 +257,28 @@ def wait_until(condition, process, what: str, timeout: float = 60) -> None:
             process.kill()
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def run_together(functions) -> None:
+    """Call each function in a thread of its own, all released at the same moment, and wait for them.
+
+    The threads are started one at a time: a thread installs the coverage tracer as it starts,
+    and Python 3.11 refuses two threads doing that at once (the thread dies before its work).
+    """
+    import threading
+
+    together = threading.Barrier(len(functions))
+    threads = []
+    for function in functions:
+        running = threading.Event()
+
+        def run(function=function, running=running) -> None:
+            running.set()
+            together.wait()
+            function()
+
+        threads.append(threading.Thread(target=run))
+        threads[-1].start()
+        running.wait()
+    for thread in threads:
+        thread.join()

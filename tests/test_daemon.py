@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -15,7 +14,7 @@ import time_machine
 from scheduler import ledger as L
 from scheduler.daemon import Daemon
 from scheduler.ledger import Ledger
-from tests.conftest import cli_at, wait_until
+from tests.conftest import cli_at, run_together, wait_until
 from tests.test_release import EXPECTED_TITLES, releaser_for
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -100,17 +99,7 @@ def test_an_unfinished_release_is_resumed_at_start_up(site, fake):
 def test_two_daemons_at_once_push_the_slot_once(site, fake):
     with time_machine.travel(TUESDAY, tick=True):
         daemons = [daemon_for(site, fake) for _ in range(2)]
-        barrier = threading.Barrier(2)
-
-        def run(daemon):
-            barrier.wait()
-            daemon.reconcile()
-
-        threads = [threading.Thread(target=run, args=(d,)) for d in daemons]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_together([daemon.reconcile for daemon in daemons])
     assert len(fake.mass_sends) == 1
     assert [s for _, s, _ in statuses(site)] == [L.CONFIRMED]
 

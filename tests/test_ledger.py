@@ -11,6 +11,7 @@ from sqlalchemy.exc import StatementError
 from scheduler import ledger as L
 from scheduler.ledger import ItemPlan, Ledger, PostTaken
 from scheduler.migrations import current, head
+from tests.conftest import run_together
 
 SLOT = datetime(2024, 4, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
@@ -156,22 +157,18 @@ def test_an_existing_ledger_is_upgraded_in_place(tmp_path):
 
 def _at_once(calls) -> list[BaseException]:
     """Run the calls in threads released together; the exceptions they raised."""
-    import threading
 
-    barrier, errors = threading.Barrier(len(calls)), []
+    errors: list[BaseException] = []
 
-    def run(call):
-        barrier.wait()
-        try:
-            call()
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
-            errors.append(exc)
+    def collecting(call):
+        def run():
+            try:
+                call()
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+        return run
 
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together([collecting(call) for call in calls])
     return errors
 
 

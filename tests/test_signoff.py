@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import tomllib
 from datetime import datetime, timedelta, timezone
 
@@ -14,7 +13,7 @@ from scheduler import signoff
 from scheduler.articles import render_post
 from scheduler.checks import check_repository
 from scheduler.posts import read_post
-from tests.conftest import GOOD_FRONT, MINIMAL_CONFIG
+from tests.conftest import GOOD_FRONT, MINIMAL_CONFIG, run_together
 
 ROLES = MINIMAL_CONFIG + '[review]\nroles = ["初审", "复审", "终审"]\n'
 SHANGHAI = timezone(timedelta(hours=8))
@@ -98,12 +97,18 @@ def test_concurrent_approvals_are_not_lost(signed):
         signed.post(rel, GOOD_FRONT, BODY)
     config = signed.config
     at = datetime(2024, 4, 1, 9, 0, tzinfo=SHANGHAI)
-    threads = [threading.Thread(target=signoff.approve, args=(config, signed.content / rel, "张三", "初审", at))
-               for rel in rels]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failures: list[BaseException] = []
+
+    def approving(rel: str):
+        def approve() -> None:
+            try:
+                signoff.approve(config, signed.content / rel, "张三", "初审", at)
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                failures.append(exc)
+        return approve
+
+    run_together([approving(rel) for rel in rels])
+    assert failures == []
     assert set(rels) <= set(records(signed))
 
 
