@@ -259,7 +259,8 @@ def test_a_hostile_post_is_shown_harmless(site, client):
     site.content = site.root / "accounts" / "qy"
     site.post("news/2024-03-31-evil.md", 'title: "<script>alert(1)</script>标题"\nstatus: ready\n',
               '正文<script>alert("x")</script>\n\n<img src="x.png" onerror="alert(2)">\n\n'
-              '[点我](javascript:alert(3))\n\n<iframe src="https://evil.example/"></iframe>\n')
+              '[点我](javascript:alert(3))\n\n<iframe src="https://evil.example/"></iframe>\n\n'
+              '![密钥](../../../config.toml)\n')
     add_user(site, "zhang", "qy", "初审")
     login(client, "zhang")
     page = client.get("/a/qy/posts/news/2024-03-31-evil.md")
@@ -270,8 +271,11 @@ def test_a_hostile_post_is_shown_harmless(site, client):
     body = client.get(preview)
     assert body.status_code == 200
     lowered = body.text.lower()
-    for bad in ("<script", "onerror", "javascript:", "evil.example"):
+    for bad in ("<script", "onerror", "javascript:", "evil.example", "config.toml"):
         assert bad not in lowered, bad
+    assert "内容仓库" in page.text  # the image outside content/ is named as a problem of the post
+    for image in re.findall(r'src="(images/[^"]+)"', body.text):
+        assert "[account]" not in client.get(preview.rsplit("/", 1)[0] + "/" + image).text
     assert "script-src 'none'" in body.headers["content-security-policy"]
 
 
@@ -289,7 +293,7 @@ def test_paths_that_leave_the_content_repository_are_refused(site, client, url):
     add_user(site, "zhang", "qy", "初审")
     login(client, "zhang")
     response = client.get(url)
-    assert response.status_code in (403, 404), url
+    assert response.status_code == 403, url
     assert "[account]" not in response.text and "root:" not in response.text
 
 
