@@ -273,7 +273,12 @@ def _sign(console: Console, config: Config, user: users.User, rel: str, action: 
         return "", str(exc)
     ledger.event(config.account.key, "approved",
                  f"{rel}：{role} {user.name} 审核通过（内容指纹 {approval.sha256[:12]}…）{said}")
-    return f"已记录：{role} {user.name} 审核通过当前内容", ""
+    notice = f"已记录：{role} {user.name} 审核通过当前内容"
+    from ..gitcontent import enabled
+
+    if enabled(config):  # the release reads the committed snapshot, as with `publish approve` in a clone
+        notice += "（内容仓库由 git 管理：记录写在本机 content/.signoff.toml，提交并推送后才对发布生效）"
+    return notice, ""
 
 
 def preview_file(request: Request) -> Response:
