@@ -331,3 +331,96 @@ def test_the_session_key_is_generated_once_readable_by_the_owner_only(tmp_path, 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     monkeypatch.setenv(SECRET_ENV, "e" * 40)
     assert session_secret(url, tmp_path) == "e" * 40
+
+
+# --- backends, the real process, TLS -------------------------------------------------------------------
+
+def test_users_sign_in_and_approve_on_each_ledger_backend(tmp_path, database_url):
+    repo = Repo(tmp_path / "one", '[account]\nname = "测试医保"\n\n[review]\nroles = ["初审", "复审", "终审"]\n\n'
+                                  f'[database]\nurl = "{database_url}"\n')
+    repo.post(POST, "title: 打击欺诈骗保 维护基金安全\nstatus: ready\n", "4月是医保基金监管集中宣传月。\n")
+    add_user(repo, "zhang", "main", "初审")
+    application = create_app(load_accounts(repo.config_path), secret="s" * 40,
+                             now=lambda config: NOW.astimezone(config.account.tz))
+    try:
+        with TestClient(application) as browser:
+            for _ in range(users.MAX_FAILURES):
+                assert login(browser, "zhang", "guess").status_code == 401
+            assert "锁定" in login(browser, "zhang").text
+        ledger = open_ledger(load_accounts(repo.config_path)[0])
+        try:
+            users.reset(ledger, "zhang", PASSWORD)
+        finally:
+            ledger.close()
+        with TestClient(application) as browser:
+            token = csrf_of(login(browser, "zhang").text)
+            response = browser.post(f"/a/main/posts/{POST}/approve", data={"role": "初审", "comment": "", "csrf_token": token})
+            assert "已记录：初审 zhang 审核通过当前内容" in response.text
+    finally:
+        application.state.console.close()
+    assert "初审" in (repo.content / ".signoff.toml").read_text(encoding="utf-8")
+
+
+def test_behind_https_the_session_cookie_is_secure(site):
+    add_user(site, "zhang", "qy", "初审")
+    application = create_app(load_accounts(site.config_path), secret="s" * 40, secure=True)
+    try:
+        with TestClient(application, base_url="https://console.example") as browser:
+            response = login(browser, "zhang")
+            assert response.status_code == 200
+            assert "secure" in response.history[0].headers["set-cookie"].lower()
+    finally:
+        application.state.console.close()
+
+
+def test_many_names_guessed_from_one_address_pause_its_logins(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    for i in range(20):
+        assert login(client, f"guess{i}", "whatever1").status_code == 401
+    response = login(client, "zhang")
+    assert response.status_code == 429 and "15 分钟后再试" in response.text
+
+
+def test_publish_serve_is_a_process_of_its_own_that_stops_on_sigterm(site, monkeypatch, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.conftest import wait_until
+
+    add_user(site, "zhang", "qy", "初审")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # where the console keeps its preview folders
+    process = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), "serve",
+                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(answers, process, "the console answering")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:
+            token = csrf_of(browser.get("/login").text)
+            response = browser.post("/login", data={"username": "zhang", "password": PASSWORD, "csrf_token": token},
+                                    follow_redirects=True)
+            assert "屈原医保" in response.text
+            assert browser.get("/a/ml/calendar").status_code == 403
+            assert browser.get(f"/a/qy/posts/{POST}").status_code == 200  # writes a preview folder
+            assert list(scratch.iterdir())
+        secret = site.root / "state" / "console-secret"
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert process.returncode == 0, output
+    assert "控制台已启动" in output
+    assert list(scratch.iterdir()) == []  # its preview folders went with it

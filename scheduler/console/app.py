@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -133,15 +134,17 @@ def login_form(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
     form = await form_with_csrf(request)
+    return await run_in_threadpool(_login, request, form)
+
+
+def _login(request: Request, form: dict[str, str]) -> Response:
     console = _console(request)
     name, password = form.get("username", "").strip(), form.get("password", "")
     address = client(request)
     if console.brake.blocked(address):
         return page(request, "login.html", 429, error="登录失败次数过多，请 15 分钟后再试", username=name)
-    result = await run_in_threadpool(users.authenticate, console.users, name, password)
+    result = users.authenticate(console.users, name, password)
     if result.user is None:
         console.brake.failed(address)
         _record(console, name, "login_failed", f"控制台用户 {name[:64]} 登录失败（{address}）：{result.message}")
@@ -241,22 +244,24 @@ def post(request: Request, *, status_code: int = 200, notice: str = "", error: s
 
 async def sign(request: Request) -> Response:
     """POST …/approve and …/return: the same record as ``publish approve``, and a ledger event either way."""
-    from starlette.concurrency import run_in_threadpool
-
     form = await form_with_csrf(request)
+    return await run_in_threadpool(_signed_form, request, form)
+
+
+def _signed_form(request: Request, form: dict[str, str]) -> Response:
     user = signed_in(request)
     config = account_of(request, user)
     role, comment = form.get("role", ""), form.get("comment", "").strip()[:500]
     if role not in user.roles(config.account.key):
         raise HTTPException(403, f"你在这个账号没有“{role}”角色")
+    rel = request.path_params["path"]
     try:
-        views.find_post(config, request.path_params["path"])
+        views.find_post(config, rel)
     except views.Refused:
         raise HTTPException(403, "只能审核内容仓库中的文章") from None
     action = request.url.path.rsplit("/", 1)[-1]
-    notice, error = await run_in_threadpool(_sign, _console(request), config, user, request.path_params["path"],
-                                            action, role, comment)
-    return await run_in_threadpool(post, request, status_code=400 if error else 200, notice=notice, error=error)
+    notice, error = _sign(_console(request), config, user, rel, action, role, comment)
+    return post(request, status_code=400 if error else 200, notice=notice, error=error)
 
 
 def _sign(console: Console, config: Config, user: users.User, rel: str, action: str, role: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 from ..config import Config
 
@@ -25,6 +26,10 @@ def run_console(configs: list[Config], host: str, port: int, behind_https: bool)
     if host not in ("127.0.0.1", "localhost", "::1") and not behind_https:
         click.echo(f"警告：控制台监听 {host}，密码将以明文经网络传输；请只在 HTTPS 反向代理之后对外提供（见 README）。", err=True)
     click.echo(f"控制台已启动：http://{host}:{port}/ （Ctrl+C 停止）")
+    # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again for the handler it
+    # found: a quiet one here, so the preview folders are removed and the exit code is 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     try:
         # Behind a proxy, trust its X-Forwarded-For/Proto (the login brake counts per real address).
         uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=behind_https,
