@@ -424,3 +424,13 @@ def test_publish_serve_is_a_process_of_its_own_that_stops_on_sigterm(site, monke
     assert process.returncode == 0, output
     assert "控制台已启动" in output
     assert list(scratch.iterdir()) == []  # its preview folders went with it
+
+
+def test_a_broken_sign_off_file_is_named_on_the_post_page(site, app):
+    add_user(site, "zhang", "qy", "初审")
+    (site.root / "accounts" / "qy" / ".signoff.toml").write_text("[[broken\n", encoding="utf-8")
+    with TestClient(app, raise_server_exceptions=False) as browser:
+        login(browser, "zhang")
+        page = browser.get(f"/a/qy/posts/{POST}")
+    assert page.status_code == 200
+    assert "审核记录 .signoff.toml 格式错误" in page.text and "Traceback" not in page.text

@@ -8,6 +8,7 @@ its thread pool, so reading posts and the ledger never blocks the event loop.
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import tempfile
@@ -31,6 +32,8 @@ from ..config import Config
 from ..ledger import Ledger
 from . import users, views
 from .security import CSRF_FIELD, AddressBrake, SecurityHeaders, csrf_ok, csrf_token
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "tuiwen_console"
 SESSION_HOURS = 12
@@ -337,6 +340,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return HTMLResponse(html, status_code=exc.status_code)
 
 
+async def server_error(request: Request, exc: Exception) -> Response:
+    """Anything unforeseen (a broken records file, the database gone): one Chinese line, never a traceback."""
+    from ..faults import describe
+
+    log.exception("控制台请求 %s 出错", request.url.path)
+    html = _console(request).templates.get_template("error.html").render(
+        title="出错了", message=f"{describe(exc)}。请稍后重试；一直这样请联系管理员", user=None)
+    return HTMLResponse(html, status_code=500)
+
+
 def create_app(configs: list[Config], *, secret: str, secure: bool = False,
                now: Callable[[Config], datetime] | None = None) -> Starlette:
     """The console for ``configs``; ``secure``: behind HTTPS, so the session cookie is marked Secure."""
@@ -360,6 +373,6 @@ def create_app(configs: list[Config], *, secret: str, secure: bool = False,
         Middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
                    max_age=SESSION_HOURS * 3600, same_site="lax", https_only=secure),
     ]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.console = console
     return app
