@@ -434,3 +434,12 @@ def test_a_broken_sign_off_file_is_named_on_the_post_page(site, app):
         page = browser.get(f"/a/qy/posts/{POST}")
     assert page.status_code == 200
     assert "审核记录 .signoff.toml 格式错误" in page.text and "Traceback" not in page.text
+
+
+def test_signing_out_needs_the_csrf_token_and_ends_the_session(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    token = csrf_of(login(client, "zhang").text)
+    assert client.post("/logout", data={}).status_code == 403
+    assert client.get("/a/qy/calendar").status_code == 200
+    client.post("/logout", data={"csrf_token": token})
+    assert client.get("/a/qy/calendar", follow_redirects=False).headers["location"] == "/login"

@@ -30,6 +30,7 @@ from starlette.routing import Route
 from .. import signoff
 from ..config import Config
 from ..ledger import Ledger
+from ..plan import next_slots
 from . import users, views
 from .security import CSRF_FIELD, AddressBrake, SecurityHeaders, csrf_ok, csrf_token
 
@@ -222,8 +223,9 @@ def slot(request: Request) -> Response:
     if view is None:
         return page(request, "slot.html", 404, user=user, config=config, when=views.local(config, moment),
                     view=None, message="这不是计划中的推送时间（见推送日历）")
+    following = next_slots(config.schedule.slots, config.account.tz, now, 1)[0]
     return page(request, "slot.html", user=user, config=config, when=views.local(config, moment), view=view,
-                preview=f"/a/{config.account.key}/previews/{name}/index.html")
+                preview=f"/a/{config.account.key}/previews/{name}/index.html", later=moment > following)
 
 
 def post(request: Request, *, status_code: int = 200, notice: str = "", error: str = "") -> Response:

@@ -164,9 +164,10 @@ class SlotView:
 
 def slot_view(config: Config, slot: datetime, out: Path) -> SlotView | None:
     """The dry run of ``slot``, its preview written to ``out``; None when ``slot`` is not a slot of the schedule."""
+    from ..cache import Cache
     from ..dryrun import dry_run
 
-    result = dry_run(config, slot, out)
+    result = dry_run(config, slot, out, cache=Cache.for_config(config))
     if result.slot != slot:
         return None
     return SlotView(slot, [_slot_article(config, i, p) for i, p in enumerate(result.bundle.items, 1)],
