@@ -208,6 +208,29 @@ def rekey(connection, name: str, key: str) -> int:
     return moved
 
 
+class ConsoleUser(Base):
+    """A person who signs in to the web console (``publish user add``); the password only as an argon2id hash."""
+
+    __tablename__ = "console_user"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # failed logins in a row
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConsoleGrant(Base):
+    """A console user's role on one account: what the server lets them see and sign."""
+
+    __tablename__ = "console_grant"
+
+    user: Mapped[str] = mapped_column(ForeignKey("console_user.name", ondelete="CASCADE"), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
 class Token(Base):
     """Access tokens shared by every process on this ledger, so none invalidates another's."""
 

@@ -1,0 +1,380 @@
+"""The console's Starlette application: routes, sessions, and who may see what.
+
+Every page under ``/a/<key>/`` is refused (403) unless the signed-in user holds a
+role on that account, whatever link or typed URL led there; every POST must carry
+the session's CSRF token.  Endpoints are plain functions: Starlette runs them in
+its thread pool, so reading posts and the ledger never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import signoff
+from ..config import Config
+from ..ledger import Ledger
+from ..plan import next_slots
+from . import users, views
+from .security import CSRF_FIELD, AddressBrake, SecurityHeaders, csrf_ok, csrf_token
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "tuiwen_console"
+SESSION_HOURS = 12
+_IMAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9]{1,8}")
+
+
+class Console:
+    """The accounts, their ledgers and the preview folders of one ``publish serve`` process."""
+
+    def __init__(self, configs: list[Config], now: Callable[[Config], datetime] | None = None) -> None:
+        from ..runtime import open_ledger
+
+        self.configs = {c.account.key: c for c in configs}
+        self._ledgers: dict[str, Ledger] = {}
+        for config in configs:  # accounts on one database share one ledger
+            if config.database.url not in self._ledgers:
+                self._ledgers[config.database.url] = open_ledger(config)
+            else:
+                self._ledgers[config.database.url].adopt(config.account.key, config.account.name)
+        # Users live in the ledger of the first account (the top-level [database]).
+        self.users = self._ledgers[configs[0].database.url]
+        self.now = now or (lambda config: datetime.now(config.account.tz))
+        self.brake = AddressBrake()
+        self.previews = Path(tempfile.mkdtemp(prefix="tuiwen-console-"))
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self.templates = Environment(loader=PackageLoader("scheduler.console", "templates"),
+                                     autoescape=select_autoescape(["html"]))
+
+    def ledger(self, config: Config) -> Ledger:
+        return self._ledgers[config.database.url]
+
+    def preview_lock(self, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def close(self) -> None:
+        for ledger in self._ledgers.values():
+            ledger.close()
+        shutil.rmtree(self.previews, ignore_errors=True)
+
+
+# --- helpers -------------------------------------------------------------------
+
+def _console(request: Request) -> Console:
+    return request.app.state.console
+
+
+def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+    console = _console(request)
+    user = context.pop("user", None)
+    html = console.templates.get_template(name).render(
+        csrf_field=CSRF_FIELD, csrf=csrf_token(request.session), user=user, **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def current_user(request: Request) -> users.User | None:
+    name = request.session.get("user")
+    if not isinstance(name, str):
+        return None
+    user = users.get(_console(request).users, name)
+    if user is None or user.disabled:  # disabled since signing in: out at once
+        request.session.pop("user", None)
+        return None
+    return user
+
+
+def signed_in(request: Request) -> users.User:
+    user = current_user(request)
+    if user is None:
+        raise HTTPException(303, headers={"location": "/login"})
+    return user
+
+
+def account_of(request: Request, user: users.User) -> Config:
+    """The account in the URL, if the user holds a role on it; 403 otherwise (unknown keys too)."""
+    key = request.path_params["key"]
+    config = _console(request).configs.get(key)
+    if config is None or key not in user.accounts:
+        raise HTTPException(403, "你没有这个账号的权限")
+    return config
+
+
+async def form_with_csrf(request: Request) -> dict[str, str]:
+    form = await request.form()
+    if not csrf_ok(request.session, form.get(CSRF_FIELD)):
+        raise HTTPException(403, "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+# --- login ------------------------------------------------------------------------
+
+def login_form(request: Request) -> Response:
+    if current_user(request) is not None:
+        return RedirectResponse("/", 303)
+    return page(request, "login.html")
+
+
+async def login(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    return await run_in_threadpool(_login, request, form)
+
+
+def _login(request: Request, form: dict[str, str]) -> Response:
+    console = _console(request)
+    name, password = form.get("username", "").strip(), form.get("password", "")
+    address = client(request)
+    if console.brake.blocked(address):
+        return page(request, "login.html", 429, error="登录失败次数过多，请 15 分钟后再试", username=name)
+    result = users.authenticate(console.users, name, password)
+    if result.user is None:
+        console.brake.failed(address)
+        _record(console, name, "login_failed", f"控制台用户 {name[:64]} 登录失败（{address}）：{result.message}")
+        return page(request, "login.html", 401, error=result.message, username=name)
+    request.session.clear()  # a fresh session (and CSRF token) for the signed-in user
+    request.session["user"] = result.user.name
+    csrf_token(request.session)
+    for account in result.user.accounts:
+        if account in console.configs:
+            console.ledger(console.configs[account]).event(account, "login", f"控制台用户 {result.user.name} 登录（{address}）")
+    return RedirectResponse("/", 303)
+
+
+def _record(console: Console, name: str, kind: str, message: str) -> None:
+    """A failed login goes to the accounts of the user it named (if any), else to the first account."""
+    user = users.get(console.users, name) if name else None
+    accounts = [a for a in (user.accounts if user else ()) if a in console.configs] or [next(iter(console.configs))]
+    for account in accounts:
+        console.ledger(console.configs[account]).event(account, kind, message)
+
+
+async def logout(request: Request) -> Response:
+    await form_with_csrf(request)
+    request.session.clear()
+    return RedirectResponse("/login", 303)
+
+
+# --- pages --------------------------------------------------------------------------
+
+def overview(request: Request) -> Response:
+    user = signed_in(request)
+    console = _console(request)
+    rows = []
+    for key in user.accounts:
+        config = console.configs.get(key)
+        if config is None:
+            continue
+        try:
+            rows.append(views.overview_row(config, console.ledger(config), console.now(config)))
+        except Exception as exc:  # noqa: BLE001 - one account's broken content or ledger: said in its row
+            from ..faults import describe
+
+            rows.append(views.AccountRow(key, config.account.name, error=describe(exc)))
+    return page(request, "overview.html", user=user, rows=rows)
+
+
+def calendar(request: Request) -> Response:
+    user = signed_in(request)
+    config = account_of(request, user)
+    console = _console(request)
+    slots = views.calendar(config, console.ledger(config), console.now(config))
+    return page(request, "calendar.html", user=user, config=config, slots=slots, weeks=views.CALENDAR_WEEKS)
+
+
+def slot(request: Request) -> Response:
+    user = signed_in(request)
+    config = account_of(request, user)
+    console = _console(request)
+    moment = views.parse_slot(config, request.path_params["slot"])
+    if moment is None:
+        raise HTTPException(404, "时间应写成 2024-04-02T09:00")
+    now = console.now(config)
+    release = console.ledger(config).find(config.account.key, moment)
+    if release is not None:
+        return RedirectResponse(f"/a/{config.account.key}/releases/{release.id}", 303)
+    if moment < now.replace(second=0, microsecond=0):
+        return page(request, "slot.html", 404, user=user, config=config, when=views.local(config, moment),
+                    view=None, message="这个推送时间已经过去，台账中没有它的发布记录")
+    name = f"slot-{config.account.key}-{moment:%Y%m%d%H%M}"
+    with console.preview_lock(name):
+        view = views.slot_view(config, moment, console.previews / name)
+    if view is None:
+        return page(request, "slot.html", 404, user=user, config=config, when=views.local(config, moment),
+                    view=None, message="这不是计划中的推送时间（见推送日历）")
+    following = next_slots(config.schedule.slots, config.account.tz, now, 1)[0]
+    return page(request, "slot.html", user=user, config=config, when=views.local(config, moment), view=view,
+                preview=f"/a/{config.account.key}/previews/{name}/index.html", later=moment > following)
+
+
+def post(request: Request, *, status_code: int = 200, notice: str = "", error: str = "") -> Response:
+    user = signed_in(request)
+    config = account_of(request, user)
+    console = _console(request)
+    rel = request.path_params["path"]
+    try:
+        path = views.find_post(config, rel)
+    except views.Refused:
+        raise HTTPException(403, "只能查看内容仓库中的文章") from None
+    import hashlib
+
+    name = f"post-{config.account.key}-{hashlib.sha256(rel.encode()).hexdigest()[:16]}"
+    with console.preview_lock(name):
+        view = views.post_view(config, path, console.ledger(config), console.previews / name)
+    return page(request, "post.html", status_code, user=user, config=config, view=view, rel=rel,
+                roles=user.roles(config.account.key), notice=notice, error=error,
+                preview=f"/a/{config.account.key}/previews/{name}/index.html")
+
+
+async def sign(request: Request) -> Response:
+    """POST …/approve and …/return: the same record as ``publish approve``, and a ledger event either way."""
+    form = await form_with_csrf(request)
+    return await run_in_threadpool(_signed_form, request, form)
+
+
+def _signed_form(request: Request, form: dict[str, str]) -> Response:
+    user = signed_in(request)
+    config = account_of(request, user)
+    role, comment = form.get("role", ""), form.get("comment", "").strip()[:500]
+    if role not in user.roles(config.account.key):
+        raise HTTPException(403, f"你在这个账号没有“{role}”角色")
+    rel = request.path_params["path"]
+    try:
+        views.find_post(config, rel)
+    except views.Refused:
+        raise HTTPException(403, "只能审核内容仓库中的文章") from None
+    action = request.url.path.rsplit("/", 1)[-1]
+    notice, error = _sign(_console(request), config, user, rel, action, role, comment)
+    return post(request, status_code=400 if error else 200, notice=notice, error=error)
+
+
+def _sign(console: Console, config: Config, user: users.User, rel: str, action: str, role: str,
+          comment: str) -> tuple[str, str]:
+    ledger = console.ledger(config)
+    said = f"。意见：{comment}" if comment else ""
+    if action == "return":
+        ledger.event(config.account.key, "returned", f"{rel}：{role} {user.name} 退回修改{said}")
+        return f"已退回：{role} {user.name}", ""
+    try:
+        _post, approval, _state = signoff.approve(config, rel, user.name, role, console.now(config),
+                                                  cwd=config.content.dir)
+    except signoff.SignoffError as exc:
+        return "", str(exc)
+    ledger.event(config.account.key, "approved",
+                 f"{rel}：{role} {user.name} 审核通过（内容指纹 {approval.sha256[:12]}…）{said}")
+    notice = f"已记录：{role} {user.name} 审核通过当前内容"
+    from ..gitcontent import enabled
+
+    if enabled(config):  # the release reads the committed snapshot, as with `publish approve` in a clone
+        notice += "（内容仓库由 git 管理：记录写在本机 content/.signoff.toml，提交并推送后才对发布生效）"
+    return notice, ""
+
+
+def preview_file(request: Request) -> Response:
+    """A file of a preview folder this process wrote: its index.html or one of its images, nothing else."""
+    user = signed_in(request)
+    config = account_of(request, user)
+    name, file = request.path_params["name"], request.path_params["file"]
+    if not re.fullmatch(rf"(slot|post)-{re.escape(config.account.key)}-[0-9a-f]{{12,16}}", name):
+        raise HTTPException(403, "预览不存在或不属于这个账号")
+    folder = _console(request).previews / name
+    if file == "index.html":
+        target = folder / "index.html"
+    elif file.startswith("images/") and _IMAGE_NAME.fullmatch(file.removeprefix("images/")):
+        target = folder / "images" / file.removeprefix("images/")
+    else:
+        raise HTTPException(403, "只能查看预览页和它的图片")
+    if not target.is_file():
+        raise HTTPException(404, "预览已过期，请刷新上一页")
+    return FileResponse(target)
+
+
+def releases(request: Request) -> Response:
+    user = signed_in(request)
+    config = account_of(request, user)
+    rows = _console(request).ledger(config).releases(config.account.key, 200)
+    return page(request, "releases.html", user=user, config=config, releases=rows, views=views)
+
+
+def release(request: Request) -> Response:
+    user = signed_in(request)
+    config = account_of(request, user)
+    ledger = _console(request).ledger(config)
+    try:
+        release_id = int(request.path_params["id"])
+    except ValueError:
+        raise HTTPException(404, "没有这次发布") from None
+    found = ledger.find_id(config.account.key, release_id)
+    if found is None:
+        raise HTTPException(404, "没有这次发布")
+    events = ledger.events(config.account.key, release_id)
+    return page(request, "release.html", user=user, config=config, release=found, events=events, views=views)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (301, 302, 303) and exc.headers:
+        return RedirectResponse(exc.headers["location"], exc.status_code)
+    titles = {403: "没有权限", 404: "找不到页面", 405: "不支持的请求方式"}
+    html = _console(request).templates.get_template("error.html").render(
+        title=titles.get(exc.status_code, "出错了"), message=exc.detail, user=None)
+    return HTMLResponse(html, status_code=exc.status_code)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """Anything unforeseen (a broken records file, the database gone): one Chinese line, never a traceback."""
+    from ..faults import describe
+
+    log.exception("控制台请求 %s 出错", request.url.path)
+    html = _console(request).templates.get_template("error.html").render(
+        title="出错了", message=f"{describe(exc)}。请稍后重试；一直这样请联系管理员", user=None)
+    return HTMLResponse(html, status_code=500)
+
+
+def create_app(configs: list[Config], *, secret: str, secure: bool = False,
+               now: Callable[[Config], datetime] | None = None) -> Starlette:
+    """The console for ``configs``; ``secure``: behind HTTPS, so the session cookie is marked Secure."""
+    console = Console(configs, now)
+    routes = [
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/", overview, methods=["GET"]),
+        Route("/a/{key}/calendar", calendar, methods=["GET"]),
+        Route("/a/{key}/slots/{slot}", slot, methods=["GET"]),
+        Route("/a/{key}/posts/{path:path}/approve", sign, methods=["POST"]),
+        Route("/a/{key}/posts/{path:path}/return", sign, methods=["POST"]),
+        Route("/a/{key}/posts/{path:path}", post, methods=["GET"]),
+        Route("/a/{key}/previews/{name}/{file:path}", preview_file, methods=["GET"]),
+        Route("/a/{key}/releases", releases, methods=["GET"]),
+        Route("/a/{key}/releases/{id}", release, methods=["GET"]),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
+                   max_age=SESSION_HOURS * 3600, same_site="lax", https_only=secure),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error, Exception: server_error})
+    app.state.console = console
+    return app

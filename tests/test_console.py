@@ -1,0 +1,445 @@
+"""The web console (`publish serve`): sign-in, CSRF, who sees which account, and sign-off in the browser."""
+
+from __future__ import annotations
+
+import re
+import stat
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from scheduler.cli import main
+from scheduler.config import load_accounts
+from scheduler.console import users
+from scheduler.console.app import create_app
+from scheduler.console.secret import SECRET_ENV, session_secret
+from scheduler.runtime import open_ledger
+from tests.conftest import Repo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2024, 4, 1, 10, 0, tzinfo=SHANGHAI)  # a Monday; the next slot is Tuesday 09:00
+NEXT_SLOT = "2024-04-02T09:00"
+POST = "fund-supervision/2024-03-30-qidong.md"
+PASSWORD = "correct horse battery"
+
+CONFIG = """\
+[account]
+author = "测试区医保局"
+
+[review]
+roles = ["初审", "复审", "终审"]
+
+[accounts.qy]
+name = "屈原医保"
+app_id_env = "QY_APP_ID"
+app_secret_env = "QY_APP_SECRET"
+[accounts.qy.content]
+dir = "accounts/qy"
+
+[accounts.ml]
+name = "汨罗医保"
+app_id_env = "ML_APP_ID"
+app_secret_env = "ML_APP_SECRET"
+[accounts.ml.content]
+dir = "accounts/ml"
+"""
+
+
+@pytest.fixture
+def site(tmp_path):
+    repo = Repo(tmp_path / "site", CONFIG)
+    qy, ml = repo.root / "accounts" / "qy", repo.root / "accounts" / "ml"
+    repo.content = qy
+    repo.post(POST, "title: 打击欺诈骗保 维护基金安全\nstatus: ready\n",
+              "4月是医保基金监管集中宣传月。区医保局将通过定点咨询、以案说法等形式，守护群众的“救命钱”。\n")
+    repo.content = ml
+    repo.post("news/2024-03-30-huiyi.md", "title: 汨罗市医保局召开工作会议\nstatus: ready\n", "会议部署了今年的重点工作。\n")
+    return repo
+
+
+def add_user(site, name, account, role, password=PASSWORD):
+    result = CliRunner().invoke(main, ["--config", str(site.config_path), "user", "add", name, "--account", account,
+                                       "--role", role, "--password-stdin"], input=password + "\n")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture
+def app(site):
+    configs = load_accounts(site.config_path)
+    application = create_app(configs, secret="s" * 40, now=lambda config: NOW.astimezone(config.account.tz))
+    yield application
+    application.state.console.close()
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def login(client, name, password=PASSWORD):
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"username": name, "password": password, "csrf_token": token})
+
+
+def events(site, kind):
+    configs = load_accounts(site.config_path)
+    ledger = open_ledger(configs[0])
+    try:
+        return [e.message for e in ledger.events("qy") if e.kind == kind]
+    finally:
+        ledger.close()
+
+
+# --- signing in ---------------------------------------------------------------------------
+
+def test_a_user_signs_in_and_sees_only_their_accounts(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    response = login(client, "zhang")
+    assert response.status_code == 200
+    assert "屈原医保" in response.text and "汨罗医保" not in response.text
+    cookie = response.history[0].headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    assert PASSWORD not in response.text and "argon2" not in response.text
+    assert any("zhang 登录" in m for m in events(site, "login"))
+
+
+def test_a_wrong_password_is_refused_and_recorded(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    response = login(client, "zhang", "not the password")
+    assert response.status_code == 401
+    assert "用户名或密码不对" in response.text
+    assert client.get("/", follow_redirects=False).status_code == 303
+    assert any("zhang 登录失败" in m for m in events(site, "login_failed"))
+
+
+def test_passwords_are_stored_as_argon2id_hashes(site):
+    add_user(site, "zhang", "qy", "初审")
+    ledger = open_ledger(load_accounts(site.config_path)[0])
+    try:
+        from scheduler.ledger import ConsoleUser
+
+        with ledger.session() as session:
+            stored = session.get(ConsoleUser, "zhang").password_hash
+    finally:
+        ledger.close()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+def test_five_wrong_passwords_lock_the_user_even_against_the_right_one(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    for _ in range(users.MAX_FAILURES):
+        assert login(client, "zhang", "guess").status_code == 401
+    response = login(client, "zhang")
+    assert response.status_code == 401 and "锁定" in response.text
+    result = CliRunner().invoke(main, ["--config", str(site.config_path), "user", "reset", "zhang", "--password-stdin"],
+                                input="a new password 1\n")
+    assert result.exit_code == 0, result.output
+    assert login(client, "zhang", "a new password 1").status_code == 200
+
+
+def test_a_disabled_user_is_signed_out_at_once(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    assert login(client, "zhang").status_code == 200
+    result = CliRunner().invoke(main, ["--config", str(site.config_path), "user", "disable", "zhang"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/a/qy/calendar", follow_redirects=False).headers["location"] == "/login"
+    assert login(client, "zhang").status_code == 401
+
+
+def test_user_list_shows_roles_and_never_the_password(site):
+    add_user(site, "zhang", "qy", "初审")
+    add_user(site, "zhang", "ml", "查看")
+    result = CliRunner().invoke(main, ["--config", str(site.config_path), "user", "list"])
+    assert result.exit_code == 0
+    assert "zhang" in result.output and "qy：初审" in result.output and "ml：查看" in result.output
+    assert "argon2" not in result.output and PASSWORD not in result.output
+
+
+def test_a_role_the_account_does_not_have_is_a_usage_error(site):
+    result = CliRunner().invoke(main, ["--config", str(site.config_path), "user", "add", "li", "--account", "qy",
+                                       "--role", "主任", "--password-stdin"], input=PASSWORD + "\n")
+    assert result.exit_code == 2 and "初审、复审、终审" in result.output
+
+
+# --- CSRF and access ----------------------------------------------------------------------
+
+def test_a_form_without_or_with_a_wrong_csrf_token_is_refused(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    assert client.post("/login", data={"username": "zhang", "password": PASSWORD}).status_code == 403
+    login(client, "zhang")
+    url = f"/a/qy/posts/{POST}/approve"
+    assert client.post(url, data={"role": "初审", "comment": ""}).status_code == 403
+    assert client.post(url, data={"role": "初审", "comment": "", "csrf_token": "forged"}).status_code == 403
+    assert events(site, "approved") == []
+
+
+def test_another_accounts_pages_are_refused_by_direct_url(site, client):
+    add_user(site, "zhang", "qy", "终审")
+    token = csrf_of(login(client, "zhang").text)
+    for url in ("/a/ml/calendar", "/a/ml/releases", "/a/ml/releases/1", f"/a/ml/slots/{NEXT_SLOT}",
+                "/a/ml/posts/news/2024-03-30-huiyi.md", "/a/nosuch/calendar"):
+        assert client.get(url).status_code == 403, url
+    response = client.post("/a/ml/posts/news/2024-03-30-huiyi.md/approve",
+                           data={"role": "终审", "comment": "", "csrf_token": token})
+    assert response.status_code == 403
+    assert not (site.root / "accounts" / "ml" / ".signoff.toml").exists()
+
+
+def test_a_viewer_sees_but_cannot_sign(site, client):
+    add_user(site, "wang", "qy", "查看")
+    token = csrf_of(login(client, "wang").text)
+    page = client.get(f"/a/qy/posts/{POST}")
+    assert page.status_code == 200 and "只能查看" in page.text
+    response = client.post(f"/a/qy/posts/{POST}/approve", data={"role": "查看", "comment": "", "csrf_token": token})
+    assert response.status_code == 403
+
+
+# --- sign-off in the browser ----------------------------------------------------------------
+
+def test_three_roles_approving_in_the_browser_put_the_post_into_the_bundle(site, app):
+    roles = (("zhang", "初审"), ("li", "复审"), ("wang", "终审"))
+    for name, role in roles:
+        add_user(site, name, "qy", role)
+    before = TestClient(app)
+    login(before, "zhang")
+    slot = before.get(f"/a/qy/slots/{NEXT_SLOT}")
+    assert slot.status_code == 200
+    assert "这次没有可发布的文章" in slot.text and "缺少 初审、复审、终审" in slot.text
+    for name, role in roles:
+        with TestClient(app) as browser:
+            token = csrf_of(login(browser, name).text)
+            response = browser.post(f"/a/qy/posts/{POST}/approve",
+                                    data={"role": role, "comment": "同意", "csrf_token": token})
+            assert response.status_code == 200, response.text
+            assert f"已记录：{role} {name} 审核通过当前内容" in response.text
+    slot = before.get(f"/a/qy/slots/{NEXT_SLOT}")
+    assert "1. <a href=\"/a/qy/posts/" + POST in slot.text and "审核签发已完成" in slot.text
+    # The same record `publish approve` writes, so `publish check` and the release honour it.
+    check = site.publish("check", "--account", "qy")
+    assert check.exit_code == 0, check.output
+    assert len(events(site, "approved")) == 3
+
+
+def test_an_edit_after_approval_voids_it_on_the_post_page(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    token = csrf_of(login(client, "zhang").text)
+    client.post(f"/a/qy/posts/{POST}/approve", data={"role": "初审", "comment": "", "csrf_token": token})
+    path = site.root / "accounts" / "qy" / POST
+    path.write_text(path.read_text(encoding="utf-8") + "补充一句。\n", encoding="utf-8")
+    page = client.get(f"/a/qy/posts/{POST}")
+    assert "审核后内容被修改，已失效" in page.text
+
+
+def test_a_return_is_recorded_with_its_comment(site, client):
+    add_user(site, "li", "qy", "复审")
+    token = csrf_of(login(client, "li").text)
+    response = client.post(f"/a/qy/posts/{POST}/return",
+                           data={"role": "复审", "comment": "第二段数字请核实", "csrf_token": token})
+    assert response.status_code == 200 and "已退回" in response.text
+    assert "第二段数字请核实" in response.text  # in the post's history
+    assert any("退回修改" in m and "第二段数字请核实" in m for m in events(site, "returned"))
+    assert not (site.root / "accounts" / "qy" / ".signoff.toml").exists()
+
+
+# --- hostile content and paths -----------------------------------------------------------------
+
+def test_a_hostile_post_is_shown_harmless(site, client):
+    site.content = site.root / "accounts" / "qy"
+    site.post("news/2024-03-31-evil.md", 'title: "<script>alert(1)</script>标题"\nstatus: ready\n',
+              '正文<script>alert("x")</script>\n\n<img src="x.png" onerror="alert(2)">\n\n'
+              '[点我](javascript:alert(3))\n\n<iframe src="https://evil.example/"></iframe>\n\n'
+              '![密钥](../../../config.toml)\n')
+    add_user(site, "zhang", "qy", "初审")
+    login(client, "zhang")
+    page = client.get("/a/qy/posts/news/2024-03-31-evil.md")
+    assert page.status_code == 200
+    assert "<script" not in page.text and "&lt;script&gt;" in page.text
+    assert "script-src 'none'" in page.headers["content-security-policy"]
+    preview = re.search(r'<iframe class="preview" src="([^"]+)"', page.text).group(1)
+    body = client.get(preview)
+    assert body.status_code == 200
+    lowered = body.text.lower()
+    for bad in ("<script", "onerror", "javascript:", "evil.example", "config.toml"):
+        assert bad not in lowered, bad
+    assert "内容仓库" in page.text  # the image outside content/ is named as a problem of the post
+    for image in re.findall(r'src="(images/[^"]+)"', body.text):
+        assert "[account]" not in client.get(preview.rsplit("/", 1)[0] + "/" + image).text
+    assert "script-src 'none'" in body.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("url", [
+    "/a/qy/posts/..%2F..%2Fconfig.toml",
+    "/a/qy/posts/news/%2e%2e/%2e%2e/%2e%2e/config.toml",
+    "/a/qy/posts/%2Fetc%2Fpasswd",
+    "/a/qy/posts/.signoff.toml",
+    "/a/qy/previews/post-qy-0123456789abcdef/images/..%2F..%2F..%2Fconfig.toml",
+    "/a/qy/previews/post-qy-0123456789abcdef/..%2F..%2Fconfig.toml",
+    "/a/qy/previews/..%2F..%2Fetc/passwd",
+    "/a/qy/previews/post-ml-0123456789abcdef/index.html",
+])
+def test_paths_that_leave_the_content_repository_are_refused(site, client, url):
+    add_user(site, "zhang", "qy", "初审")
+    login(client, "zhang")
+    response = client.get(url)
+    assert response.status_code == 403, url
+    assert "[account]" not in response.text and "root:" not in response.text
+
+
+# --- the other pages -------------------------------------------------------------------------------
+
+def test_overview_calendar_and_releases_render_for_a_phone(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    add_user(site, "zhang", "ml", "查看")
+    overview = login(client, "zhang").text
+    assert "屈原医保" in overview and "汨罗医保" in overview
+    assert "台账中没有群发记录" in overview and 'name="viewport"' in overview
+    calendar = client.get("/a/ml/calendar")
+    assert calendar.status_code == 200
+    assert f'/a/ml/slots/{NEXT_SLOT}' in calendar.text
+    assert "没有可发布的文章" in calendar.text  # its one post still waits for sign-off
+    for by, role in (("张三", "初审"), ("李四", "复审"), ("王五", "终审")):
+        signed = site.publish("approve", str(site.root / "accounts/ml/news/2024-03-30-huiyi.md"), "--account", "ml", "--by", by,
+                              "--role", role, "--at", "2024-04-01 09:00")
+        assert signed.exit_code == 0, signed.output
+    calendar = client.get("/a/ml/calendar")
+    assert calendar.text.count("汨罗市医保局召开工作会议") == 1  # in the next slot, and then published
+    assert "还没有发布记录" in client.get("/a/qy/releases").text
+    assert client.get("/a/qy/releases/999").status_code == 404
+    assert client.get("/a/qy/slots/2024-04-02T10:00").status_code == 404  # not a slot of the schedule
+
+
+# --- the session key ----------------------------------------------------------------------------------
+
+def test_the_session_key_is_generated_once_readable_by_the_owner_only(tmp_path, monkeypatch):
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    url = f"sqlite:///{tmp_path}/state/tuiwen.db"
+    first = session_secret(url, tmp_path)
+    assert session_secret(url, tmp_path) == first and len(first) >= 32
+    path = tmp_path / "state" / "console-secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    monkeypatch.setenv(SECRET_ENV, "e" * 40)
+    assert session_secret(url, tmp_path) == "e" * 40
+
+
+# --- backends, the real process, TLS -------------------------------------------------------------------
+
+def test_users_sign_in_and_approve_on_each_ledger_backend(tmp_path, database_url):
+    repo = Repo(tmp_path / "one", '[account]\nname = "测试医保"\n\n[review]\nroles = ["初审", "复审", "终审"]\n\n'
+                                  f'[database]\nurl = "{database_url}"\n')
+    repo.post(POST, "title: 打击欺诈骗保 维护基金安全\nstatus: ready\n", "4月是医保基金监管集中宣传月。\n")
+    add_user(repo, "zhang", "main", "初审")
+    application = create_app(load_accounts(repo.config_path), secret="s" * 40,
+                             now=lambda config: NOW.astimezone(config.account.tz))
+    try:
+        with TestClient(application) as browser:
+            for _ in range(users.MAX_FAILURES):
+                assert login(browser, "zhang", "guess").status_code == 401
+            assert "锁定" in login(browser, "zhang").text
+        ledger = open_ledger(load_accounts(repo.config_path)[0])
+        try:
+            users.reset(ledger, "zhang", PASSWORD)
+        finally:
+            ledger.close()
+        with TestClient(application) as browser:
+            token = csrf_of(login(browser, "zhang").text)
+            response = browser.post(f"/a/main/posts/{POST}/approve", data={"role": "初审", "comment": "", "csrf_token": token})
+            assert "已记录：初审 zhang 审核通过当前内容" in response.text
+    finally:
+        application.state.console.close()
+    assert "初审" in (repo.content / ".signoff.toml").read_text(encoding="utf-8")
+
+
+def test_behind_https_the_session_cookie_is_secure(site):
+    add_user(site, "zhang", "qy", "初审")
+    application = create_app(load_accounts(site.config_path), secret="s" * 40, secure=True)
+    try:
+        with TestClient(application, base_url="https://console.example") as browser:
+            response = login(browser, "zhang")
+            assert response.status_code == 200
+            assert "secure" in response.history[0].headers["set-cookie"].lower()
+    finally:
+        application.state.console.close()
+
+
+def test_many_names_guessed_from_one_address_pause_its_logins(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    for i in range(20):
+        assert login(client, f"guess{i}", "whatever1").status_code == 401
+    response = login(client, "zhang")
+    assert response.status_code == 429 and "15 分钟后再试" in response.text
+
+
+def test_publish_serve_is_a_process_of_its_own_that_stops_on_sigterm(site, monkeypatch, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.conftest import wait_until
+
+    add_user(site, "zhang", "qy", "初审")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # where the console keeps its preview folders
+    process = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), "serve",
+                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(answers, process, "the console answering")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:
+            token = csrf_of(browser.get("/login").text)
+            response = browser.post("/login", data={"username": "zhang", "password": PASSWORD, "csrf_token": token},
+                                    follow_redirects=True)
+            assert "屈原医保" in response.text
+            assert browser.get("/a/ml/calendar").status_code == 403
+            assert browser.get(f"/a/qy/posts/{POST}").status_code == 200  # writes a preview folder
+            assert list(scratch.iterdir())
+        secret = site.root / "state" / "console-secret"
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert process.returncode == 0, output
+    assert "控制台已启动" in output
+    assert list(scratch.iterdir()) == []  # its preview folders went with it
+
+
+def test_a_broken_sign_off_file_is_named_on_the_post_page(site, app):
+    add_user(site, "zhang", "qy", "初审")
+    (site.root / "accounts" / "qy" / ".signoff.toml").write_text("[[broken\n", encoding="utf-8")
+    with TestClient(app, raise_server_exceptions=False) as browser:
+        login(browser, "zhang")
+        page = browser.get(f"/a/qy/posts/{POST}")
+    assert page.status_code == 200
+    assert "审核记录 .signoff.toml 格式错误" in page.text and "Traceback" not in page.text
+
+
+def test_signing_out_needs_the_csrf_token_and_ends_the_session(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    token = csrf_of(login(client, "zhang").text)
+    assert client.post("/logout", data={}).status_code == 403
+    assert client.get("/a/qy/calendar").status_code == 200
+    client.post("/logout", data={"csrf_token": token})
+    assert client.get("/a/qy/calendar", follow_redirects=False).headers["location"] == "/login"
