@@ -293,7 +293,7 @@ def log(config: Config, limit: int, con: Console, *, several: bool = False) -> N
 
 def _release_table(config: Config, releases, title: str, *, several: bool = False) -> Table:
     account = [config.account.key] if several else []  # several accounts: every row says whose
-    table = Table(*(["账号"] if several else []), "推送时间", "状态", "文章", "提交", "链接 / 错误",
+    table = Table(*(["账号"] if several else []), "编号", "推送时间", "状态", "文章", "提交", "链接 / 错误",
                   title=f"{escape(config.account.name)} {title}" if several else title)
     for release in releases:
         marks = [m for m, on in (("补发", release.late), ("加推", release.forced)) if on]
@@ -302,7 +302,7 @@ def _release_table(config: Config, releases, title: str, *, several: bool = Fals
         links = "\n".join(i.article_url for i in release.items if i.article_url)
         detail = escape("\n".join(x for x in (links, release.error or "") if x) or "—")
         commit = (release.commit_sha or "")[:10] or "—"
-        table.add_row(*account, local(config, release.slot), state, titles, commit, detail)
+        table.add_row(*account, str(release.id), local(config, release.slot), state, titles, commit, detail)
     return table
 
 

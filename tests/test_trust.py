@@ -531,3 +531,11 @@ def test_a_ledger_from_a_newer_version_is_named_as_such(site, fake, tmp_path):
     result = run_publish(site, fake, "--at", SLOT_AT)
     assert result.returncode == 3 and TRACEBACK not in output(result)
     assert "更新版本的 tuiwen" in output(result), output(result)
+
+
+def test_the_log_shows_the_number_resolve_takes(site, fake):
+    fake.inject("message/mass/sendall", "lost")
+    run_publish(site, fake, "--at", SLOT_AT)
+    release = the_release(site)
+    log = site.publish("log")
+    assert "编号" in log.output and f"│ {release.id} " in log.output, log.output
