@@ -126,7 +126,7 @@ def console():
 
     plain = Console(highlight=False)
     # Piped or captured output (logs, CI): wide enough that Chinese titles are not folded.
-    return plain if plain.is_terminal else Console(highlight=False, width=140)
+    return plain if plain.is_terminal else Console(highlight=False, width=160)
 
 
 class PublishGroup(ChineseGroup):

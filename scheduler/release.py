@@ -91,6 +91,7 @@ class Releaser:
         self.should_stop: Callable[[], bool] = lambda: False  # set by the daemon on SIGTERM
         self._theme = theme(config)
         self.content = ContentSource(config)
+        self._planned: dict[str, tuple[str, Rendered]] = {}  # rel → (sha256, render) from choosing
 
     # --- entry points -----------------------------------------------------
 
@@ -104,6 +105,7 @@ class Releaser:
         existing = self.ledger.find(self.account, slot)
         if existing is not None and not (retry and retryable(existing)):
             return self._continue(existing)
+        self._planned.clear()  # renders of this release's planning only: the config may change between slots
         checkout = self.content.current()  # GitError: a clone tuiwen will not publish from
         for warning in checkout.warnings:
             self.ledger.event(self.account, "content", warning)
@@ -140,7 +142,11 @@ class Releaser:
 
         paths, shas = self.ledger.published(self.account)
         published = Published(rels=frozenset(paths), sha256s=frozenset(shas))
-        return choose_rendered(config or self.config, posts, published, slot)[0]
+        bundle, rendered = choose_rendered(config or self.config, posts, published, slot)
+        # Choosing rendered the chosen posts (to drop any WeChat would refuse): kept, so that
+        # preparing the release does not render them a second time.
+        self._planned.update({post.rel: (post.sha256, page) for post, page in zip(bundle.items, rendered, strict=True)})
+        return bundle
 
     def _read_posts(self, config: Config) -> list[Post]:
         posts = load_posts(config)
@@ -244,7 +250,10 @@ class Releaser:
         return prepared
 
     def _render(self, post: Post, config: Config) -> _Prepared:
-        rendered = render_post(post, config, self._theme)
+        sha256, rendered = self._planned.pop(post.rel, (None, None))
+        if rendered is None or sha256 != post.sha256:
+            # The config read from the content's commit (git mode) may carry its own templates.
+            rendered = render_post(post, config, self._theme if config is self.config else theme(config))
         return _Prepared(post, rendered, choose_cover(post, rendered, config))
 
     def _upload(self, release: Release, prepared: list[_Prepared]) -> Release:

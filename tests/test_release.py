@@ -284,3 +284,19 @@ def test_preview_to_with_nothing_to_push_sends_nothing(site, fake):
     assert result.exit_code == 0, result.output
     assert "没有可发布的文章，未发送预览" in result.output
     assert fake.count("draft/add") == 0 and fake.previews == []
+
+
+def test_a_release_renders_each_post_once(site, fake, monkeypatch):
+    from scheduler import articles, dryrun, release
+
+    rendered = []
+
+    def counting(post, config, look=None):
+        rendered.append(post.rel)
+        return articles.render_post(post, config, look)
+
+    monkeypatch.setattr(dryrun, "render_post", counting)
+    monkeypatch.setattr(release, "render_post", counting)
+    outcome = releaser_for(site, fake).release(SLOT)
+    assert outcome.release.status == L.CONFIRMED
+    assert sorted(rendered) == sorted(item.post_path for item in outcome.release.items)  # once each
