@@ -18,6 +18,7 @@ from scheduler.console.app import create_app
 from scheduler.console.secret import SECRET_ENV, session_secret
 from scheduler.runtime import open_ledger
 from tests.conftest import Repo
+from tests.test_git import repos  # noqa: F401 - the fixture: an editor's clone and the publisher's
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2024, 4, 1, 10, 0, tzinfo=SHANGHAI)  # a Monday; the next slot is Tuesday 09:00
@@ -226,7 +227,7 @@ def test_three_roles_approving_in_the_browser_put_the_post_into_the_bundle(site,
             assert f"已记录：{role} {name} 审核通过当前内容" in response.text
     slot = before.get(f"/a/qy/slots/{NEXT_SLOT}")
     assert "1. <a href=\"/a/qy/posts/" + POST in slot.text and "审核签发已完成" in slot.text
-    # The same record `publish approve` writes, so `publish check` and the release honour it.
+    # Kept in the ledger, which `publish check`, the dry run and the release read beside the file.
     check = site.publish("check", "--account", "qy")
     assert check.exit_code == 0, check.output
     assert len(events(site, "approved")) == 3
@@ -358,7 +359,12 @@ def test_users_sign_in_and_approve_on_each_ledger_backend(tmp_path, database_url
             assert "已记录：初审 zhang 审核通过当前内容" in response.text
     finally:
         application.state.console.close()
-    assert "初审" in (repo.content / ".signoff.toml").read_text(encoding="utf-8")
+    ledger = open_ledger(load_accounts(repo.config_path)[0])
+    try:  # the console's approvals live in the ledger, on every backend
+        assert [(a.post_path, a.role, a.by) for a in ledger.approvals("main")] == [(POST, "初审", "zhang")]
+    finally:
+        ledger.close()
+    assert not (repo.content / ".signoff.toml").exists()
 
 
 def test_behind_https_the_session_cookie_is_secure(site):
@@ -443,3 +449,45 @@ def test_signing_out_needs_the_csrf_token_and_ends_the_session(site, client):
     assert client.get("/a/qy/calendar").status_code == 200
     client.post("/logout", data={"csrf_token": token})
     assert client.get("/a/qy/calendar", follow_redirects=False).headers["location"] == "/login"
+
+
+# --- git-backed content: the console's approvals count without a commit ---------------------------
+
+def test_in_git_mode_three_web_approvals_put_the_post_in_the_bundle_without_a_commit(request, fake):
+    from tests.test_git import LEAD, SLOT_AT, git, push_post, sent_titles
+
+    editor, publisher = request.getfixturevalue("repos")
+    config = editor.root / "config.toml"  # [review].roles, committed with the content
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[review]\n", '[review]\nroles = ["初审", "复审", "终审"]\n'), encoding="utf-8")
+    push_post(editor.root, LEAD, "基金监管宣传月启动")
+    git(publisher.root, "pull", "--quiet", "origin", "main")  # the console shows the pushed post
+    head = git(publisher.root, "rev-parse", "HEAD")
+    roles = (("zhang", "初审"), ("li", "复审"), ("wang", "终审"))
+    for name, role in roles:
+        add_user(publisher, name, "main", role)
+    application = create_app(load_accounts(publisher.config_path), secret="s" * 40,
+                             now=lambda config: NOW.astimezone(config.account.tz))
+    try:
+        with TestClient(application) as browser:
+            login(browser, "zhang")
+            assert "缺少 初审、复审、终审" in browser.get(f"/a/main/slots/{NEXT_SLOT}").text
+        for name, role in roles:
+            with TestClient(application) as browser:
+                token = csrf_of(login(browser, name).text)
+                response = browser.post(f"/a/main/posts/{LEAD}/approve",
+                                        data={"role": role, "comment": "", "csrf_token": token})
+                assert f"已记录：{role} {name} 审核通过当前内容" in response.text, response.text
+        with TestClient(application) as browser:
+            login(browser, "wang")
+            slot = browser.get(f"/a/main/slots/{NEXT_SLOT}").text
+        assert f'1. <a href="/a/main/posts/{LEAD}' in slot and "审核签发已完成" in slot
+    finally:
+        application.state.console.close()
+    assert git(publisher.root, "status", "--porcelain", "--", "content") == ""  # nothing beside the posts to commit
+    check = publisher.publish("check")
+    assert "审核签发未完成" in check.output and LEAD not in check.output, check.output  # only the unapproved one
+    result = publisher.publish("--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert "打击欺诈骗保 维护基金安全——集中宣传月启动" in sent_titles(fake)
+    assert git(publisher.root, "rev-parse", "HEAD") == head  # no commit was needed

@@ -115,7 +115,8 @@ def account_of(request: Request, user: users.User) -> Config:
     config = _console(request).configs.get(key)
     if config is None or key not in user.accounts:
         raise HTTPException(403, "你没有这个账号的权限")
-    return config
+    console = _console(request)
+    return signoff.with_ledger(config, console.ledger(config))  # the console's approvals, as the release sees them
 
 
 async def form_with_csrf(request: Request) -> dict[str, str]:
@@ -187,7 +188,8 @@ def overview(request: Request) -> Response:
         if config is None:
             continue
         try:
-            rows.append(views.overview_row(config, console.ledger(config), console.now(config)))
+            ledger = console.ledger(config)
+            rows.append(views.overview_row(signoff.with_ledger(config, ledger), ledger, console.now(config)))
         except Exception as exc:  # noqa: BLE001 - one account's broken content or ledger: said in its row
             from ..faults import describe
 
@@ -276,19 +278,13 @@ def _sign(console: Console, config: Config, user: users.User, rel: str, action: 
     if action == "return":
         ledger.event(config.account.key, "returned", f"{rel}：{role} {user.name} 退回修改{said}")
         return f"已退回：{role} {user.name}", ""
-    try:
-        _post, approval, _state = signoff.approve(config, rel, user.name, role, console.now(config),
-                                                  cwd=config.content.dir)
+    try:  # in the ledger, not the file: it counts at once, git clone or not (see README 网页控制台)
+        _post, approval, _state = signoff.approve_in_ledger(config, ledger, rel, user.name, role, console.now(config))
     except signoff.SignoffError as exc:
         return "", str(exc)
     ledger.event(config.account.key, "approved",
                  f"{rel}：{role} {user.name} 审核通过（内容指纹 {approval.sha256[:12]}…）{said}")
-    notice = f"已记录：{role} {user.name} 审核通过当前内容"
-    from ..gitcontent import enabled
-
-    if enabled(config):  # the release reads the committed snapshot, as with `publish approve` in a clone
-        notice += "（内容仓库由 git 管理：记录写在本机 content/.signoff.toml，提交并推送后才对发布生效）"
-    return notice, ""
+    return f"已记录：{role} {user.name} 审核通过当前内容", ""
 
 
 def preview_file(request: Request) -> Response:
