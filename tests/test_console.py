@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import stat
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -491,3 +491,93 @@ def test_in_git_mode_three_web_approvals_put_the_post_in_the_bundle_without_a_co
     assert result.exit_code == 0, result.output
     assert "打击欺诈骗保 维护基金安全——集中宣传月启动" in sent_titles(fake)
     assert git(publisher.root, "rev-parse", "HEAD") == head  # no commit was needed
+
+
+# --- preview links: /p/<token> ----------------------------------------------------------------------
+
+def make_link(client, slot=NEXT_SLOT):
+    token = csrf_of(client.get(f"/a/qy/slots/{slot}").text)
+    response = client.post(f"/a/qy/slots/{slot}/link", data={"csrf_token": token})
+    assert response.status_code == 200, response.text
+    found = re.search(r"http://testserver(/p/[A-Za-z0-9_.-]+)", response.text)
+    assert found, "the slot page shows no new link"
+    return found.group(1)
+
+
+def approve_all(site, client):
+    for name, role in (("li", "复审"), ("wang", "终审")):
+        add_user(site, name, "qy", role)
+    for name, role in (("zhang", "初审"), ("li", "复审"), ("wang", "终审")):
+        token = csrf_of(login(client, name).text)
+        client.post(f"/a/qy/posts/{POST}/approve", data={"role": role, "comment": "", "csrf_token": token})
+
+
+def test_a_preview_link_opens_the_slot_preview_without_signing_in_and_nothing_else(site, app):
+    add_user(site, "zhang", "qy", "初审")
+    with TestClient(app) as editor:
+        approve_all(site, editor)
+        login(editor, "zhang")
+        link = make_link(editor)
+    assert any("zhang 生成" in m for m in events(site, "preview_link"))
+    with TestClient(app) as phone:  # no session at all
+        page = phone.get(link)
+        assert page.status_code == 200, page.text
+        assert "打击欺诈骗保 维护基金安全" in page.text and "守护群众" in page.text
+        assert "/a/qy" not in page.text and "推文控制台" not in page.text and "csrf" not in page.text
+        assert phone.get(f"/a/qy/slots/{NEXT_SLOT}", follow_redirects=False).status_code == 303  # still signed out
+        assert phone.get(f"/a/qy/posts/{POST}", follow_redirects=False).status_code == 303
+
+
+def test_a_tampered_made_up_or_foreign_token_opens_nothing(site, app):
+    add_user(site, "zhang", "qy", "初审")
+    with TestClient(app) as editor:
+        approve_all(site, editor)
+        login(editor, "zhang")
+        link = make_link(editor)
+    token = link.removeprefix("/p/")
+    payload, signature = token.rsplit(".", 1)
+    other = "A" if signature[0] != "A" else "B"
+    with TestClient(app) as phone:
+        assert phone.get(f"/p/{payload}.{other}{signature[1:]}").status_code == 404
+        assert phone.get("/p/made-up").status_code == 404
+    import base64
+    import json
+
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data["s"] = "2024-04-04T09:00"  # slot A's token rewritten to name slot B: the signature no longer fits
+    forged = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+    with TestClient(app) as phone:
+        assert phone.get(f"/p/{forged}.{signature}").status_code == 404
+    other_app = create_app(load_accounts(site.config_path), secret="t" * 40, now=lambda c: NOW.astimezone(c.account.tz))
+    try:
+        with TestClient(other_app) as phone:  # another secret: links made elsewhere do not open
+            assert phone.get(link).status_code == 404
+    finally:
+        other_app.state.console.close()
+
+
+def test_a_preview_link_expires_and_can_be_revoked(site):
+    add_user(site, "zhang", "qy", "初审")
+    clock = {"now": NOW}
+    application = create_app(load_accounts(site.config_path), secret="s" * 40,
+                             now=lambda config: clock["now"].astimezone(config.account.tz))
+    try:
+        with TestClient(application) as editor:
+            approve_all(site, editor)
+            login(editor, "zhang")
+            first, second = make_link(editor), make_link(editor)
+            with TestClient(application) as phone:
+                assert phone.get(first).status_code == 200
+                page = editor.get(f"/a/qy/slots/{NEXT_SLOT}")
+                ids = re.findall(r'/a/qy/links/([0-9a-f]{16})/revoke', page.text)
+                assert len(ids) == 2
+                response = editor.post(f"/a/qy/links/{ids[1]}/revoke", data={"csrf_token": csrf_of(page.text)})
+                assert response.status_code == 200  # back on the slot page
+                assert phone.get(first).status_code == 403 and "撤销" in phone.get(first).text
+                assert phone.get(second).status_code == 200
+                assert editor.post(f"/a/qy/links/{ids[0]}/revoke", data={}).status_code == 403  # no CSRF: refused
+                clock["now"] = NOW + timedelta(hours=72, minutes=1)
+                assert phone.get(second).status_code == 403 and "过期" in phone.get(second).text
+    finally:
+        application.state.console.close()
+    assert any("zhang 撤销" in m for m in events(site, "preview_revoked"))
