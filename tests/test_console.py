@@ -581,3 +581,36 @@ def test_a_preview_link_expires_and_can_be_revoked(site):
     finally:
         application.state.console.close()
     assert any("zhang 撤销" in m for m in events(site, "preview_revoked"))
+
+
+# --- charts ---------------------------------------------------------------------------------------------
+
+def test_the_overview_draws_articles_per_category_and_the_gaps_between_mass_sends(site, client):
+    from scheduler import states
+    from scheduler.ledger import ItemPlan
+
+    add_user(site, "zhang", "qy", "初审")
+    ledger = open_ledger(load_accounts(site.config_path)[0])
+    sends = [  # (day, status, categories of its articles)
+        (datetime(2024, 2, 6, 9, 0), states.SENT, ["fund-supervision", "news"]),
+        (datetime(2024, 2, 27, 9, 0), states.CONFIRMED, ["fund-supervision"]),  # 21 days after: over the line
+        (datetime(2024, 3, 5, 9, 0), states.SENT, ["news", "news"]),  # 7 days
+        (datetime(2024, 3, 12, 9, 0), states.FAILED, ["policy"]),  # never reached readers: not drawn
+        (datetime(2024, 3, 19, 9, 0), states.SENT, ["policy"]),  # 14 days: on the line counts as over
+    ]
+    try:
+        for n, (day, status, categories) in enumerate(sends):
+            items = [ItemPlan(i, f"{c}/post-{n}-{i}.md", f"{n:02d}{i:02d}" * 16, f"文章 {n}-{i}", c)
+                     for i, c in enumerate(categories, 1)]
+            ledger.claim("qy", day.replace(tzinfo=SHANGHAI), "mass_send", items, status=status)
+    finally:
+        ledger.close()
+    page = login(client, "zhang").text
+    charts = page[page.index('id="charts-qy"'):]
+    assert charts.count("<svg") == 2 and "<script" not in page
+    first, second = charts.split("</svg>")[:2]
+    # Feb: 基金监管 + 新闻; Mar: 新闻 (2 articles, one segment) + 政策 — four segments, none for the failed send.
+    assert first.count('class="bar"') == 4
+    assert "2024-03" in first and "2 篇" in first
+    assert second.count('class="point') == 3 and second.count('class="point over"') == 2
+    assert 'class="limit"' in second and "14 天" in second

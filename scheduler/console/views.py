@@ -21,6 +21,7 @@ from ..config import Config
 from ..plan import Bundle, next_slots, slot_times
 from ..posts import ERROR, Post, Problem, read_post, scan
 from ..signoff import Approval
+from .charts import Charts, charts
 
 CALENDAR_WEEKS = 4
 PAST_WEEKS = 2
@@ -62,6 +63,7 @@ class AccountRow:
     failures: int = 0
     pending: int | None = None  # None: the account asks for no sign-off
     error: str = ""
+    charts: Charts | None = None
 
 
 def overview_row(config: Config, ledger, at: datetime) -> AccountRow:
@@ -81,6 +83,7 @@ def overview_row(config: Config, ledger, at: datetime) -> AccountRow:
     if pushed:
         row.last_push = local(config, pushed[0].slot)
     row.pending = pending_reviews(config)
+    row.charts = charts(config, ledger, at)
     return row
 
 
