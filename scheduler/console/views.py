@@ -2,8 +2,8 @@
 
 The slot page is the dry run (``scheduler.dryrun``) and its preview folder
 (``publishers.preview``); the post page renders one post the same way; sign-off is
-``scheduler.signoff``.  Nothing here writes except the preview folders and, for an
-approval, the sign-off records and the ledger's events.
+``scheduler.signoff``, with the approvals given in the console read from the ledger.
+Nothing here writes except the preview folders.
 """
 
 from __future__ import annotations
