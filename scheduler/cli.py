@@ -225,7 +225,10 @@ def _check(ctx: click.Context, config, several: bool) -> int:
     if (message := missing_content(config)) is not None:
         click.echo(f"{tag}{message}", err=True)
         return EXIT_CONFIG
+    from .dryrun import with_web_approvals
+
     at = when(ctx, config)
+    config = with_web_approvals(config)  # approvals given in the web console count as the file's do
     result = check_repository(config, cache=Cache.for_config(config))
     for problem in result.problems:
         click.echo(f"{tag}{problem}")

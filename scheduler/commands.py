@@ -56,7 +56,9 @@ def print_account_warnings(config: Config, at: datetime, con: Console) -> None:
 def dry_run(config: Config, at: datetime, out: Path, con: Console) -> None:
     from .cache import Cache
     from .dryrun import dry_run as run
+    from .dryrun import with_web_approvals
 
+    config = with_web_approvals(config)
     result = run(config, at, out, cache=Cache.for_config(config))
     when = {"on_time": "现在到期", "late": "已过推送时间，将补发", "next": "下一次"}[result.state]
     con.print(f"[bold]{escape(config.account.name)}[/] 推送：{local(config, result.slot)}  {when}  [dim]（试运行：不联网、不记台账）[/]")
@@ -264,9 +266,10 @@ def preview_to(config: Config, at: datetime, to: str, con: Console) -> int:
 def plan(config: Config, at: datetime, weeks: int, con: Console, *, several: bool = False) -> None:
     from .bulk import read_checked
     from .cache import Cache
-    from .dryrun import read_published
+    from .dryrun import read_published, with_web_approvals
     from .plan import forecast, rules_from_config
 
+    config = with_web_approvals(config)
     posts = read_checked(config, render=False, cache=Cache.for_config(config))
     count = len(config.schedule.slots) * weeks
     bundles = forecast(posts, read_published(config), config.schedule.slots, config.account.tz, at, count,

@@ -79,6 +79,29 @@ def read_published(config: Config) -> Published:
     return Published(frozenset(paths), frozenset(shas))
 
 
+def with_web_approvals(config: Config) -> Config:
+    """``config`` with the approvals given in the web console, when the account asks for sign-off
+    and a ledger exists: ``publish check``, the dry run and the plan then judge as the release does."""
+    from .ledger_view import not_created
+
+    if not config.review.roles or not_created(config.database.url):
+        return config
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .ledger import Ledger
+    from .signoff import with_ledger
+
+    try:
+        ledger = Ledger(config.database.url, migrate=False)
+        try:
+            return with_ledger(config, ledger)
+        finally:
+            ledger.close()
+    except SQLAlchemyError as exc:  # unreachable, or a ledger older than the console: the file records alone
+        log.warning("无法读取台账中的网页审核记录（%s），只按 .signoff.toml 判断", type(exc).__name__)
+        return config
+
+
 def _published_sqlite(url: str, account: str) -> Published | None:
     """``Ledger.published`` without importing SQLAlchemy, which takes longer than a whole
     dry run over thousands of posts; None when the plain view cannot answer."""

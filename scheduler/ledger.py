@@ -231,6 +231,26 @@ class ConsoleGrant(Base):
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
+class WebApproval(Base):
+    """An approval given in the web console: the same record as a line of content/.signoff.toml.
+
+    Kept in the ledger so it counts at once on every machine that reads this ledger,
+    whether or not the content folder is a git clone; an edit voids it as it voids a
+    file record, because it names the sha256 of the content that was approved.
+    """
+
+    __tablename__ = "web_approval"
+    __table_args__ = (Index("ix_web_approval_account_path", "account", "post_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    post_path: Mapped[str] = mapped_column(String(512))
+    sha256: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Token(Base):
     """Access tokens shared by every process on this ledger, so none invalidates another's."""
 
@@ -526,6 +546,22 @@ class Ledger:
     @staticmethod
     def _event(session: Session, account: str, release_id: int | None, kind: str, message: str) -> None:
         session.add(Event(account=account, release_id=release_id, kind=kind[:32], message=message))
+
+    # --- web approvals -----------------------------------------------------
+
+    def approve(self, account: str, post_path: str, sha256: str, role: str, by: str, at: datetime) -> None:
+        """Record a console approval; it replaces the same role's earlier one for the post (one per role)."""
+        with self.session() as session:
+            session.execute(delete(WebApproval).where(WebApproval.account == account, WebApproval.post_path == post_path,
+                                                      WebApproval.role == role))
+            session.add(WebApproval(account=account, post_path=post_path[:512], sha256=sha256, role=role[:32],
+                                    by=by[:64], at=at))
+            session.commit()
+
+    def approvals(self, account: str) -> list[WebApproval]:
+        with self.session() as session:
+            return list(session.scalars(select(WebApproval).where(WebApproval.account == account)
+                                        .order_by(WebApproval.id)))
 
     def beat(self, name: str, account: str, started_at: datetime, now: datetime | None = None) -> None:
         """Touch a running daemon's heartbeat row (``name`` identifies the daemon)."""

@@ -33,6 +33,7 @@ from .gitcontent import ContentSource
 from .ledger import ItemPlan, Ledger, PostTaken, Release
 from .plan import ON_TIME_GRACE, Bundle, Published
 from .posts import Post, load_posts, read_post
+from .signoff import with_ledger
 from .states import not_sent, retryable
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class Releaser:
         checkout = self.content.current()  # GitError: a clone tuiwen will not publish from
         for warning in checkout.warnings:
             self.ledger.event(self.account, "content", warning)
-        config = checkout.config
+        config = with_ledger(checkout.config, self.ledger)  # the console's approvals count as the file's do
         posts = {p.rel: p for p in self._read_posts(config)}
         for _ in range(3):
             bundle = self.plan(list(posts.values()), slot, config)
@@ -166,7 +167,7 @@ class Releaser:
     def _continue(self, release: Release) -> Outcome:
         if release.status in L.FINAL:
             return Outcome(release, note="already")
-        return self._run(release, None, None, self.content.of(release.commit_sha))
+        return self._run(release, None, None, with_ledger(self.content.of(release.commit_sha), self.ledger))
 
     # --- the state machine ------------------------------------------------
 
@@ -429,7 +430,7 @@ class Releaser:
 
     def preview(self, slot: datetime, to: str) -> Bundle:
         """Send the bundle of ``slot`` to one person's phone: no release, the draft deleted after."""
-        config = self.content.current().config
+        config = with_ledger(self.content.current().config, self.ledger)
         bundle = self.plan(self._read_posts(config), slot, config)
         if bundle.empty:
             return bundle

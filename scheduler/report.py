@@ -85,6 +85,7 @@ def build(config: Config, ledger: Ledger | None, start: date, end: date) -> Repo
         return report
     low, high = period(config, start, end)
     releases = [r for r in ledger.releases(config.account.key) if low <= r.slot < high]
+    config = signoff.with_ledger(config, ledger)  # approvals given in the web console, beside the file's
     try:
         records = signoff.load(signoff.records_path(config))
     except signoff.SignoffError:
@@ -108,7 +109,7 @@ def _row(config: Config, release, item, records) -> Row:
     path = config.content.dir / item.post_path
     if path.is_file():
         post = read_post(path, config.content.dir, config)
-    entries = records.get(item.post_path, ())
+    entries = signoff.entries_of(config, records, item.post_path)
     digests = {item.sha256}
     if post is not None and post.sha256 == item.sha256:
         digests.add(signoff.post_digest(post, {a.sha256 for a in entries}))  # CRLF copies: see signoff

@@ -137,11 +137,34 @@ def roles_of(config: Config) -> tuple[str, ...]:
     return config.review.roles or DEFAULT_ROLES
 
 
+def with_ledger(config: Config, ledger) -> Config:
+    """``config`` carrying the approvals given in the web console, as the ledger holds them now.
+
+    The file records travel with the content (in git mode: the committed snapshot); the
+    console's approvals are in the ledger, so a browser approval counts without a commit.
+    """
+    from dataclasses import replace
+
+    rows = ledger.approvals(config.account.key) if ledger is not None else []
+    tz = config.account.tz
+    web = tuple((r.post_path, Approval(r.role, r.by, r.sha256, r.at.astimezone(tz))) for r in rows)
+    return replace(config, web_approvals=web)
+
+
+def _web(config: Config, rel: str) -> tuple[Approval, ...]:
+    return tuple(a for path, a in config.web_approvals if path == rel)
+
+
+def entries_of(config: Config, records: dict[str, tuple[Approval, ...]], rel: str) -> tuple[Approval, ...]:
+    """Every approval of the post at ``rel``: the file's and the console's."""
+    return records.get(rel, ()) + (_web(config, rel) if config.web_approvals else ())
+
+
 def status(post: Post, config: Config, records: dict[str, tuple[Approval, ...]] | None = None) -> Status:
-    """The post's approvals for its current content, and what is missing or void."""
+    """The post's approvals for its current content (file records and console approvals), and what is missing or void."""
     if records is None:
         records = load(records_path(config))
-    entries = records.get(post.rel, ())
+    entries = entries_of(config, records, post.rel)
     digest = post_digest(post, {a.sha256 for a in entries})
     current = tuple(a for a in entries if a.sha256 == digest)
     approved_roles = {a.role for a in current}
@@ -247,6 +270,27 @@ def resolve_post(config: Config, given: str | Path, cwd: Path | None = None) -> 
 def approve(config: Config, given: str | Path, by: str, role: str, at: datetime,
             cwd: Path | None = None) -> tuple[Post, Approval, Status]:
     """Record that ``by`` approved the post's current content as ``role``; the post, the record and what remains."""
+    post, approval = _approval(config, given, by, role, at, cwd)
+    allowed = roles_of(config)
+    target = records_path(config)
+    with _locked(target.parent):
+        records = dict(_parse(target)) if target.exists() else {}
+        kept = [a for a in records.get(post.rel, ()) if a.role != role]  # one current entry per role
+        records[post.rel] = (*kept, approval)
+        write(target, records, allowed)
+    return post, approval, status(post, config, records)
+
+
+def approve_in_ledger(config: Config, ledger, given: str | Path, by: str, role: str,
+                      at: datetime) -> tuple[Post, Approval, Status]:
+    """The console's approval: checked as ``approve`` checks, recorded in the ledger instead of the file."""
+    post, approval = _approval(config, given, by, role, at, config.content.dir)
+    ledger.approve(config.account.key, post.rel, approval.sha256, role, approval.by, approval.at)
+    return post, approval, status(post, with_ledger(config, ledger))
+
+
+def _approval(config: Config, given: str | Path, by: str, role: str, at: datetime,
+              cwd: Path | None) -> tuple[Post, Approval]:
     by = by.strip()
     if not by:
         raise SignoffError("--by 不能为空：请写审核人姓名")
@@ -263,14 +307,7 @@ def approve(config: Config, given: str | Path, by: str, role: str, at: datetime,
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != post.sha256:
         raise SignoffError(f"{post.rel} 正在被修改，请保存后再审核")
-    approval = Approval(role, by, content_sha256(data), at.astimezone(config.account.tz).replace(microsecond=0))
-    target = records_path(config)
-    with _locked(target.parent):
-        records = dict(_parse(target)) if target.exists() else {}
-        kept = [a for a in records.get(post.rel, ()) if a.role != role]  # one current entry per role
-        records[post.rel] = (*kept, approval)
-        write(target, records, allowed)
-    return post, approval, status(post, config, records)
+    return post, Approval(role, by, content_sha256(data), at.astimezone(config.account.tz).replace(microsecond=0))
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import stat
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +18,7 @@ from scheduler.console.app import create_app
 from scheduler.console.secret import SECRET_ENV, session_secret
 from scheduler.runtime import open_ledger
 from tests.conftest import Repo
+from tests.test_git import repos  # noqa: F401 - the fixture: an editor's clone and the publisher's
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2024, 4, 1, 10, 0, tzinfo=SHANGHAI)  # a Monday; the next slot is Tuesday 09:00
@@ -226,7 +227,7 @@ def test_three_roles_approving_in_the_browser_put_the_post_into_the_bundle(site,
             assert f"已记录：{role} {name} 审核通过当前内容" in response.text
     slot = before.get(f"/a/qy/slots/{NEXT_SLOT}")
     assert "1. <a href=\"/a/qy/posts/" + POST in slot.text and "审核签发已完成" in slot.text
-    # The same record `publish approve` writes, so `publish check` and the release honour it.
+    # Kept in the ledger, which `publish check`, the dry run and the release read beside the file.
     check = site.publish("check", "--account", "qy")
     assert check.exit_code == 0, check.output
     assert len(events(site, "approved")) == 3
@@ -358,7 +359,12 @@ def test_users_sign_in_and_approve_on_each_ledger_backend(tmp_path, database_url
             assert "已记录：初审 zhang 审核通过当前内容" in response.text
     finally:
         application.state.console.close()
-    assert "初审" in (repo.content / ".signoff.toml").read_text(encoding="utf-8")
+    ledger = open_ledger(load_accounts(repo.config_path)[0])
+    try:  # the console's approvals live in the ledger, on every backend
+        assert [(a.post_path, a.role, a.by) for a in ledger.approvals("main")] == [(POST, "初审", "zhang")]
+    finally:
+        ledger.close()
+    assert not (repo.content / ".signoff.toml").exists()
 
 
 def test_behind_https_the_session_cookie_is_secure(site):
@@ -443,3 +449,168 @@ def test_signing_out_needs_the_csrf_token_and_ends_the_session(site, client):
     assert client.get("/a/qy/calendar").status_code == 200
     client.post("/logout", data={"csrf_token": token})
     assert client.get("/a/qy/calendar", follow_redirects=False).headers["location"] == "/login"
+
+
+# --- git-backed content: the console's approvals count without a commit ---------------------------
+
+def test_in_git_mode_three_web_approvals_put_the_post_in_the_bundle_without_a_commit(request, fake):
+    from tests.test_git import LEAD, SLOT_AT, git, push_post, sent_titles
+
+    editor, publisher = request.getfixturevalue("repos")
+    config = editor.root / "config.toml"  # [review].roles, committed with the content
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[review]\n", '[review]\nroles = ["初审", "复审", "终审"]\n'), encoding="utf-8")
+    push_post(editor.root, LEAD, "基金监管宣传月启动")
+    git(publisher.root, "pull", "--quiet", "origin", "main")  # the console shows the pushed post
+    head = git(publisher.root, "rev-parse", "HEAD")
+    roles = (("zhang", "初审"), ("li", "复审"), ("wang", "终审"))
+    for name, role in roles:
+        add_user(publisher, name, "main", role)
+    application = create_app(load_accounts(publisher.config_path), secret="s" * 40,
+                             now=lambda config: NOW.astimezone(config.account.tz))
+    try:
+        with TestClient(application) as browser:
+            login(browser, "zhang")
+            assert "缺少 初审、复审、终审" in browser.get(f"/a/main/slots/{NEXT_SLOT}").text
+        for name, role in roles:
+            with TestClient(application) as browser:
+                token = csrf_of(login(browser, name).text)
+                response = browser.post(f"/a/main/posts/{LEAD}/approve",
+                                        data={"role": role, "comment": "", "csrf_token": token})
+                assert f"已记录：{role} {name} 审核通过当前内容" in response.text, response.text
+        with TestClient(application) as browser:
+            login(browser, "wang")
+            slot = browser.get(f"/a/main/slots/{NEXT_SLOT}").text
+        assert f'1. <a href="/a/main/posts/{LEAD}' in slot and "审核签发已完成" in slot
+    finally:
+        application.state.console.close()
+    assert git(publisher.root, "status", "--porcelain", "--", "content") == ""  # nothing beside the posts to commit
+    check = publisher.publish("check")
+    assert "审核签发未完成" in check.output and LEAD not in check.output, check.output  # only the unapproved one
+    result = publisher.publish("--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert "打击欺诈骗保 维护基金安全——集中宣传月启动" in sent_titles(fake)
+    assert git(publisher.root, "rev-parse", "HEAD") == head  # no commit was needed
+
+
+# --- preview links: /p/<token> ----------------------------------------------------------------------
+
+def make_link(client, slot=NEXT_SLOT):
+    token = csrf_of(client.get(f"/a/qy/slots/{slot}").text)
+    response = client.post(f"/a/qy/slots/{slot}/link", data={"csrf_token": token})
+    assert response.status_code == 200, response.text
+    found = re.search(r"http://testserver(/p/[A-Za-z0-9_.-]+)", response.text)
+    assert found, "the slot page shows no new link"
+    return found.group(1)
+
+
+def approve_all(site, client):
+    for name, role in (("li", "复审"), ("wang", "终审")):
+        add_user(site, name, "qy", role)
+    for name, role in (("zhang", "初审"), ("li", "复审"), ("wang", "终审")):
+        token = csrf_of(login(client, name).text)
+        client.post(f"/a/qy/posts/{POST}/approve", data={"role": role, "comment": "", "csrf_token": token})
+
+
+def test_a_preview_link_opens_the_slot_preview_without_signing_in_and_nothing_else(site, app):
+    add_user(site, "zhang", "qy", "初审")
+    with TestClient(app) as editor:
+        approve_all(site, editor)
+        login(editor, "zhang")
+        link = make_link(editor)
+    assert any("zhang 生成" in m for m in events(site, "preview_link"))
+    with TestClient(app) as phone:  # no session at all
+        page = phone.get(link)
+        assert page.status_code == 200, page.text
+        assert "打击欺诈骗保 维护基金安全" in page.text and "守护群众" in page.text
+        assert "/a/qy" not in page.text and "推文控制台" not in page.text and "csrf" not in page.text
+        assert phone.get(f"/a/qy/slots/{NEXT_SLOT}", follow_redirects=False).status_code == 303  # still signed out
+        assert phone.get(f"/a/qy/posts/{POST}", follow_redirects=False).status_code == 303
+
+
+def test_a_tampered_made_up_or_foreign_token_opens_nothing(site, app):
+    add_user(site, "zhang", "qy", "初审")
+    with TestClient(app) as editor:
+        approve_all(site, editor)
+        login(editor, "zhang")
+        link = make_link(editor)
+    token = link.removeprefix("/p/")
+    payload, signature = token.rsplit(".", 1)
+    other = "A" if signature[0] != "A" else "B"
+    with TestClient(app) as phone:
+        assert phone.get(f"/p/{payload}.{other}{signature[1:]}").status_code == 404
+        assert phone.get("/p/made-up").status_code == 404
+    import base64
+    import json
+
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data["s"] = "2024-04-04T09:00"  # slot A's token rewritten to name slot B: the signature no longer fits
+    forged = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+    with TestClient(app) as phone:
+        assert phone.get(f"/p/{forged}.{signature}").status_code == 404
+    other_app = create_app(load_accounts(site.config_path), secret="t" * 40, now=lambda c: NOW.astimezone(c.account.tz))
+    try:
+        with TestClient(other_app) as phone:  # another secret: links made elsewhere do not open
+            assert phone.get(link).status_code == 404
+    finally:
+        other_app.state.console.close()
+
+
+def test_a_preview_link_expires_and_can_be_revoked(site):
+    add_user(site, "zhang", "qy", "初审")
+    clock = {"now": NOW}
+    application = create_app(load_accounts(site.config_path), secret="s" * 40,
+                             now=lambda config: clock["now"].astimezone(config.account.tz))
+    try:
+        with TestClient(application) as editor:
+            approve_all(site, editor)
+            login(editor, "zhang")
+            first, second = make_link(editor), make_link(editor)
+            with TestClient(application) as phone:
+                assert phone.get(first).status_code == 200
+                page = editor.get(f"/a/qy/slots/{NEXT_SLOT}")
+                ids = re.findall(r'/a/qy/links/([0-9a-f]{16})/revoke', page.text)
+                assert len(ids) == 2
+                response = editor.post(f"/a/qy/links/{ids[1]}/revoke", data={"csrf_token": csrf_of(page.text)})
+                assert response.status_code == 200  # back on the slot page
+                assert phone.get(first).status_code == 403 and "撤销" in phone.get(first).text
+                assert phone.get(second).status_code == 200
+                assert editor.post(f"/a/qy/links/{ids[0]}/revoke", data={}).status_code == 403  # no CSRF: refused
+                clock["now"] = NOW + timedelta(hours=72, minutes=1)
+                assert phone.get(second).status_code == 403 and "过期" in phone.get(second).text
+    finally:
+        application.state.console.close()
+    assert any("zhang 撤销" in m for m in events(site, "preview_revoked"))
+
+
+# --- charts ---------------------------------------------------------------------------------------------
+
+def test_the_overview_draws_articles_per_category_and_the_gaps_between_mass_sends(site, client):
+    from scheduler import states
+    from scheduler.ledger import ItemPlan
+
+    add_user(site, "zhang", "qy", "初审")
+    ledger = open_ledger(load_accounts(site.config_path)[0])
+    sends = [  # (day, status, categories of its articles)
+        (datetime(2024, 2, 6, 9, 0), states.SENT, ["fund-supervision", "news"]),
+        (datetime(2024, 2, 27, 9, 0), states.CONFIRMED, ["fund-supervision"]),  # 21 days after: over the line
+        (datetime(2024, 3, 5, 9, 0), states.SENT, ["news", "news"]),  # 7 days
+        (datetime(2024, 3, 12, 9, 0), states.FAILED, ["policy"]),  # never reached readers: not drawn
+        (datetime(2024, 3, 19, 9, 0), states.SENT, ["policy"]),  # 14 days: on the line counts as over
+    ]
+    try:
+        for n, (day, status, categories) in enumerate(sends):
+            items = [ItemPlan(i, f"{c}/post-{n}-{i}.md", f"{n:02d}{i:02d}" * 16, f"文章 {n}-{i}", c)
+                     for i, c in enumerate(categories, 1)]
+            ledger.claim("qy", day.replace(tzinfo=SHANGHAI), "mass_send", items, status=status)
+    finally:
+        ledger.close()
+    page = login(client, "zhang").text
+    charts = page[page.index('id="charts-qy"'):]
+    assert charts.count("<svg") == 2 and "<script" not in page
+    first, second = charts.split("</svg>")[:2]
+    # Feb: 基金监管 + 新闻; Mar: 新闻 (2 articles, one segment) + 政策 — four segments, none for the failed send.
+    assert first.count('class="bar"') == 4
+    assert "2024-03" in first and "2 篇" in first
+    assert second.count('class="point') == 3 and second.count('class="point over"') == 2
+    assert 'class="limit"' in second and "14 天" in second

@@ -31,7 +31,7 @@ from .. import signoff
 from ..config import Config
 from ..ledger import Ledger
 from ..plan import next_slots
-from . import users, views
+from . import links, users, views
 from .security import CSRF_FIELD, AddressBrake, SecurityHeaders, csrf_ok, csrf_token
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,11 @@ _IMAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9]{1,8}")
 class Console:
     """The accounts, their ledgers and the preview folders of one ``publish serve`` process."""
 
-    def __init__(self, configs: list[Config], now: Callable[[Config], datetime] | None = None) -> None:
+    def __init__(self, configs: list[Config], now: Callable[[Config], datetime] | None = None,
+                 secret: str = "") -> None:
         from ..runtime import open_ledger
+
+        self.secret = secret  # signs the preview links as it signs the sessions
 
         self.configs = {c.account.key: c for c in configs}
         self._ledgers: dict[str, Ledger] = {}
@@ -115,7 +118,8 @@ def account_of(request: Request, user: users.User) -> Config:
     config = _console(request).configs.get(key)
     if config is None or key not in user.accounts:
         raise HTTPException(403, "你没有这个账号的权限")
-    return config
+    console = _console(request)
+    return signoff.with_ledger(config, console.ledger(config))  # the console's approvals, as the release sees them
 
 
 async def form_with_csrf(request: Request) -> dict[str, str]:
@@ -187,7 +191,8 @@ def overview(request: Request) -> Response:
         if config is None:
             continue
         try:
-            rows.append(views.overview_row(config, console.ledger(config), console.now(config)))
+            ledger = console.ledger(config)
+            rows.append(views.overview_row(signoff.with_ledger(config, ledger), ledger, console.now(config)))
         except Exception as exc:  # noqa: BLE001 - one account's broken content or ledger: said in its row
             from ..faults import describe
 
@@ -203,7 +208,7 @@ def calendar(request: Request) -> Response:
     return page(request, "calendar.html", user=user, config=config, slots=slots, weeks=views.CALENDAR_WEEKS)
 
 
-def slot(request: Request) -> Response:
+def slot(request: Request, *, new_link: str = "") -> Response:
     user = signed_in(request)
     config = account_of(request, user)
     console = _console(request)
@@ -224,8 +229,110 @@ def slot(request: Request) -> Response:
         return page(request, "slot.html", 404, user=user, config=config, when=views.local(config, moment),
                     view=None, message="这不是计划中的推送时间（见推送日历）")
     following = next_slots(config.schedule.slots, config.account.tz, now, 1)[0]
+    shared = views.preview_links(config, console.ledger(config), views.slot_id(config, moment), now)
     return page(request, "slot.html", user=user, config=config, when=views.local(config, moment), view=view,
-                preview=f"/a/{config.account.key}/previews/{name}/index.html", later=moment > following)
+                preview=f"/a/{config.account.key}/previews/{name}/index.html", later=moment > following,
+                links=shared, new_link=new_link, slot_id=views.slot_id(config, moment))
+
+
+async def make_link(request: Request) -> Response:
+    """POST …/slots/<slot>/link: a signed, expiring preview link of this slot, recorded in the ledger."""
+    await form_with_csrf(request)
+    return await run_in_threadpool(_make_link, request)
+
+
+def _make_link(request: Request) -> Response:
+    user = signed_in(request)
+    config = account_of(request, user)
+    console = _console(request)
+    moment = views.parse_slot(config, request.path_params["slot"])
+    if moment is None:
+        raise HTTPException(404, "时间应写成 2024-04-02T09:00")
+    slot_text = views.slot_id(config, moment)
+    token, link = links.make(console.secret, config.account.key, slot_text, console.now(config))
+    console.ledger(config).event(config.account.key, links.MADE,
+                                 f"{links.label(link.id)}：{slot_text} 的推送预览，{user.name} 生成，"
+                                 f"有效至 {views.local(config, link.expires)}")
+    return slot(request, new_link=str(request.base_url).rstrip("/") + f"/p/{token}")
+
+
+async def revoke_link(request: Request) -> Response:
+    """POST …/links/<id>/revoke: the link stops working at once, on every console reading this ledger."""
+    form = await form_with_csrf(request)
+    return await run_in_threadpool(_revoke_link, request, form)
+
+
+def _revoke_link(request: Request, form: dict[str, str]) -> Response:
+    user = signed_in(request)
+    config = account_of(request, user)
+    link_id = request.path_params["id"]
+    ledger = _console(request).ledger(config)
+    made = [m for m in views.preview_links(config, ledger, None, None) if m.id == link_id]
+    if not made:
+        raise HTTPException(404, "没有这个预览链接")
+    ledger.event(config.account.key, links.REVOKED, f"{links.label(link_id)}：{user.name} 撤销")
+    return RedirectResponse(f"/a/{config.account.key}/slots/{made[0].slot}", 303)
+
+
+# --- the shared preview: no sign-in, one slot, nothing else ------------------------------------
+
+def _shared(request: Request) -> tuple[Console, Config, links.Link]:
+    console = _console(request)
+    link = links.read(console.secret, request.path_params["token"])
+    config = console.configs.get(link.account) if link is not None else None
+    if link is None or config is None:
+        raise _SharedError(404, "预览链接无效", "链接不完整或被改动过，请向发链接的人重新索取")
+    if console.now(config) >= link.expires:
+        raise _SharedError(403, "预览链接已过期", "请向发链接的人重新索取")
+    if console.ledger(config).count_events(config.account.key, links.REVOKED, links.label(link.id) + "："):
+        raise _SharedError(403, "预览链接已撤销", "请向发链接的人重新索取")
+    return console, config, link
+
+
+class _SharedError(Exception):
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(title)
+        self.status, self.title, self.message = status, title, message
+
+
+def _shared_page(console: Console, exc: _SharedError) -> HTMLResponse:
+    html = console.templates.get_template("shared_error.html").render(title=exc.title, message=exc.message)
+    return HTMLResponse(html, status_code=exc.status, headers={"cache-control": "no-store"})
+
+
+def shared_preview(request: Request) -> Response:
+    """GET /p/<token>: the preview of the link's slot as a phone shows it, and no way to anywhere else."""
+    try:
+        console, config, link = _shared(request)
+        moment = views.parse_slot(config, link.slot)
+        if moment is None or moment < console.now(config).replace(second=0, microsecond=0):
+            raise _SharedError(404, "这次推送已经过去", "预览只在推送之前可以查看")
+        config = signoff.with_ledger(config, console.ledger(config))
+        name = f"link-{link.id}"
+        with console.preview_lock(name):
+            view = views.slot_view(config, moment, console.previews / name)
+            index = console.previews / name / "index.html"
+            if view is None or not view.articles or not index.is_file():
+                raise _SharedError(404, "这次推送没有文章", "现在没有可以推送的文章，稍后再看或联系编辑")
+            html = index.read_text(encoding="utf-8")
+    except _SharedError as exc:
+        return _shared_page(_console(request), exc)
+    # Images are relative ("images/…"): resolved under this link, and only there.
+    base = f'<base href="/p/{request.path_params["token"]}/">'
+    html = html.replace("<head>", "<head>" + base, 1) if "<head>" in html else base + html
+    return HTMLResponse(html, headers={"cache-control": "no-store", "referrer-policy": "no-referrer"})
+
+
+def shared_image(request: Request) -> Response:
+    try:
+        console, _config, link = _shared(request)
+    except _SharedError as exc:
+        return _shared_page(_console(request), exc)
+    file = request.path_params["file"]
+    target = console.previews / f"link-{link.id}" / "images" / file
+    if not _IMAGE_NAME.fullmatch(file) or not target.is_file():
+        return _shared_page(console, _SharedError(404, "找不到图片", "请刷新预览页"))
+    return FileResponse(target, headers={"cache-control": "no-store"})
 
 
 def post(request: Request, *, status_code: int = 200, notice: str = "", error: str = "") -> Response:
@@ -276,19 +383,13 @@ def _sign(console: Console, config: Config, user: users.User, rel: str, action: 
     if action == "return":
         ledger.event(config.account.key, "returned", f"{rel}：{role} {user.name} 退回修改{said}")
         return f"已退回：{role} {user.name}", ""
-    try:
-        _post, approval, _state = signoff.approve(config, rel, user.name, role, console.now(config),
-                                                  cwd=config.content.dir)
+    try:  # in the ledger, not the file: it counts at once, git clone or not (see README 网页控制台)
+        _post, approval, _state = signoff.approve_in_ledger(config, ledger, rel, user.name, role, console.now(config))
     except signoff.SignoffError as exc:
         return "", str(exc)
     ledger.event(config.account.key, "approved",
                  f"{rel}：{role} {user.name} 审核通过（内容指纹 {approval.sha256[:12]}…）{said}")
-    notice = f"已记录：{role} {user.name} 审核通过当前内容"
-    from ..gitcontent import enabled
-
-    if enabled(config):  # the release reads the committed snapshot, as with `publish approve` in a clone
-        notice += "（内容仓库由 git 管理：记录写在本机 content/.signoff.toml，提交并推送后才对发布生效）"
-    return notice, ""
+    return f"已记录：{role} {user.name} 审核通过当前内容", ""
 
 
 def preview_file(request: Request) -> Response:
@@ -355,7 +456,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 def create_app(configs: list[Config], *, secret: str, secure: bool = False,
                now: Callable[[Config], datetime] | None = None) -> Starlette:
     """The console for ``configs``; ``secure``: behind HTTPS, so the session cookie is marked Secure."""
-    console = Console(configs, now)
+    console = Console(configs, now, secret)
     routes = [
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
@@ -363,6 +464,10 @@ def create_app(configs: list[Config], *, secret: str, secure: bool = False,
         Route("/", overview, methods=["GET"]),
         Route("/a/{key}/calendar", calendar, methods=["GET"]),
         Route("/a/{key}/slots/{slot}", slot, methods=["GET"]),
+        Route("/a/{key}/slots/{slot}/link", make_link, methods=["POST"]),
+        Route("/a/{key}/links/{id}/revoke", revoke_link, methods=["POST"]),
+        Route("/p/{token}", shared_preview, methods=["GET"]),
+        Route("/p/{token}/images/{file}", shared_image, methods=["GET"]),
         Route("/a/{key}/posts/{path:path}/approve", sign, methods=["POST"]),
         Route("/a/{key}/posts/{path:path}/return", sign, methods=["POST"]),
         Route("/a/{key}/posts/{path:path}", post, methods=["GET"]),

@@ -2,12 +2,13 @@
 
 The slot page is the dry run (``scheduler.dryrun``) and its preview folder
 (``publishers.preview``); the post page renders one post the same way; sign-off is
-``scheduler.signoff``.  Nothing here writes except the preview folders and, for an
-approval, the sign-off records and the ledger's events.
+``scheduler.signoff``, with the approvals given in the console read from the ledger.
+Nothing here writes except the preview folders.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -20,6 +21,7 @@ from ..config import Config
 from ..plan import Bundle, next_slots, slot_times
 from ..posts import ERROR, Post, Problem, read_post, scan
 from ..signoff import Approval
+from .charts import Charts, charts
 
 CALENDAR_WEEKS = 4
 PAST_WEEKS = 2
@@ -61,6 +63,7 @@ class AccountRow:
     failures: int = 0
     pending: int | None = None  # None: the account asks for no sign-off
     error: str = ""
+    charts: Charts | None = None
 
 
 def overview_row(config: Config, ledger, at: datetime) -> AccountRow:
@@ -80,6 +83,7 @@ def overview_row(config: Config, ledger, at: datetime) -> AccountRow:
     if pushed:
         row.last_push = local(config, pushed[0].slot)
     row.pending = pending_reviews(config)
+    row.charts = charts(config, ledger, at)
     return row
 
 
@@ -195,6 +199,33 @@ def signoff_text(config: Config, post: Post) -> tuple[str, bool]:
     if state.complete:
         return "审核签发已完成", True
     return signoff.describe(state, config).split("。")[0], False
+
+
+# --- preview links ------------------------------------------------------------------
+
+@dataclass
+class SharedLink:
+    id: str
+    slot: str
+    made: str  # the ledger event's message: who made it, until when
+    live: bool
+
+
+_MADE = re.compile(r"预览链接 ([0-9a-f]{16})：(\d{4}-\d\d-\d\dT\d\d:\d\d) 的推送预览，.*有效至 (\d{4}-\d\d-\d\d \d\d:\d\d)")
+
+
+def preview_links(config: Config, ledger, slot: str | None, at: datetime | None) -> list[SharedLink]:
+    """The preview links made for ``slot`` (every slot: None), newest first; ``live``: neither revoked nor expired."""
+    from .links import MADE, REVOKED
+
+    made, revoked = [], set()
+    for event in ledger.events(config.account.key) if ledger is not None else []:
+        if event.kind == REVOKED:
+            revoked.add(event.message.split("：", 1)[0].removeprefix("预览链接 "))
+        elif event.kind == MADE and (found := _MADE.match(event.message)) and slot in (None, found.group(2)):
+            expires = datetime.strptime(found.group(3), "%Y-%m-%d %H:%M").replace(tzinfo=config.account.tz)
+            made.append((found.group(1), found.group(2), event.message, expires))
+    return [SharedLink(i, s, m, i not in revoked and (at is None or at < e)) for i, s, m, e in reversed(made)]
 
 
 # --- a post ------------------------------------------------------------------------

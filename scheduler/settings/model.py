@@ -45,6 +45,10 @@ class Config:
     daemon: DaemonSettings
     categories: dict[str, Category]
     campaigns: tuple[CampaignSettings, ...]
+    # Approvals given in the web console, read from the ledger (``signoff.with_ledger``):
+    # ((post path, signoff.Approval), ...).  Part of the config so that every check of a
+    # run, in any worker process, sees the same ones, and the check cache notices a change.
+    web_approvals: tuple = ()
 
     @property
     def root(self) -> Path:
