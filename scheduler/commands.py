@@ -516,10 +516,7 @@ def daemon(configs: list[Config]) -> int:
         daemons.append(Daemon(config, ledger, releaser))
     if not daemons:
         return EXIT_CONFIG
-    if len(configs) == 1:
-        daemons[0].run()
-    else:
-        serve(daemons, configs[0].daemon.workers)
+    serve(daemons, configs[0].daemon.workers)
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -241,18 +242,9 @@ class Daemon:
 
     # --- running ----------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, workers: int = 1) -> None:
         """Block until SIGTERM/SIGINT; then stop claiming, checkpoint, and return."""
-        serve([self], workers=10)  # APScheduler's own default pool
-
-    def triggers(self):
-        """(job id, CronTrigger) per slot; ids derive from the config, so a restart is idempotent."""
-        from apscheduler.triggers.cron import CronTrigger
-
-        for slot in self.config.schedule.slots:
-            yield (f"slot-{slot}".replace(" ", "-"),
-                   CronTrigger(day_of_week=slot.weekday, hour=slot.hour, minute=slot.minute,
-                               timezone=self.config.account.tz))
+        serve([self], workers=workers)
 
 
 # --- serving one or several accounts ------------------------------------------------
@@ -261,37 +253,107 @@ class Daemon:
 current = threading.local()
 
 
-def _for_account(daemon: Daemon, several: bool) -> Callable[[], object]:
-    def job() -> object:
-        current.account = daemon.account if several else ""
+class Fleet:
+    """Every account's reconciles, run by a pool of ``workers`` threads.
+
+    The scheduler's jobs are shared by all accounts (one per slot time, one reconcile timer),
+    and only hand accounts to the pool: 300 accounts cost three jobs, not 900.  A slow or
+    failing account holds one thread while the others go on.  Each process takes the accounts
+    in an order of its own, so several daemons on one database spread over the accounts at a
+    slot instead of all racing for the same one first.
+    """
+
+    def __init__(self, daemons: list[Daemon], workers: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.daemons = random.sample(daemons, len(daemons))
+        self.several = len(daemons) > 1
+        self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="tuiwen")
+        self._lock = threading.Lock()
+        self._busy: set[str] = set()  # accounts queued or running
+        self._again: set[str] = set()  # asked for while busy: run once more when done
+
+    def sweep(self, daemons: list[Daemon] | None = None) -> None:
+        """Queue a reconcile of each account given (all by default) that is not queued already."""
+        for daemon in daemons if daemons is not None else self.daemons:
+            with self._lock:
+                if daemon.account in self._busy:
+                    # A slot fired while its account was busy: served right after, not a timer later.
+                    self._again.add(daemon.account)
+                    continue
+                self._busy.add(daemon.account)
+            self._submit(daemon)
+
+    def _submit(self, daemon: Daemon) -> None:
         try:
-            return daemon.reconcile()
+            self.pool.submit(self._run, daemon)
+        except RuntimeError:  # the pool is shut down: the daemon is stopping
+            with self._lock:
+                self._busy.discard(daemon.account)
+
+    def _run(self, daemon: Daemon) -> None:
+        current.account = daemon.account if self.several else ""
+        try:
+            daemon.reconcile()
+        except Exception as exc:  # noqa: BLE001 - reconcile guards its parts; this thread must live on
+            log.error("对账出错（%s 后重试）：%s", f"{reconcile_seconds() / 60:g} 分钟", describe(exc))
         finally:
             current.account = ""
-    return job
+            with self._lock:
+                again = daemon.account in self._again and not daemon.stopping.is_set()
+                self._again.discard(daemon.account)
+                if not again:
+                    self._busy.discard(daemon.account)
+            if again:
+                self._submit(daemon)
+
+    def stop(self) -> None:
+        """Stop claiming; wait for running steps to reach their checkpoints; drop the heartbeats."""
+        for daemon in self.daemons:
+            daemon.stopping.set()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for daemon in self.daemons:
+            try:
+                daemon.ledger.stop_beating(daemon.name)
+            except Exception as exc:  # noqa: BLE001 - the heartbeat then just ages out
+                log.error("退出时未能更新心跳：%s", describe(exc))
+
+    def slot_groups(self) -> dict[str, tuple[object, list[Daemon]]]:
+        """Job id → (CronTrigger, the accounts with a slot at that time); ids derive from the config."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        groups: dict[str, tuple[object, list[Daemon]]] = {}
+        for daemon in self.daemons:
+            tz = daemon.config.account.tz
+            for slot in daemon.config.schedule.slots:
+                key = f"slot-{slot}-{tz}".replace(" ", "-")
+                if key not in groups:
+                    groups[key] = (CronTrigger(day_of_week=slot.weekday, hour=slot.hour, minute=slot.minute,
+                                               timezone=tz), [])
+                groups[key][1].append(daemon)
+        return groups
 
 
 def serve(daemons: list[Daemon], workers: int) -> None:
     """Serve every account's slots from one scheduler until SIGTERM/SIGINT; then checkpoint and return.
 
-    Each account's jobs run in a pool of ``workers`` threads, so a slow account holds one
-    thread and the others go on; a daemon's own lock keeps its reconciles one at a time.
+    One CronTrigger per distinct slot time hands its accounts to the fleet's pool; one reconcile
+    timer sweeps every account (at start, then every few minutes): it carries on releases left
+    unfinished by a daemon that died (its run lock died with it), and serves what a slot job missed.
     """
-    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    several = len(daemons) > 1
+    fleet = Fleet(daemons, workers)
+    # The jobs only queue work, so the scheduler's own pool needs a thread or two.
     scheduler = BlockingScheduler(timezone=daemons[0].config.account.tz,
-                                  executors={"default": ThreadPoolExecutor(max(1, workers))})
-    for daemon in daemons:
-        prefix = f"{daemon.account}:" if several else ""
-        job = _for_account(daemon, several)
-        for job_id, trigger in daemon.triggers():
-            # coalesce + a generous grace: a slot missed while the machine slept runs once, not in a burst.
-            scheduler.add_job(job, trigger, id=prefix + job_id, coalesce=True, max_instances=1,
-                              misfire_grace_time=int(daemon.config.schedule.catch_up_hours * 3600) or 60)
-        scheduler.add_job(job, "interval", seconds=reconcile_seconds(), id=prefix + "reconcile",
-                          coalesce=True, max_instances=1, next_run_time=datetime.now(UTC))
+                                  executors={"default": {"type": "threadpool", "max_workers": 2}})
+    grace = max(int(max(d.config.schedule.catch_up_hours for d in daemons) * 3600), 60)
+    for job_id, (trigger, group) in fleet.slot_groups().items():
+        # coalesce + a generous grace: a slot missed while the machine slept runs once, not in a burst.
+        scheduler.add_job(fleet.sweep, trigger, args=[group], id=job_id, coalesce=True, max_instances=1,
+                          misfire_grace_time=grace)
+    scheduler.add_job(fleet.sweep, "interval", seconds=reconcile_seconds(), id="reconcile",
+                      coalesce=True, max_instances=1, next_run_time=datetime.now(UTC))
     stopping = threading.Event()
 
     def stop(signum, frame):
@@ -309,10 +371,5 @@ def serve(daemons: list[Daemon], workers: int) -> None:
     try:
         scheduler.start()
     finally:
-        for daemon in daemons:
-            with daemon._lock:  # wait for a running step to reach its checkpoint
-                try:
-                    daemon.ledger.stop_beating(daemon.name)
-                except Exception as exc:  # noqa: BLE001 - the heartbeat then just ages out
-                    log.error("退出时未能更新心跳：%s", describe(exc))
+        fleet.stop()
         log.info("守护进程已退出")
