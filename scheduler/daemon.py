@@ -352,8 +352,9 @@ def serve(daemons: list[Daemon], workers: int) -> None:
         # coalesce + a generous grace: a slot missed while the machine slept runs once, not in a burst.
         scheduler.add_job(fleet.sweep, trigger, args=[group], id=job_id, coalesce=True, max_instances=1,
                           misfire_grace_time=grace)
+    # A late sweep (a busy machine, a suspended one) still runs, once.
     scheduler.add_job(fleet.sweep, "interval", seconds=reconcile_seconds(), id="reconcile",
-                      coalesce=True, max_instances=1, next_run_time=datetime.now(UTC))
+                      coalesce=True, max_instances=1, misfire_grace_time=None, next_run_time=datetime.now(UTC))
     stopping = threading.Event()
 
     def stop(signum, frame):

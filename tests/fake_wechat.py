@@ -109,6 +109,7 @@ class Call:
     time: float
     fault: Any = None         # the injected fault this call consumed, if any
     endpoint: str | None = None  # route key, e.g. "draft/add"; None for an unknown path
+    port: int | None = None   # the client's TCP port: which process made the call
 
 
 class _Route(NamedTuple):
@@ -519,7 +520,8 @@ class FakeWeChat:
         with self._lock:
             fault = self._take_fault(key) if route else None
         record = dict(method=method, path=path, query=query, body=_summary(content_type, body),
-                      time=self.clock(), fault=fault, endpoint=key if route else None)
+                      time=self.clock(), fault=fault, endpoint=key if route else None,
+                      port=http.client_address[1])
         if route is None:  # what a wrong api_base_url gets from the gateway
             self._record(record, None)
             return _send(http, 404, _HTML_404, "text/html")
