@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slot-timeout", type=float, default=1800, help="real seconds a slot may take")
     args = parser.parse_args(argv)
 
+    # Stopped early (timeout, Ctrl-C): still stop the daemons and drop the database.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(3))
     work = Path(tempfile.mkdtemp(prefix="tuiwen-accounts-"))
     remove = None
     if args.database:

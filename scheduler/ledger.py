@@ -239,10 +239,12 @@ class PostTaken(Exception):
 class Ledger:
     """All reads and writes of the release ledger."""
 
-    def __init__(self, url: str, *, migrate: bool = True, names: dict[str, str] | None = None) -> None:
-        """``names``: display name → key of the accounts, for a ledger written before keys."""
+    def __init__(self, url: str, *, migrate: bool = True, names: dict[str, str] | None = None,
+                 threads: int = 1) -> None:
+        """``names``: display name → key of the accounts, for a ledger written before keys;
+        ``threads``: how many threads use it at once (a daemon's workers)."""
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, threads)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             from .migrations import upgrade
@@ -540,8 +542,12 @@ class Ledger:
             session.commit()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs for several processes at once."""
+def make_engine(url: str, threads: int = 1) -> Engine:
+    """An engine with the settings each backend needs for several processes at once.
+
+    A thread carrying a release holds two connections (its run lock's session and its
+    queries): the pool of a server database has room for that in every thread.
+    """
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30})
@@ -555,7 +561,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=max(5, 2 * threads + 1), max_overflow=10)
 
 
 _LOCK_CLASS = 0x74770001  # PostgreSQL advisory locks of tuiwen releases: (this, release id)

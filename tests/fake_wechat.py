@@ -1048,7 +1048,8 @@ def _send(http: BaseHTTPRequestHandler, status: int, body: bytes, content_type: 
     http.send_header("Content-Type", content_type)
     http.send_header("Content-Length", str(len(body)))
     http.end_headers()
-    http.wfile.write(body)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client was killed meanwhile
+        http.wfile.write(body)
 
 
 def _drop(http: BaseHTTPRequestHandler) -> None:
