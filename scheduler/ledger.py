@@ -516,6 +516,22 @@ class Ledger:
                 row.beat_at = now or utcnow()
             session.commit()
 
+    def beat_many(self, names: Sequence[str], now: datetime) -> None:
+        """Touch the heartbeat rows of several daemons (already written once) in one statement."""
+        with self.session() as session:
+            session.execute(update(Heartbeat).where(Heartbeat.name.in_([n[:128] for n in names])).values(beat_at=now))
+            session.commit()
+
+    def overview(self, accounts: Iterable[str]) -> tuple[set[str], dict[str, datetime]]:
+        """(the accounts with an unfinished release, each account's latest slot): one look for many."""
+        keys = list(accounts)
+        with self.session() as session:
+            unfinished = set(session.scalars(select(Release.account).distinct().where(
+                Release.account.in_(keys), Release.status.in_(list(IN_PROGRESS)))))
+            latest = session.execute(select(Release.account, func.max(Release.slot)).where(
+                Release.account.in_(keys)).group_by(Release.account)).tuples().all()
+        return unfinished, dict(latest)
+
     def stop_beating(self, name: str) -> None:
         with self.session() as session:
             session.execute(delete(Heartbeat).where(Heartbeat.name == name[:128]))
