@@ -504,9 +504,10 @@ def daemon(configs: list[Config]) -> int:
     daemons: list[Daemon] = []
     ledgers: dict[str, Ledger] = {}
     for config in configs:
-        ledger = ledgers.get(config.database.url)  # accounts on one database share one engine
+        ledger = ledgers.get(config.database.url)
         if ledger is None:
-            ledger = ledgers[config.database.url] = open_ledger(config)
+            # One engine per database (not per account): an idle daemon of 300 accounts holds one pool.
+            ledger = ledgers[config.database.url] = open_ledger(config, threads=configs[0].daemon.workers)
         else:
             ledger.adopt(config.account.key, config.account.name)
         try:
@@ -519,10 +520,7 @@ def daemon(configs: list[Config]) -> int:
         daemons.append(Daemon(config, ledger, releaser))
     if not daemons:
         return EXIT_CONFIG
-    if len(configs) == 1:
-        daemons[0].run()
-    else:
-        serve(daemons, configs[0].daemon.workers)
+    serve(daemons, configs[0].daemon.workers)
     return EXIT_OK
 
 

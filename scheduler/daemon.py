@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -45,7 +46,20 @@ def reconcile_seconds() -> float:
 
 DAEMON_STARTED = "daemon"  # the event kind recorded at a daemon's first reconcile
 LOOKBACK = timedelta(days=62)  # older gaps are history, not missed slots to record now
+ALERT_EVERY = timedelta(minutes=15)  # a quiet sweep looks for alerts (a stale account) this often
 RETRY_PAUSES = tuple(timedelta(minutes=m) for m in (5, 15, 30, 60))  # then every hour, inside catch-up
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one look at the ledger told of every account at the start of a sweep.
+
+    A sweep of 300 idle accounts then costs three queries, not 300 times six; a release
+    begun after the look is carried by whoever began it, or seen at the next sweep.
+    """
+
+    unfinished: frozenset[str]  # accounts with a release in progress
+    last_slots: dict[str, datetime]  # each account's latest slot in the ledger
 
 
 @dataclass
@@ -87,21 +101,26 @@ class Daemon:
         self.backoff = True  # a person's `publish` turns it off: a failed slot is tried again at once
         self._retries: dict[int, tuple[int, datetime]] = {}  # failed release → (rounds, next try)
         self._trouble: dict[datetime | None, str] = {}  # why a slot (None: anything) could not be served
+        self._snapshot: Snapshot | None = None  # the running sweep's look at the ledger
+        self._alerted = datetime.min.replace(tzinfo=UTC)  # alerts last looked for
+        self._first_start: datetime | None = None  # the first daemon start in the ledger (never changes)
         releaser.should_stop = self.stopping.is_set
 
     # --- the work ---------------------------------------------------------
 
-    def reconcile(self, *, beat: bool = True) -> Report:
+    def reconcile(self, *, beat: bool = True, snapshot: Snapshot | None = None) -> Report:
         """Serve what is due, record what was missed, carry unfinished releases on.
 
         ``beat`` is off for a one-shot ``publish``: only a running daemon has a heartbeat.
+        ``snapshot``: a sweep's look at the ledger (its heartbeat touched by the sweep too).
         """
         report = Report()
         if self.stopping.is_set() or not self._lock.acquire(blocking=False):
             return report
         try:
             now = self.now()
-            if beat:
+            self._snapshot = snapshot
+            if beat and (snapshot is None or not self._announced):
                 self._guarded(self._beat, now, report)
             # Each part on its own: a fault in one (a bad post, a database gone away) is reported
             # and retried at the next reconcile, and never escapes into the scheduler.
@@ -109,10 +128,17 @@ class Daemon:
                 self._guarded(part, now, report)
             if not (report.errors or report.faults):
                 self._trouble.clear()
-            self._alert(now, report)
+            if snapshot is None or self._eventful(report) or now - self._alerted >= ALERT_EVERY:
+                self._alerted = now
+                self._alert(now, report)
         finally:
+            self._snapshot = None
             self._lock.release()
         return report
+
+    @staticmethod
+    def _eventful(report: Report) -> bool:
+        return any((report.released, report.missed, report.resumed, report.errors, report.faults, report.invalid))
 
     def _guarded(self, part: Callable[[datetime, Report], None], now: datetime, report: Report) -> None:
         try:
@@ -143,6 +169,8 @@ class Daemon:
             log.error("处理告警时出错（不影响发布）：%s", describe(exc))
 
     def _resume_unfinished(self, now: datetime, report: Report) -> None:
+        if self._snapshot is not None and self.account not in self._snapshot.unfinished:
+            return
         for release in self.ledger.releases(self.account, statuses=L.IN_PROGRESS):
             if self.stopping.is_set():
                 return
@@ -152,7 +180,14 @@ class Daemon:
     def _record_missed(self, now: datetime, report: Report) -> None:
         tz = self.config.account.tz
         slots, hours = self.config.schedule.slots, self.config.schedule.catch_up_hours
-        since = self.ledger.last_slot(self.account) or self.ledger.first_event(self.account, DAEMON_STARTED)
+        if self._snapshot is not None:
+            since = self._snapshot.last_slots.get(self.account)
+        else:
+            since = self.ledger.last_slot(self.account)
+        if since is None:
+            if self._first_start is None:
+                self._first_start = self.ledger.first_event(self.account, DAEMON_STARTED)
+            since = self._first_start
         if since is None:
             # A new ledger: its latest slot counts like any other (served late, or missed);
             # the ones before it were before tuiwen, and are nobody's to report.
@@ -241,18 +276,9 @@ class Daemon:
 
     # --- running ----------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, workers: int = 1) -> None:
         """Block until SIGTERM/SIGINT; then stop claiming, checkpoint, and return."""
-        serve([self], workers=10)  # APScheduler's own default pool
-
-    def triggers(self):
-        """(job id, CronTrigger) per slot; ids derive from the config, so a restart is idempotent."""
-        from apscheduler.triggers.cron import CronTrigger
-
-        for slot in self.config.schedule.slots:
-            yield (f"slot-{slot}".replace(" ", "-"),
-                   CronTrigger(day_of_week=slot.weekday, hour=slot.hour, minute=slot.minute,
-                               timezone=self.config.account.tz))
+        serve([self], workers=workers)
 
 
 # --- serving one or several accounts ------------------------------------------------
@@ -261,37 +287,125 @@ class Daemon:
 current = threading.local()
 
 
-def _for_account(daemon: Daemon, several: bool) -> Callable[[], object]:
-    def job() -> object:
-        current.account = daemon.account if several else ""
+class Fleet:
+    """Every account's reconciles, run by a pool of ``workers`` threads.
+
+    The scheduler's jobs are shared by all accounts (one per slot time, one reconcile timer),
+    and only hand accounts to the pool: 300 accounts cost three jobs, not 900.  A slow or
+    failing account holds one thread while the others go on.  Each process takes the accounts
+    in an order of its own, so several daemons on one database spread over the accounts at a
+    slot instead of all racing for the same one first.
+    """
+
+    def __init__(self, daemons: list[Daemon], workers: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.daemons = random.sample(daemons, len(daemons))
+        self.several = len(daemons) > 1
+        self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="tuiwen")
+        self._lock = threading.Lock()
+        self._busy: set[str] = set()  # accounts queued or running
+        self._again: set[str] = set()  # asked for while busy: run once more when done
+
+    def sweep(self, daemons: list[Daemon] | None = None) -> None:
+        """Queue a reconcile of each account given (by default all, after one look at the ledger)
+        that is not queued already.  A slot's accounts get a full reconcile each."""
+        snapshots = self._look() if daemons is None else {}
+        for daemon in daemons if daemons is not None else self.daemons:
+            with self._lock:
+                if daemon.account in self._busy:
+                    # A slot fired while its account was busy: served right after, not a timer later.
+                    self._again.add(daemon.account)
+                    continue
+                self._busy.add(daemon.account)
+            self._submit(daemon, snapshots.get(id(daemon.ledger)))
+
+    def _look(self) -> dict[int, Snapshot]:
+        """One snapshot per ledger, and every heartbeat of it touched, in three statements."""
+        snapshots: dict[int, Snapshot] = {}
+        ledgers = {id(d.ledger): d.ledger for d in self.daemons}
+        for key, ledger in ledgers.items():
+            mine = [d for d in self.daemons if d.ledger is ledger]
+            try:
+                ledger.beat_many([d.name for d in mine if d._announced], mine[0].now())
+                unfinished, last_slots = ledger.overview(d.account for d in mine)
+            except Exception as exc:  # noqa: BLE001 - each account's reconcile then looks (and reports) itself
+                log.debug("snapshot failed: %s", describe(exc))
+                continue
+            snapshots[key] = Snapshot(frozenset(unfinished), last_slots)
+        return snapshots
+
+    def _submit(self, daemon: Daemon, snapshot: Snapshot | None = None) -> None:
         try:
-            return daemon.reconcile()
+            self.pool.submit(self._run, daemon, snapshot)
+        except RuntimeError:  # the pool is shut down: the daemon is stopping
+            with self._lock:
+                self._busy.discard(daemon.account)
+
+    def _run(self, daemon: Daemon, snapshot: Snapshot | None) -> None:
+        current.account = daemon.account if self.several else ""
+        try:
+            daemon.reconcile(snapshot=snapshot)
+        except Exception as exc:  # noqa: BLE001 - reconcile guards its parts; this thread must live on
+            log.error("对账出错（%s 后重试）：%s", f"{reconcile_seconds() / 60:g} 分钟", describe(exc))
         finally:
             current.account = ""
-    return job
+            with self._lock:
+                again = daemon.account in self._again and not daemon.stopping.is_set()
+                self._again.discard(daemon.account)
+                if not again:
+                    self._busy.discard(daemon.account)
+            if again:
+                self._submit(daemon)
+
+    def stop(self) -> None:
+        """Stop claiming; wait for running steps to reach their checkpoints; drop the heartbeats."""
+        for daemon in self.daemons:
+            daemon.stopping.set()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for daemon in self.daemons:
+            try:
+                daemon.ledger.stop_beating(daemon.name)
+            except Exception as exc:  # noqa: BLE001 - the heartbeat then just ages out
+                log.error("退出时未能更新心跳：%s", describe(exc))
+
+    def slot_groups(self) -> dict[str, tuple[object, list[Daemon]]]:
+        """Job id → (CronTrigger, the accounts with a slot at that time); ids derive from the config."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        groups: dict[str, tuple[object, list[Daemon]]] = {}
+        for daemon in self.daemons:
+            tz = daemon.config.account.tz
+            for slot in daemon.config.schedule.slots:
+                key = f"slot-{slot}-{tz}".replace(" ", "-")
+                if key not in groups:
+                    groups[key] = (CronTrigger(day_of_week=slot.weekday, hour=slot.hour, minute=slot.minute,
+                                               timezone=tz), [])
+                groups[key][1].append(daemon)
+        return groups
 
 
 def serve(daemons: list[Daemon], workers: int) -> None:
     """Serve every account's slots from one scheduler until SIGTERM/SIGINT; then checkpoint and return.
 
-    Each account's jobs run in a pool of ``workers`` threads, so a slow account holds one
-    thread and the others go on; a daemon's own lock keeps its reconciles one at a time.
+    One CronTrigger per distinct slot time hands its accounts to the fleet's pool; one reconcile
+    timer sweeps every account (at start, then every few minutes): it carries on releases left
+    unfinished by a daemon that died (its run lock died with it), and serves what a slot job missed.
     """
-    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    several = len(daemons) > 1
+    fleet = Fleet(daemons, workers)
+    # The jobs only queue work, so the scheduler's own pool needs a thread or two.
     scheduler = BlockingScheduler(timezone=daemons[0].config.account.tz,
-                                  executors={"default": ThreadPoolExecutor(max(1, workers))})
-    for daemon in daemons:
-        prefix = f"{daemon.account}:" if several else ""
-        job = _for_account(daemon, several)
-        for job_id, trigger in daemon.triggers():
-            # coalesce + a generous grace: a slot missed while the machine slept runs once, not in a burst.
-            scheduler.add_job(job, trigger, id=prefix + job_id, coalesce=True, max_instances=1,
-                              misfire_grace_time=int(daemon.config.schedule.catch_up_hours * 3600) or 60)
-        scheduler.add_job(job, "interval", seconds=reconcile_seconds(), id=prefix + "reconcile",
-                          coalesce=True, max_instances=1, next_run_time=datetime.now(UTC))
+                                  executors={"default": {"type": "threadpool", "max_workers": 2}})
+    grace = max(int(max(d.config.schedule.catch_up_hours for d in daemons) * 3600), 60)
+    for job_id, (trigger, group) in fleet.slot_groups().items():
+        # coalesce + a generous grace: a slot missed while the machine slept runs once, not in a burst.
+        scheduler.add_job(fleet.sweep, trigger, args=[group], id=job_id, coalesce=True, max_instances=1,
+                          misfire_grace_time=grace)
+    # A late sweep (a busy machine, a suspended one) still runs, once.
+    scheduler.add_job(fleet.sweep, "interval", seconds=reconcile_seconds(), id="reconcile",
+                      coalesce=True, max_instances=1, misfire_grace_time=None, next_run_time=datetime.now(UTC))
     stopping = threading.Event()
 
     def stop(signum, frame):
@@ -309,10 +423,5 @@ def serve(daemons: list[Daemon], workers: int) -> None:
     try:
         scheduler.start()
     finally:
-        for daemon in daemons:
-            with daemon._lock:  # wait for a running step to reach its checkpoint
-                try:
-                    daemon.ledger.stop_beating(daemon.name)
-                except Exception as exc:  # noqa: BLE001 - the heartbeat then just ages out
-                    log.error("退出时未能更新心跳：%s", describe(exc))
+        fleet.stop()
         log.info("守护进程已退出")

@@ -282,10 +282,12 @@ class PostTaken(Exception):
 class Ledger:
     """All reads and writes of the release ledger."""
 
-    def __init__(self, url: str, *, migrate: bool = True, names: dict[str, str] | None = None) -> None:
-        """``names``: display name → key of the accounts, for a ledger written before keys."""
+    def __init__(self, url: str, *, migrate: bool = True, names: dict[str, str] | None = None,
+                 threads: int = 1) -> None:
+        """``names``: display name → key of the accounts, for a ledger written before keys;
+        ``threads``: how many threads use it at once (a daemon's workers)."""
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, threads)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             from .migrations import upgrade
@@ -573,6 +575,22 @@ class Ledger:
                 row.beat_at = now or utcnow()
             session.commit()
 
+    def beat_many(self, names: Sequence[str], now: datetime) -> None:
+        """Touch the heartbeat rows of several daemons (already written once) in one statement."""
+        with self.session() as session:
+            session.execute(update(Heartbeat).where(Heartbeat.name.in_([n[:128] for n in names])).values(beat_at=now))
+            session.commit()
+
+    def overview(self, accounts: Iterable[str]) -> tuple[set[str], dict[str, datetime]]:
+        """(the accounts with an unfinished release, each account's latest slot): one look for many."""
+        keys = list(accounts)
+        with self.session() as session:
+            unfinished = set(session.scalars(select(Release.account).distinct().where(
+                Release.account.in_(keys), Release.status.in_(list(IN_PROGRESS)))))
+            latest = session.execute(select(Release.account, func.max(Release.slot)).where(
+                Release.account.in_(keys)).group_by(Release.account)).tuples().all()
+        return unfinished, dict(latest)
+
     def stop_beating(self, name: str) -> None:
         with self.session() as session:
             session.execute(delete(Heartbeat).where(Heartbeat.name == name[:128]))
@@ -599,8 +617,12 @@ class Ledger:
             session.commit()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs for several processes at once."""
+def make_engine(url: str, threads: int = 1) -> Engine:
+    """An engine with the settings each backend needs for several processes at once.
+
+    A thread carrying a release holds two connections (its run lock's session and its
+    queries): the pool of a server database has room for that in every thread.
+    """
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30})
@@ -614,7 +636,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=max(5, 2 * threads + 1), max_overflow=10)
 
 
 _LOCK_CLASS = 0x74770001  # PostgreSQL advisory locks of tuiwen releases: (this, release id)

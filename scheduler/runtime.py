@@ -83,10 +83,11 @@ class SealedTokenStorage:
         self.ledger.forget_token(key)
 
 
-def open_ledger(config: Config) -> Ledger:
-    """The ledger, with this account's rows filed under its key (moved there from its display name once)."""
+def open_ledger(config: Config, threads: int = 1) -> Ledger:
+    """The ledger, with this account's rows filed under its key (moved there from its display name once);
+    ``threads`` use it at once (a daemon's workers)."""
     account = config.account
-    ledger = Ledger(config.database.url, names={account.name: account.key})
+    ledger = Ledger(config.database.url, names={account.name: account.key}, threads=threads)
     ledger.adopt(account.key, account.name)
     return ledger
 

@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import os
+import random
 import re
 import socket
 import threading
@@ -108,6 +109,7 @@ class Call:
     time: float
     fault: Any = None         # the injected fault this call consumed, if any
     endpoint: str | None = None  # route key, e.g. "draft/add"; None for an unknown path
+    port: int | None = None   # the client's TCP port: which process made the call
 
 
 class _Route(NamedTuple):
@@ -354,7 +356,7 @@ class FakeWeChat:
                  send_polls: int = 1, timeout_hold: float = HOLD_UNTIL_STOPPED,
                  clientmsgid_retry_window: float = 60.0, quotas: dict | None = None,
                  material_max_bytes: int = MATERIAL_MAX, host: str = "127.0.0.1", port: int = 0,
-                 mass_quota: int | None = None):
+                 mass_quota: int | None = None, latency: tuple[float, float] = (0.0, 0.0)):
         if account_type not in ("service", "subscription"):
             raise ValueError(f"account_type must be 'service' or 'subscription', not {account_type!r}")
         self.appid, self.secret, self.verified, self.account_type = (
@@ -367,6 +369,9 @@ class FakeWeChat:
         # Mass sends per quota period (a day for subscription accounts, a month for service
         # accounts); None keeps the documented 1 and 4. Long runs of slots in tests raise it.
         self.mass_quota = mass_quota
+        # Seconds each answer waits, drawn evenly from (low, high): the real API's round trip,
+        # for benchmarks of many accounts at once (the wait holds no lock).
+        self.latency = latency
         # Outcomes applied to the next publish / mass send (tests may change them).
         self.publish_outcome, self.publish_fail_idx = 0, [1]
         self.send_outcome = "SEND_SUCCESS"
@@ -507,13 +512,16 @@ class FakeWeChat:
         url = urlsplit(http.path)
         path, query = url.path.lstrip("/"), dict(parse_qsl(url.query, keep_blank_values=True))
         body = http.rfile.read(int(http.headers.get("Content-Length") or 0))
+        if self.latency[1] > 0:
+            time.sleep(random.uniform(*self.latency))
         content_type = http.headers.get("Content-Type", "")
         key = route_key(path) if path.startswith("cgi-bin/") else None
         route = _ROUTES.get(key)
         with self._lock:
             fault = self._take_fault(key) if route else None
         record = dict(method=method, path=path, query=query, body=_summary(content_type, body),
-                      time=self.clock(), fault=fault, endpoint=key if route else None)
+                      time=self.clock(), fault=fault, endpoint=key if route else None,
+                      port=http.client_address[1])
         if route is None:  # what a wrong api_base_url gets from the gateway
             self._record(record, None)
             return _send(http, 404, _HTML_404, "text/html")
@@ -1040,7 +1048,8 @@ def _send(http: BaseHTTPRequestHandler, status: int, body: bytes, content_type: 
     http.send_header("Content-Type", content_type)
     http.send_header("Content-Length", str(len(body)))
     http.end_headers()
-    http.wfile.write(body)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client was killed meanwhile
+        http.wfile.write(body)
 
 
 def _drop(http: BaseHTTPRequestHandler) -> None:
@@ -1071,9 +1080,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--secret", default=os.environ.get("FAKE_WECHAT_SECRET", DEFAULT_SECRET))
     parser.add_argument("--account-type", choices=("service", "subscription"), default="service")
     parser.add_argument("--unverified", action="store_true")
+    parser.add_argument("--latency", type=float, nargs=2, default=(0.0, 0.0), metavar=("LOW", "HIGH"),
+                        help="seconds each answer waits, drawn evenly between LOW and HIGH")
     args = parser.parse_args(argv)
     fake = FakeWeChat(args.appid, args.secret, verified=not args.unverified,
-                      account_type=args.account_type, port=args.port).start()
+                      account_type=args.account_type, port=args.port, latency=tuple(args.latency)).start()
     try:
         print(f"fake WeChat at {fake.url} (appid {fake.appid}, secret {fake.secret})", flush=True)
         while True:
