@@ -110,9 +110,11 @@ def _pending_reviews(config: Config) -> str:
     from . import signoff
     from .bulk import read_checked
     from .cache import Cache
+    from .dryrun import with_web_approvals
 
     if not config.content.dir.is_dir():
         return "[red]内容目录不存在[/]"
+    config = with_web_approvals(config)  # approvals given in the console count as the release counts them
     records = signoff.load(signoff.records_path(config))
     posts = read_checked(config, render=False, cache=Cache.for_config(config))
     waiting = [p for p in posts if p.parsed and p.status == "ready" and not signoff.status(p, config, records).complete]
