@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # before the send; then the release is failed and its posts freed
 CLIENTMSGID_WINDOW = timedelta(hours=23)  # WeChat dedupes a clientmsgid for 24 h: stay inside
+RESEND_PAUSE = timedelta(seconds=65)  # WeChat: the same clientmsgid again within a minute is 45066
 POLL_DELAYS = (2, 4, 8, 15, 30, 60)  # seconds between status questions
 # 群发保护: WeChat holds a protected mass send as SENDING until an administrator confirms it on
 # the phone, and cancels it (SEND_FAIL) after 30 minutes. Past this, people are asked to confirm.
@@ -93,6 +94,7 @@ class Releaser:
         self._theme = theme(config)
         self.content = ContentSource(config)
         self._planned: dict[str, tuple[str, Rendered]] = {}  # rel → (sha256, render) from choosing
+        self._resent: dict[int, datetime] = {}  # release id → when its unknown send was last repeated
 
     # --- entry points -----------------------------------------------------
 
@@ -377,8 +379,15 @@ class Releaser:
             # Still in the draft box: the send never happened, so sending now is the first time.
             return self._deliver(release)
         if release.mode == "mass_send":
-            if self.now() - _recorded(release.send_started_at, "send_started_at") > CLIENTMSGID_WINDOW:
+            started = _recorded(release.send_started_at, "send_started_at")
+            if self.now() - started > CLIENTMSGID_WINDOW:
                 raise _Stop(release, "群发结果未知且已超过 24 小时，请到公众号后台“发表记录”核对")
+            # WeChat refuses a repeat within a minute of the last try with this clientmsgid (45066),
+            # and each early try starts that minute again: ask no sooner.
+            last = max(started, self._resent.get(release.id, started))
+            if timedelta(0) <= self.now() - last < RESEND_PAUSE:  # (a clock set back: just ask)
+                raise _Stop(release, "群发结果未知：微信要求同一次群发隔一分钟以上再确认，稍后会再问")
+            self._resent[release.id] = self.now()
             return self._resend(release)  # same clientmsgid: WeChat answers 45065 with the msg_id
         try:
             found = self.publisher.find_publication([item.title for item in release.items])

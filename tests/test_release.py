@@ -300,3 +300,26 @@ def test_a_release_renders_each_post_once(site, fake, monkeypatch):
     outcome = releaser_for(site, fake).release(SLOT)
     assert outcome.release.status == L.CONFIRMED
     assert sorted(rendered) == sorted(item.post_path for item in outcome.release.items)  # once each
+
+
+def test_an_unknown_send_is_asked_about_no_sooner_than_a_minute_after_the_last_try(site, fake):
+    # WeChat answers a repeat of a clientmsgid within a minute with 45066 and starts the minute
+    # again: a daemon asking every few seconds would never learn the outcome.
+    fake.inject("message/mass/sendall", "lost")
+    clock = {"now": SLOT + timedelta(minutes=1)}
+    releaser = releaser_for(site, fake, now=lambda: clock["now"])
+    first = releaser.release(SLOT)
+    assert first.release.status == L.UNCONFIRMED and fake.count("message/mass/sendall") == 1
+
+    clock["now"] += timedelta(seconds=20)
+    _advance_fake_clock(fake, 20)
+    soon = releaser.resume(first.release)
+    assert soon.release.status == L.UNCONFIRMED
+    assert fake.count("message/mass/sendall") == 1  # not asked yet
+    assert any("隔一分钟" in m for m in soon.messages)
+
+    clock["now"] += timedelta(seconds=60)
+    _advance_fake_clock(fake, 80)
+    later = releaser.resume(first.release)
+    assert later.release.status == L.CONFIRMED and len(fake.mass_sends) == 1
+    assert fake.count("message/mass/sendall") == 2
