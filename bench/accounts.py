@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench.daemon_idle import cpu_seconds, rss_mb  # noqa: E402
 from scheduler import ledger as L  # noqa: E402
 from scheduler.ledger import Heartbeat, Ledger, Release  # noqa: E402
+from tests.databases import private_database  # noqa: E402
 from tests.fake_wechat import FakeWeChat  # noqa: E402
 from tests.fleet_city import (  # noqa: E402
     SharedClock,
@@ -56,27 +57,6 @@ LEAD = timedelta(seconds=20)  # the clock is set this long before each slot
 
 def slot_times(weeks: int) -> list[datetime]:
     return [FIRST + timedelta(days=7 * w + d) for w in range(weeks) for d in (0, 3)]
-
-
-def private_database(base: str) -> tuple[str, object]:
-    """A database of this run's own on the server of ``base``; (its URL, a function dropping it)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = make_url(base)
-    name = f"{url.database}_accounts{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    drop = f"DROP DATABASE IF EXISTS {name}" + (" WITH (FORCE)" if url.get_backend_name() == "postgresql" else "")
-    with admin.connect() as connection:
-        connection.execute(text(drop))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-
-    def remove() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(drop))
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), remove
 
 
 def count_final(ledger: Ledger, slot: datetime) -> int:
@@ -136,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.database:
         url = args.database
     elif os.environ.get("TUIWEN_TEST_PG_URL"):
-        url, remove = private_database(os.environ["TUIWEN_TEST_PG_URL"])
+        url, remove = private_database(os.environ["TUIWEN_TEST_PG_URL"], "accounts")
     else:
         url = f"sqlite:///{work / 'ledger.db'}"
     slots = slot_times(args.weeks)

@@ -157,24 +157,10 @@ def server_url(backend: str) -> str | None:
         return None
     import atexit
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from tests.databases import private_database
 
-    admin_url = make_url(base)
-    name = f"{admin_url.database}_tw{os.getpid()}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    drop = f"DROP DATABASE IF EXISTS {name}" + (" WITH (FORCE)" if backend == "postgresql" else "")
-    with admin.connect() as connection:
-        connection.execute(text(drop))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-
-    def remove() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(drop))
-        admin.dispose()
-
+    _PRIVATE[backend], remove = private_database(base, "tw")
     atexit.register(remove)
-    _PRIVATE[backend] = admin_url.set(database=name).render_as_string(hide_password=False)
     return _PRIVATE[backend]
 
 
