@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .cache import Cache, dependencies, file_key, racy
 from .config import Config
-from .posts import Post, read_post, scan
+from .posts import Post, read_post, scan_rel
 
 PARALLEL_MIN = 200  # fewer posts to read than this: starting processes costs more than it saves
 _CHUNKS_PER_WORKER = 4
@@ -33,10 +33,9 @@ def read_checked(config: Config, *, render: bool, cache: Cache | None = None, wo
     now = time.time()
     posts: list[Post | None] = []
     todo: list[tuple[int, Path, os.stat_result | None]] = []
-    for path in scan(root):
-        rel = path.relative_to(root).as_posix()
+    for path, rel in scan_rel(root):
         try:
-            info = path.stat()
+            info = os.stat(path)
         except OSError:
             info = None
         post = _from_cache(cache, path, rel, info, root, render) if info is not None and cache.enabled else None
@@ -56,6 +55,87 @@ def read_checked(config: Config, *, render: bool, cache: Cache | None = None, wo
             cache.put_check(post, deps, post.problems[read:ruled], post.problems[ruled:] if render else None)
     cache.save()
     return posts  # type: ignore[return-value]
+
+
+def read_headers(config: Config, *, cache: Cache | None = None) -> tuple[list[Post], BodyChecks]:
+    """Every post with its front matter and header rules only (``check_header``), in ``scan`` order,
+    and the means to run the body rules on the few posts that need them (what choosing a bundle asks).
+
+    A post passed through the returned ``BodyChecks`` ends with exactly the problems
+    ``read_checked(render=False)`` gives it.  Always one process: reading headers is
+    cheaper than starting another.
+    """
+    from .checks import check_header
+
+    cache = cache or Cache.disabled()
+    root = config.content.dir
+    now = time.time()
+    folders: dict[Path, bool] = {}
+    records = signoff_records(config)
+    posts: list[Post] = []
+    read: dict[int, int] = {}
+    for path, rel in scan_rel(root):
+        try:
+            info = os.stat(path)
+        except OSError:
+            info = None
+        post = cache.post(path, rel, file_key(info)) if info is not None and cache.enabled else None
+        fresh = post is None
+        if post is None:
+            post = read_post(path, root, config, folders, rel)
+        else:
+            cache.keep_post(rel)
+        count = len(post.problems)
+        if post.parsed:
+            cache.keep_check(post.rel, post.sha256)  # still this post's results, for the next full check
+            read[id(post)] = count
+            check_header(post, config, records)  # fills 审核/签发 from the records: stored so, as read_checked does
+        if fresh and cache.enabled and info is not None and not racy(info, now):
+            cache.put_post(post, file_key(info), count)
+        posts.append(post)
+    return posts, BodyChecks(config, cache, read)
+
+
+class BodyChecks:
+    """Runs the body rules once on each post of a ``read_headers`` list that needs them; the cache
+    answers for a post whose version and images it already checked.  ``save`` writes the cache."""
+
+    def __init__(self, config: Config, cache: Cache, read: dict[int, int]) -> None:
+        from .checks import _ImageChecker
+
+        self.config, self.cache = config, cache
+        self._read = read  # id(post) → how many problems came from reading it; absent once done
+        self._images = _ImageChecker(config.content.dir)
+
+    def __call__(self, post: Post) -> None:
+        from .checks import check_body
+
+        read = self._read.pop(id(post), None)
+        if read is None:
+            return  # done already, or never read (unparsed posts have no body rules)
+        root = self.config.content.dir
+        entry = self.cache.check(post, root, False) if self.cache.enabled else None
+        if entry is not None:
+            post.problems[read:] = entry.rules  # header and body rules, as stored by a full check
+            return
+        deps = dependencies(self.cache, post, root) if self.cache.enabled else None
+        check_body(post, self.config, self._images)
+        if deps is not None:
+            self.cache.put_check(post, deps, post.problems[read:], None)
+
+    def save(self) -> None:
+        self.cache.save()
+
+
+def signoff_records(config: Config) -> dict | None:
+    """The sign-off records, read once for a pass over every post; None when each post must read
+    them itself (they cannot be read: each post then says so, as alone)."""
+    from .signoff import SignoffError, load, records_path
+
+    try:
+        return load(records_path(config))
+    except SignoffError:
+        return None
 
 
 def _from_cache(cache: Cache, path: Path, rel: str, info: os.stat_result, root: Path, render: bool) -> Post | None:
@@ -107,13 +187,15 @@ def _read_and_check(config: Config, paths: list[Path], render: bool, want_deps: 
     images = _ImageChecker(root)
     look = theme(config) if render else None
     memo = Cache.disabled()  # image states, looked up once per folder and reference
+    folders: dict[Path, bool] = {}
+    records = signoff_records(config)
     out = []
     for path in paths:
-        post = read_post(path, root, config)
+        post = read_post(path, root, config, folders)
         read = len(post.problems)
         # Dependencies first: an image changed during the check then shows as a change next time.
         deps = (dependencies(memo, post, root) if post.parsed else ()) if want_deps else None
-        check_post(post, config, images)
+        check_post(post, config, images, records)
         ruled = len(post.problems)
         if render:
             check_rendered(post, config, look)

@@ -170,6 +170,12 @@ class Cache:
         self._seen_checks.add((post.rel, post.sha256))
         return entry
 
+    def keep_check(self, rel: str, sha256: str) -> None:
+        """Keep the stored results of this post version at the next save, unused this run (they are
+        still checked against its images whenever used)."""
+        if (rel, sha256) in self.checks:
+            self._seen_checks.add((rel, sha256))
+
     def put_check(self, post: Post, deps: tuple, rules: list[Problem], rendered: list[Problem] | None) -> None:
         self.checks[(post.rel, post.sha256)] = CheckEntry(deps, tuple(rules), None if rendered is None else tuple(rendered))
         self._seen_checks.add((post.rel, post.sha256))

@@ -55,14 +55,31 @@ def check_repository(config: Config, *, cache: Cache | None = None, workers: int
     return CheckResult(posts, _config_problems(config) + _uncommitted_problems(config) + problems)
 
 
-def check_post(post: Post, config: Config, images: _ImageChecker | None = None) -> None:
-    """Run every rule on a post that was read; problems are added to ``post.problems``."""
+def check_post(post: Post, config: Config, images: _ImageChecker | None = None, records: dict | None = None) -> None:
+    """Run every rule on a post that was read; problems are added to ``post.problems``.
+
+    ``records``: the sign-off records when already read (``signoff.load``), else read here.
+    """
+    check_header(post, config, records)
+    check_body(post, config, images)
+
+
+def check_header(post: Post, config: Config, records: dict | None = None) -> None:
+    """The rules that need the front matter only (and the sign-off records, which fill 审核/签发):
+    all that choosing a bundle needs to know besides the body rules of the posts it takes."""
     if not post.parsed:
         return  # unreadable: reading already said why
-    images = images or _ImageChecker(config.content.dir)
     _check_lengths(post)
     _check_window(post)
-    _check_review(post, config)
+    _check_review(post, config, records)
+
+
+def check_body(post: Post, config: Config, images: _ImageChecker | None = None) -> None:
+    """The rules that read the body (words, privacy, images, cover file), after ``check_header``:
+    together, in this order, they are ``check_post``."""
+    if not post.parsed:
+        return
+    images = images or _ImageChecker(config.content.dir)
     check_wording(post, config)
     if not post.body.strip():
         post.report(post.body_line, ERROR, "正文为空：请在第二行 --- 之后写正文")
@@ -220,8 +237,8 @@ def _check_window(post: Post) -> None:
                     f"publish_after（{clip(post.meta.get('publish_after'))}），这篇文章永远不会发布")
 
 
-def _check_review(post: Post, config: Config) -> None:
-    if check_signoff(post, config):  # [review].roles set: the sign-off records decide
+def _check_review(post: Post, config: Config, records: dict | None = None) -> None:
+    if check_signoff(post, config, records):  # [review].roles set: the sign-off records decide
         return
     if not config.review.required or post.status != "ready":
         return

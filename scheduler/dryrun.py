@@ -1,13 +1,14 @@
 """``publish --dry-run``: the bundle a real run would choose, rendered, sent nowhere.
 
-Selection reads front matter only (plus the cheap checks); only the chosen posts
-are rendered.  The ledger is read, if it exists, to know what was published —
+Selection reads front matter only (plus the header rules); the body rules run on
+the chosen posts, in push order, and only the chosen posts are rendered.  The ledger is read, if it exists, to know what was published —
 never written, never created.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -114,12 +115,22 @@ def _published_sqlite(url: str, account: str) -> Published | None:
     return None if found is None else Published(frozenset(found[0]), frozenset(found[1]))
 
 
-def choose_rendered(config: Config, posts: list[Post], published: Published, slot: datetime):
-    """choose(), then render the chosen; a post WeChat would refuse is dropped and the choice redone."""
+def choose_rendered(config: Config, posts: list[Post], published: Published, slot: datetime,
+                    body_checks: Callable[[Post], None] | None = None):
+    """choose(), then render the chosen; a post WeChat would refuse is dropped and the choice redone.
+
+    With ``body_checks``, the posts carry their header rules only: the body rules run on each
+    chosen post first (in push order), and a post they find wrong is dropped the same way.  The
+    bundle is the one fully checked posts give: a post is only ever taken while nothing ranked
+    above it could be, so posts never taken cannot change what is taken.  Only the reasons given
+    for posts left out differ: one never looked at may be "bundle full" rather than "has errors".
+    """
     rules = rules_from_config(config)
     look = theme(config)
     while True:
         bundle = choose(posts, published, slot, rules)
+        if body_checks is not None and not _body_checked(bundle, body_checks):
+            continue
         rendered, rejected = [], False
         for post in bundle.items:
             result = render_post(post, config, look)
@@ -134,17 +145,27 @@ def choose_rendered(config: Config, posts: list[Post], published: Published, slo
             return bundle, rendered
 
 
+def _body_checked(bundle: Bundle, body_checks: Callable[[Post], None]) -> bool:
+    """Run the body rules on the bundle's posts; False when that found one of them wrong."""
+    for post in bundle.items:
+        body_checks(post)
+        if not post.ok:
+            return False
+    return True
+
+
 def dry_run(config: Config, at: datetime, out: Path | None, cache: Cache | None = None) -> DryRun:
     """The bundle of the slot due at ``at`` (else the next), rendered; the preview written to ``out``.
 
     Choosing needs front matter and the cheap rules only, which ``cache`` keeps for
     unchanged posts; only the chosen posts are rendered.
     """
-    from .bulk import read_checked
+    from .bulk import read_headers
 
-    posts = read_checked(config, render=False, cache=cache)
+    posts, body_checks = read_headers(config, cache=cache)
     slot, state = target_slot(config, at)
-    bundle, rendered = choose_rendered(config, posts, read_published(config), slot)
+    bundle, rendered = choose_rendered(config, posts, read_published(config), slot, body_checks)
+    body_checks.save()
     result = DryRun(slot, state, bundle)
     for post, page in zip(bundle.items, rendered, strict=True):
         cover = choose_cover(post, page, config)

@@ -71,6 +71,65 @@ _TAGGED = "“!!”标签与后面的值不符（或不支持）；头部不需�
 
 def load_front_matter(source: str) -> tuple[Any, tuple[int, str] | None]:
     """(value, None), or (None, (YAML line, Chinese message)) when the header cannot be used."""
+    simple = simple_header(source)
+    if simple is not None:
+        return simple, None
+    return load_yaml(source)
+
+
+# --- the common header, read without the YAML machinery ------------------------------------
+
+# Nearly every header is lines of ``key: plain text`` (a date, a word, a small number).  Those
+# are read here, giving exactly what the loader gives; anything else — quotes, comments, lists,
+# tabs, carriage returns, an indicator character, a value YAML would read as something other
+# than text, true/false or a plain decimal — goes to the loader.
+_SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
+_NOT_SIMPLE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_DECIMAL = re.compile(r"0|-?[1-9][0-9]*")
+_RESOLVERS = yaml.resolver.Resolver.yaml_implicit_resolvers
+_TEXT_TAGS = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp")  # timestamps stay text here
+
+
+def simple_header(source: str) -> dict[str, Any] | None:
+    """The header as the loader reads it, when every line is empty or ``key: plain value``; else None."""
+    meta: dict[str, Any] = {}
+    for line in source.split("\n"):
+        if not line:
+            continue
+        match = _SIMPLE_LINE.fullmatch(line)
+        if match is None:
+            return None
+        key, text = match.group(1), (match.group(2) or "").strip(" ")
+        if key in meta or _tag(key) != _TEXT_TAGS[0]:
+            return None
+        if not text:
+            meta[key] = None
+            continue
+        if text[0] in _INDICATORS or ": " in text or " #" in text or text[-1] == ":" or _NOT_SIMPLE.search(text):
+            return None
+        tag = _tag(text)
+        if tag in _TEXT_TAGS:
+            meta[key] = text
+        elif tag == "tag:yaml.org,2002:bool" and text in ("true", "false"):
+            meta[key] = text == "true"
+        elif tag == "tag:yaml.org,2002:int" and _DECIMAL.fullmatch(text):
+            meta[key] = int(text)
+        else:
+            return None
+    return meta or None
+
+
+def _tag(text: str) -> str:
+    """The tag YAML's implicit resolvers give a plain scalar (as the loader's resolver does)."""
+    for tag, pattern in _RESOLVERS.get(text[0], ()):
+        if pattern.match(text):
+            return tag
+    return _TEXT_TAGS[0]
+
+
+def load_yaml(source: str) -> tuple[Any, tuple[int, str] | None]:
+    """``load_front_matter`` through the YAML loader, for any header."""
     try:
         value = yaml.load(source, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -169,8 +228,16 @@ _INVISIBLE = {
 _ZWJ = "\u200d"  # joins emoji (👨‍👩‍👧): allowed between two symbols, refused elsewhere
 
 
+# Every character the loop below may object to (a superset: categories Cc, Cs, Co whole), so that
+# text without any of them, nearly all text, is passed in one search.
+_SUSPECT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069"
+                      "\ud800-\uf8ff\ufeff\U000f0000-\U0010ffff]")
+
+
 def unsafe_characters(text: str) -> str | None:
     """A description of the first invisible, bidi or control character in a one-line field, or None."""
+    if _SUSPECT.search(text) is None:
+        return None
     for i, ch in enumerate(text):
         if ch in _INVISIBLE:
             return f"第 {i + 1} 个字符是看不见的{_INVISIBLE[ch]}"

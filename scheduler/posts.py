@@ -110,13 +110,41 @@ def scan(root: Path) -> Iterator[Path]:
     Folders and files starting with ``_`` or ``.`` (covers, sign-off records) are
     not posts, nor is a README at the top.
     """
-    for path in sorted(root.rglob("*.md")):
-        parts = path.relative_to(root).parts
-        if any(p.startswith(("_", ".")) for p in parts):
-            continue
-        if len(parts) == 1 and path.stem.lower() == "readme":
-            continue
+    for path, _ in scan_rel(root):
         yield path
+
+
+def scan_rel(root: Path) -> list[tuple[Path, str]]:
+    """``scan`` with each file's path relative to the content folder (POSIX style).
+
+    Walked with ``os.scandir`` in the order and with the matches of ``sorted(root.rglob("*.md"))``:
+    every entry named ``*.md`` (a folder or link so named too: reading says what is wrong), and
+    folders entered unless they are links.  Folders starting with ``_`` or ``.`` are not entered.
+    """
+    found: list[tuple[tuple[str, ...], str]] = []
+
+    def walk(folder: str, parts: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(folder) as entries:
+                listed = list(entries)
+        except OSError:
+            return
+        for entry in listed:
+            name = entry.name
+            if name.startswith(("_", ".")):
+                continue
+            here = (*parts, name)
+            if name.endswith(".md") and not (not parts and name[:-3].lower() == "readme"):
+                found.append((here, entry.path))
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    walk(entry.path, here)
+            except OSError:
+                continue
+
+    walk(str(root), ())
+    found.sort(key=lambda item: item[0])
+    return [(Path(path), "/".join(parts)) for parts, path in found]
 
 
 def load_posts(config: Config) -> list[Post]:
@@ -125,10 +153,16 @@ def load_posts(config: Config) -> list[Post]:
     return [read_post(path, root, config) for path in scan(root)]
 
 
-def read_post(path: Path, root: Path, config: Config) -> Post:
-    """Read one post; problems are recorded on it, never raised."""
-    post = Post(path=path, rel=path.relative_to(root).as_posix())
-    refusal = _refusal(path, root)
+def read_post(path: Path, root: Path, config: Config, folders: dict[Path, bool] | None = None,
+              rel: str | None = None) -> Post:
+    """Read one post; problems are recorded on it, never raised.
+
+    ``folders`` remembers, for one pass over the content folder, which folders were
+    found to be plain ones inside it (no symbolic link on the way): a post file in
+    such a folder needs no ``realpath``.
+    """
+    post = Post(path=path, rel=rel if rel is not None else path.relative_to(root).as_posix())
+    refusal = _refusal(path, root, folders)
     if refusal:
         post.report(1, ERROR, refusal)
         return post
@@ -154,21 +188,51 @@ def read_post(path: Path, root: Path, config: Config) -> Post:
 MAX_POST_BYTES = 1024 * 1024  # WeChat takes under 20,000 characters of HTML: a bigger source never fits
 
 
-def _refusal(path: Path, root: Path) -> str | None:
+def _refusal(path: Path, root: Path, folders: dict[Path, bool] | None = None) -> str | None:
     """Why a post file must not be read at all (checked with stat only, before any open)."""
-    real = Path(os.path.realpath(path))
-    if not real.is_relative_to(Path(os.path.realpath(root))):
-        return "文章是指向内容仓库之外的链接，已拒绝"
-    try:
-        info = real.stat()
-    except OSError as exc:
-        return f"无法读取文件：{exc.strerror}"
+    info = _plain_stat(path, root, folders) if folders is not None else None
+    if info is None:  # a link somewhere on the way, or no memo: where does it really lead?
+        real = Path(os.path.realpath(path))
+        if not real.is_relative_to(Path(os.path.realpath(root))):
+            return "文章是指向内容仓库之外的链接，已拒绝"
+        try:
+            info = real.stat()
+        except OSError as exc:
+            return f"无法读取文件：{exc.strerror}"
     if not stat.S_ISREG(info.st_mode):
         return "不是普通文件（可能是目录、管道或设备），已跳过"
     if info.st_size > MAX_POST_BYTES:
         return (f"文件有 {info.st_size / 1024 / 1024:.1f} MB，超过 {MAX_POST_BYTES // 1024 // 1024} MB："
                 "微信正文须少于 2 万字符，这篇无法发布；请删减或拆成几篇（图片放在 images/ 里引用，不要嵌进文件）")
     return None
+
+
+def _plain_stat(path: Path, root: Path, folders: dict[Path, bool]) -> os.stat_result | None:
+    """The file's own stat when neither it nor any folder between it and ``root`` is a symbolic
+    link (so it is inside the content folder as written); None when that is not sure."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISLNK(info.st_mode) or not _plain_folder(path.parent, root, folders):
+        return None
+    return info
+
+
+def _plain_folder(folder: Path, root: Path, folders: dict[Path, bool]) -> bool:
+    known = folders.get(folder)
+    if known is None:
+        if folder == root:
+            known = True
+        elif len(folder.parts) <= len(root.parts) or ".." in folder.parts or not folder.is_relative_to(root):
+            known = False
+        else:
+            try:
+                known = not stat.S_ISLNK(os.lstat(folder).st_mode) and _plain_folder(folder.parent, root, folders)
+            except OSError:
+                known = False
+        folders[folder] = known
+    return known
 
 
 def _decode(data: bytes, post: Post) -> str | None:
@@ -186,17 +250,17 @@ def _decode(data: bytes, post: Post) -> str | None:
 
 
 def _front_matter(text: str, post: Post) -> dict[str, Any] | None:
-    lines = text.split("\n")
-    if lines[0].rstrip("\r ") != "---":
+    first = text.find("\n")
+    if (text if first < 0 else text[:first]).rstrip("\r ") != "---":
         post.report(1, ERROR, "缺少 YAML 头部：文件应以一行 --- 开头，写明 title 等字段，再以 --- 结束")
         return None
-    end = _front_matter_end(lines)
-    if end is None:
+    split = _split_header(text, first)
+    if split is None:
         post.report(1, ERROR, "YAML 头部没有结束：缺少第二行 ---")
         return None
-    source = "\n".join(lines[1:end])
-    post.body = "\n".join(lines[end + 1:])
-    post.body_line = end + 2
+    source, post.body, post.body_line = split
+    lines = ["---", *source.split("\n")]  # the header's lines, numbered as in the file
+    end = len(lines)
     meta, error = load_front_matter(source)
     if error is not None:
         line, reason = error
@@ -215,9 +279,23 @@ def _front_matter(text: str, post: Post) -> dict[str, Any] | None:
     return meta
 
 
-def _front_matter_end(lines: list[str]) -> int | None:
-    """The index of the line closing the front matter (``---`` or ``...``), if any."""
-    return next((i for i in range(1, len(lines)) if lines[i].rstrip("\r ") in ("---", "...")), None)
+# The closing line: "---" or "..." and nothing after it but spaces and carriage returns.
+_CLOSING = re.compile(r"^(?:---|\.\.\.)[\r ]*$", re.MULTILINE)
+
+
+def _split_header(text: str, first: int) -> tuple[str, str, int] | None:
+    """(header source, body, body's first file line) of a text whose first line (ending at
+    ``first``) opens the front matter; None when no line closes it.  The same split as
+    cutting the text into lines and looking for the closing one, without cutting the body."""
+    if first < 0:
+        return None
+    closing = _CLOSING.search(text, first + 1)
+    if closing is None:
+        return None
+    source = text[first + 1:max(first + 1, closing.start() - 1)]
+    end = text.count("\n", 0, closing.start())  # the closing line's index
+    rest = text.find("\n", closing.end())
+    return source, "" if rest < 0 else text[rest + 1:], end + 2
 
 
 def _read_body(path: Path) -> str:
@@ -226,9 +304,11 @@ def _read_body(path: Path) -> str:
         text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")
     except (OSError, UnicodeDecodeError):
         return ""
-    lines = text.split("\n")
-    end = _front_matter_end(lines) if lines[0].rstrip("\r ") == "---" else None
-    return "" if end is None else "\n".join(lines[end + 1:])
+    first = text.find("\n")
+    if (text if first < 0 else text[:first]).rstrip("\r ") != "---":
+        return ""
+    split = _split_header(text, first)
+    return "" if split is None else split[1]
 
 
 def _kind(value: Any) -> str:
@@ -320,7 +400,16 @@ def parse_when(value: Any, tz: ZoneInfo, *, end_of_day: bool = False) -> datetim
     return moment
 
 
+_PADDED = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?")
+
+
 def _parse_text(text: str, tz: ZoneInfo) -> datetime | None:
+    if (padded := _PADDED.fullmatch(text)) is not None:  # how nearly every date is written: no strptime
+        try:
+            year, month, day, hour, minute, second = (int(part or 0) for part in padded.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=tz)
+        except ValueError:
+            pass  # 2024-02-30 08:00: the formats below say no the same way
     for fmt in _FORMATS:
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=tz)

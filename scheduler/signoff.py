@@ -218,13 +218,13 @@ def _when(moment: datetime, config: Config) -> str:
     return moment.astimezone(config.account.tz).strftime("%Y-%m-%d %H:%M")
 
 
-def check_signoff(post: Post, config: Config) -> bool:
+def check_signoff(post: Post, config: Config, records: dict[str, tuple[Approval, ...]] | None = None) -> bool:
     """Fill the post's 审核/签发 from the records; with ``[review].roles``, report what is missing.
 
     True when the roles decided (the front-matter rule of ``[review].required`` is then not used).
     """
     try:
-        state = status(post, config)
+        state = status(post, config, records)
     except SignoffError as exc:
         if post.status == "ready":  # blocks only when the roles depend on the records
             post.report(1, ERROR if config.review.roles else WARNING, str(exc))

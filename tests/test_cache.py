@@ -43,9 +43,9 @@ def counting_reads(monkeypatch) -> list[str]:
     reads: list[str] = []
     real = bulk.read_post
 
-    def read(path, root, config):
+    def read(path, root, config, *more):
         reads.append(path.relative_to(root).as_posix())
-        return real(path, root, config)
+        return real(path, root, config, *more)
 
     monkeypatch.setattr(bulk, "read_post", read)
     return reads
