@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -50,7 +53,38 @@ def is_wechat_image(ref: str) -> bool:
     return any(host == h or host.endswith("." + h) for h in WECHAT_IMAGE_HOSTS)
 
 
+_resolved: ContextVar[dict | None] = ContextVar("resolved", default=None)
+
+
+@contextmanager
+def resolving_once() -> Iterator[None]:
+    """Within the block each (root, folder, reference) is resolved once: for one pass over many
+    posts that share a few images (a check of every post), not for a process that lives on."""
+    token = _resolved.set({})
+    try:
+        yield
+    finally:
+        _resolved.reset(token)
+
+
 def resolve_local(root: Path, base_dir: Path, ref: str) -> Path:
+    """``_resolve_local``, looked up once per reference inside ``resolving_once``."""
+    memo = _resolved.get()
+    if memo is None:
+        return _resolve_local(root, base_dir, ref)
+    key = (root, base_dir, ref)
+    found = memo.get(key)
+    if found is None:
+        try:
+            found = memo[key] = _resolve_local(root, base_dir, ref)
+        except UnsafePath as exc:
+            found = memo[key] = exc
+    if isinstance(found, UnsafePath):
+        raise UnsafePath(*found.args)
+    return found
+
+
+def _resolve_local(root: Path, base_dir: Path, ref: str) -> Path:
     """The file a relative image reference names, refused if it leaves ``root``.
 
     ``root`` and ``base_dir`` must be absolute and resolved.  The check is lexical
@@ -71,8 +105,21 @@ def resolve_local(root: Path, base_dir: Path, ref: str) -> Path:
     return real
 
 
+_IMG_TAG = re.compile(r"<img\b", re.IGNORECASE)
+_last_refs: list[tuple[str, list[tuple[int, str]]]] = [("", [])]  # the checks ask up to three times for one body
+
+
 def find_image_refs(markdown: str) -> list[tuple[int, str]]:
     """(line index within the text, reference) of every image, outside code blocks."""
+    last = _last_refs[0]
+    if last[0] is markdown:
+        return list(last[1])
+    refs = _image_refs(markdown) if "![" in markdown or _IMG_TAG.search(markdown) else []
+    _last_refs[0] = (markdown, refs)
+    return list(refs)
+
+
+def _image_refs(markdown: str) -> list[tuple[int, str]]:
     refs: list[tuple[int, str]] = []
     fence = None
     for index, line in enumerate(markdown.split("\n")):

@@ -180,6 +180,13 @@ def _read_and_check(config: Config, paths: list[Path], render: bool, want_deps: 
 
     The dependencies (for the cache) are None when ``want_deps`` is off.
     """
+    from publishers.assets import resolving_once
+
+    with resolving_once():  # the posts of a category share a few images: each is resolved once
+        return _read_and_check_all(config, paths, render, want_deps)
+
+
+def _read_and_check_all(config: Config, paths: list[Path], render: bool, want_deps: bool) -> list[tuple]:
     from .articles import theme
     from .checks import _ImageChecker, check_post, check_rendered
 

@@ -110,9 +110,10 @@ def check_rendered(post: Post, config: Config, look: Theme | None = None) -> Non
         return
     for message in content_problems(rendered):
         post.report(post.body_line, ERROR, message)
-    for line, message in image_problems(post, rendered, config.content.dir):
+    refs = _image_refs(post, rendered, config.content.dir)
+    for line, message in image_problems(post, rendered, config.content.dir, refs):
         post.report(line, ERROR, message)
-    for line, message in image_notes(post, rendered, config.content.dir):
+    for line, message in image_notes(post, rendered, config.content.dir, refs):
         post.report(line, WARNING, message)
     for removal in rendered.removed:
         if removal.kind != "image":  # image problems are reported by the image rules, with their line
@@ -141,13 +142,13 @@ def _image_refs(post: Post, rendered, root: Path) -> list[tuple]:
     return refs
 
 
-def image_problems(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
+def image_problems(post: Post, rendered, root: Path, refs: list[tuple] | None = None) -> list[tuple[int, str]]:
     """(line, message) for each image of a rendered post that would not survive preparation for
     upload (truncated, damaged, too many pixels): found before a release claims the post, not in it."""
     from publishers.images import ImageError, check_image
 
     problems: list[tuple[int, str]] = []
-    for image, what, line, _ in _image_refs(post, rendered, root):
+    for image, what, line, _ in refs if refs is not None else _image_refs(post, rendered, root):
         if image.sha256 not in _VERDICTS:
             try:
                 check_image(image.path.read_bytes())
@@ -165,11 +166,11 @@ _NOTES: dict[tuple[str, bool], str | None] = {}  # (image sha256, cover) → wha
 _CONVERTED = {"webp": "WebP", "bmp": "BMP", "gif": "GIF", "tiff": "TIFF"}  # WeChat's body images are JPG or PNG
 
 
-def image_notes(post: Post, rendered, root: Path) -> list[tuple[int, str]]:
+def image_notes(post: Post, rendered, root: Path, refs: list[tuple] | None = None) -> list[tuple[int, str]]:
     """(line, warning) for each image that will be recompressed or converted when uploaded, with its
     size before and after, so an editor who minds the quality can export it themselves."""
     notes = []
-    for image, what, line, cover in _image_refs(post, rendered, root):
+    for image, what, line, cover in refs if refs is not None else _image_refs(post, rendered, root):
         key = (image.sha256, cover)
         if key not in _NOTES:
             _NOTES[key] = _upload_change(image.path, cover)

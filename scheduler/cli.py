@@ -207,16 +207,18 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
 
 @main.command()
 @common_options
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, envvar="TUIWEN_JOBS", show_envvar=True,
+              help="用几个进程检查（默认：文章多时每个 CPU 核一个）。")
 @click.pass_context
-def check(ctx: click.Context) -> None:
+def check(ctx: click.Context, jobs: int | None) -> None:
     """检查所有文章：格式、字段、字数、图片、排版后的长度。有错误时退出码为 1。"""
     from . import fleet
 
     configs = load_all(ctx)
-    sys.exit(fleet.each(configs, console(), lambda config, con: _check(ctx, config, len(configs) > 1)))
+    sys.exit(fleet.each(configs, console(), lambda config, con: _check(ctx, config, len(configs) > 1, jobs)))
 
 
-def _check(ctx: click.Context, config, several: bool) -> int:
+def _check(ctx: click.Context, config, several: bool, jobs: int | None = None) -> int:
     from .cache import Cache
     from .checks import check_repository
     from .commands import account_warnings
@@ -229,7 +231,7 @@ def _check(ctx: click.Context, config, several: bool) -> int:
 
     at = when(ctx, config)
     config = with_web_approvals(config)  # approvals given in the web console count as the file's do
-    result = check_repository(config, cache=Cache.for_config(config))
+    result = check_repository(config, cache=Cache.for_config(config), workers=jobs)
     for problem in result.problems:
         click.echo(f"{tag}{problem}")
     for warning in account_warnings(config, at):
