@@ -122,6 +122,31 @@ class Cache:
         return cls(folder / name if folder else None, stamp(config))
 
     @classmethod
+    def kept(cls, config: Config) -> Cache:
+        """``for_config`` for a process that lives on (the web console): the file is read once and the
+        cache kept in memory, each use starting a new run (image states are looked at afresh, as
+        every post's stat is).  A config or code change gives a new one, as a new stamp drops the file.
+        Not for two threads at once: the caller serialises its uses."""
+        folder = cache_dir()
+        if folder is None:
+            return cls.disabled()
+        path = folder / (hashlib.sha256(str(config.path).encode()).hexdigest()[:20] + ".pickle")
+        current = stamp(config)
+        cache = _kept.get(path)
+        if cache is None or cache.stamp != current:
+            cache = _kept[path] = cls(path, current)
+        else:
+            cache.new_run()
+        return cache
+
+    def new_run(self) -> None:
+        """Forget what the last run looked at: image states, and which entries it used."""
+        self._states = {}
+        self._seen_posts = set()
+        self._seen_checks = set()
+        self.hits = self.misses = 0
+
+    @classmethod
     def disabled(cls) -> Cache:
         return cls(None, "")
 
@@ -233,6 +258,9 @@ class Cache:
         except OSError as exc:
             log.warning("无法写入缓存文件 %s：%s（不影响结果，只是下次会慢一些）", self.path, exc.strerror or exc)
         self._dirty = False
+
+
+_kept: dict[Path, Cache] = {}  # Cache.kept: cache file → the cache in memory
 
 
 # --- keys -----------------------------------------------------------------------

@@ -147,6 +147,25 @@ def scan_rel(root: Path) -> list[tuple[Path, str]]:
     return [(Path(path), "/".join(parts)) for parts, path in found]
 
 
+def is_post(root: Path, rel: str) -> bool:
+    """Whether ``scan_rel(root)`` lists ``rel`` — asked of the file system for this one path."""
+    parts = rel.split("/")
+    if not rel or not parts[-1].endswith(".md") or any(not p or p.startswith(("_", ".")) for p in parts):
+        return False
+    if len(parts) == 1 and parts[0][:-3].lower() == "readme":
+        return False
+    folder = root
+    try:
+        for part in parts[:-1]:  # every folder on the way a real folder, not a link
+            folder = folder / part
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                return False
+        os.lstat(folder / parts[-1])
+    except OSError:
+        return False
+    return True
+
+
 def load_posts(config: Config) -> list[Post]:
     """Read every post of the content repository (front matter and body)."""
     root = config.content.dir

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import stat
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -614,3 +616,20 @@ def test_the_overview_draws_articles_per_category_and_the_gaps_between_mass_send
     assert "2024-03" in first and "2 篇" in first
     assert second.count('class="point') == 3 and second.count('class="point over"') == 2
     assert 'class="limit"' in second and "14 天" in second
+
+
+def test_an_edit_shows_on_the_next_request_though_the_console_keeps_the_posts_in_memory(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    login(client, "zhang")
+    path = site.root / "accounts" / "qy" / POST
+    os.utime(path, (1_700_000_000, 1_700_000_000))  # old enough to be kept (a fresh file never is)
+    time.sleep(2.1)  # and its ctime too
+    for _ in range(2):  # the second answer comes from the posts kept in memory
+        assert "打击欺诈骗保 维护基金安全" in client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("打击欺诈骗保 维护基金安全", "医保基金监管集中宣传月启动"), encoding="utf-8")
+    os.utime(path, (1_700_000_000, 1_700_000_000))  # even with the old modification time back
+    page = client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+    assert "医保基金监管集中宣传月启动" in page and "打击欺诈骗保 维护基金安全" not in page
+    (path.parent / "2024-03-31-xin.md").write_text("---\ntitle: 新增的一篇\nstatus: ready\n---\n正文。\n", encoding="utf-8")
+    assert "新增的一篇" in client.get(f"/a/qy/slots/{NEXT_SLOT}").text

@@ -9,6 +9,7 @@ Nothing here writes except the preview folders.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -19,7 +20,7 @@ from .. import signoff
 from .. import states as L
 from ..config import Config
 from ..plan import Bundle, next_slots, slot_times
-from ..posts import ERROR, Post, Problem, read_post, scan
+from ..posts import ERROR, Post, Problem, is_post, read_post
 from ..signoff import Approval
 from .charts import Charts, charts
 
@@ -87,14 +88,24 @@ def overview_row(config: Config, ledger, at: datetime) -> AccountRow:
     return row
 
 
-def pending_reviews(config: Config) -> int | None:
-    if not config.review.roles or not config.content.dir.is_dir():
-        return None
+_reading = threading.Lock()  # one request at a time reads the posts through the cache kept in memory
+
+
+def checked_posts(config: Config) -> list[Post]:
+    """Every post with its problems, through the check cache this process keeps in memory: no cache
+    file read per request, and still every post file (and image) looked at, so an edit shows at once."""
     from ..bulk import read_checked
     from ..cache import Cache
 
+    with _reading:
+        return read_checked(config, render=False, cache=Cache.kept(config))
+
+
+def pending_reviews(config: Config) -> int | None:
+    if not config.review.roles or not config.content.dir.is_dir():
+        return None
     records = signoff.load(signoff.records_path(config))
-    posts = read_checked(config, render=False, cache=Cache.for_config(config))
+    posts = checked_posts(config)
     return sum(1 for p in posts if p.parsed and p.status == "ready"
                and not signoff.status(p, config, records).complete)
 
@@ -112,8 +123,6 @@ class CalendarSlot:
 
 
 def calendar(config: Config, ledger, at: datetime) -> list[CalendarSlot]:
-    from ..bulk import read_checked
-    from ..cache import Cache
     from ..dryrun import read_published
     from ..plan import forecast, rules_from_config
 
@@ -130,7 +139,7 @@ def calendar(config: Config, ledger, at: datetime) -> list[CalendarSlot]:
             row.outcome, row.release_id = status_zh(release.status), release.id
             row.titles = [item.title for item in release.items]
         rows.append(row)
-    posts = read_checked(config, render=False, cache=Cache.for_config(config)) if config.content.dir.is_dir() else []
+    posts = checked_posts(config) if config.content.dir.is_dir() else []
     count = len(config.schedule.slots) * CALENDAR_WEEKS
     bundles = forecast(posts, read_published(config), config.schedule.slots, tz, at, count, rules_from_config(config))
     for bundle in bundles:
@@ -171,7 +180,8 @@ def slot_view(config: Config, slot: datetime, out: Path) -> SlotView | None:
     from ..cache import Cache
     from ..dryrun import dry_run
 
-    result = dry_run(config, slot, out, cache=Cache.for_config(config))
+    with _reading:
+        result = dry_run(config, slot, out, cache=Cache.kept(config))
     if result.slot != slot:
         return None
     return SlotView(slot, [_slot_article(config, i, p) for i, p in enumerate(result.bundle.items, 1)],
@@ -237,7 +247,7 @@ def find_post(config: Config, rel: str) -> Path:
         raise Refused(rel)
     root = config.content.dir.resolve()
     path = (root / rel).resolve()
-    if not path.is_relative_to(root) or not path.is_file() or path not in {p.resolve() for p in scan(root)}:
+    if not path.is_relative_to(root) or not path.is_file() or not is_post(root, rel):
         raise Refused(rel)
     return path
 
