@@ -101,7 +101,7 @@ def simple_header(source: str) -> dict[str, Any] | None:
         if match is None:
             return None
         key, text = match.group(1), (match.group(2) or "").strip(" ")
-        if key in meta or _tag(key) != _TEXT_TAGS[0]:
+        if key in meta or _key_tag(key) != _TEXT_TAGS[0]:
             return None
         if not text:
             meta[key] = None
@@ -118,6 +118,18 @@ def simple_header(source: str) -> dict[str, Any] | None:
         else:
             return None
     return meta or None
+
+
+_KEY_TAGS: dict[str, str] = {}  # a header has a dozen keys, always the same ones
+
+
+def _key_tag(key: str) -> str:
+    tag = _KEY_TAGS.get(key)
+    if tag is None:
+        tag = _tag(key)
+        if len(_KEY_TAGS) < 1000:  # bounded: keys are editors' typing too
+            _KEY_TAGS[key] = tag
+    return tag
 
 
 def _tag(text: str) -> str:

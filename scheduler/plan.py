@@ -251,10 +251,26 @@ def _unsigned(post: Post) -> str:
     return "、".join(missing)
 
 
-def _ineligible(post: Post, published: Published, at: datetime, zone: tzinfo, rules: Rules) -> LeftOut | None:
-    """Why ``post`` can never be in the bundle at ``at`` (UTC), or None when it may be."""
+def _ineligible(post: Post, published: Published, at: datetime, zone: tzinfo, rules: Rules,
+                never: Mapping[int, LeftOut | None] | None = None) -> LeftOut | None:
+    """Why ``post`` can never be in the bundle at ``at`` (UTC), or None when it may be.
+
+    ``never``: ``_never`` of each post (by id), worked out once for many slots.
+    """
     if post in published:
         return LeftOut(post, PUBLISHED, "已发布过，不再重复推送")
+    reason = never[id(post)] if never is not None else _never(post, rules)
+    if reason is not None:
+        return reason
+    if post.publish_after is not None and at < _utc(post.publish_after, zone):
+        return LeftOut(post, NOT_YET, f"未到发布时间：{_fmt(post.publish_after, zone)} 之后才发布")
+    if post.expires is not None and at >= _utc(post.expires, zone):
+        return LeftOut(post, EXPIRED, f"已过期：{_fmt(post.expires, zone)} 起不再发布")
+    return None
+
+
+def _never(post: Post, rules: Rules) -> LeftOut | None:
+    """Why ``post`` can be in no bundle at all, whatever the slot and whatever went out before."""
     if not post.ok:
         return LeftOut(post, INVALID, _first_error(post))
     if post.status != "ready":
@@ -263,10 +279,6 @@ def _ineligible(post: Post, published: Published, at: datetime, zone: tzinfo, ru
         return LeftOut(post, NO_CATEGORY, "没有分类，无法发布；请放入分类文件夹或写 category 字段")
     if rules.review_required and _unsigned(post):
         return LeftOut(post, NOT_REVIEWED, f"未完成审核签发：缺少 {_unsigned(post)}")
-    if post.publish_after is not None and at < _utc(post.publish_after, zone):
-        return LeftOut(post, NOT_YET, f"未到发布时间：{_fmt(post.publish_after, zone)} 之后才发布")
-    if post.expires is not None and at >= _utc(post.expires, zone):
-        return LeftOut(post, EXPIRED, f"已过期：{_fmt(post.expires, zone)} 起不再发布")
     return None
 
 
@@ -331,7 +343,7 @@ def _fill(ranked: list[Post], rules: Rules) -> tuple[list[Post], list[LeftOut]]:
 
 
 def choose(posts: Iterable[Post], already_published: Published | Iterable[str] | None,
-           slot: datetime, rules: Rules = Rules()) -> Bundle:
+           slot: datetime, rules: Rules = Rules(), *, _never_of: Mapping[int, LeftOut | None] | None = None) -> Bundle:
     """The bundle for ``slot``: eligible posts in push order, and every other post with its reason."""
     zone = ZoneInfo(rules.tz) if rules.tz else slot.tzinfo
     if zone is None:
@@ -342,7 +354,7 @@ def choose(posts: Iterable[Post], already_published: Published | Iterable[str] |
     eligible: list[Post] = []
     left: list[LeftOut] = []
     for post in posts:
-        reason = _ineligible(post, published, at, zone, rules)
+        reason = _ineligible(post, published, at, zone, rules, _never_of)
         if reason is None:
             eligible.append(post)
         else:
@@ -356,8 +368,9 @@ def forecast(posts: Iterable[Post], published: Published | Iterable[str] | None,
              tz: ZoneInfo | str, at: datetime, n: int, rules: Rules = Rules()) -> list[Bundle]:
     """The bundles of the next n slots after ``at``, each assuming the earlier ones went out."""
     posts, record, bundles = tuple(posts), as_published(published), []
+    never = {id(post): _never(post, rules) for post in posts}  # the same for every slot: judged once
     for slot in next_slots(slots, tz, at, n):
-        bundle = choose(posts, record, slot, rules)
+        bundle = choose(posts, record, slot, rules, _never_of=never)
         bundles.append(bundle)
         record = record.adding(bundle.items)
     return bundles

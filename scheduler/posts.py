@@ -121,9 +121,9 @@ def scan_rel(root: Path) -> list[tuple[Path, str]]:
     every entry named ``*.md`` (a folder or link so named too: reading says what is wrong), and
     folders entered unless they are links.  Folders starting with ``_`` or ``.`` are not entered.
     """
-    found: list[tuple[tuple[str, ...], str]] = []
+    found: list[tuple[tuple[str, ...], Path]] = []
 
-    def walk(folder: str, parts: tuple[str, ...]) -> None:
+    def walk(folder: Path, parts: tuple[str, ...]) -> None:
         try:
             with os.scandir(folder) as entries:
                 listed = list(entries)
@@ -135,16 +135,16 @@ def scan_rel(root: Path) -> list[tuple[Path, str]]:
                 continue
             here = (*parts, name)
             if name.endswith(".md") and not (not parts and name[:-3].lower() == "readme"):
-                found.append((here, entry.path))
+                found.append((here, folder / name))
             try:
                 if entry.is_dir() and not entry.is_symlink():
-                    walk(entry.path, here)
+                    walk(folder / name, here)
             except OSError:
                 continue
 
-    walk(str(root), ())
+    walk(root, ())
     found.sort(key=lambda item: item[0])
-    return [(Path(path), "/".join(parts)) for parts, path in found]
+    return [(path, "/".join(parts)) for parts, path in found]
 
 
 def is_post(root: Path, rel: str) -> bool:
@@ -293,11 +293,12 @@ def _front_matter(text: str, post: Post) -> dict[str, Any] | None:
     post.key_lines = {
         m.group(1): i + 2
         for i, line in enumerate(lines[1:end])
-        if (m := re.match(r"^([A-Za-z_][\w-]*)\s*:", line))
+        if (m := _KEY_LINE.match(line))
     }
     return meta
 
 
+_KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:")
 # The closing line: "---" or "..." and nothing after it but spaces and carriage returns.
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[\r ]*$", re.MULTILINE)
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .cache import ParsedFiles
 from .posts import ERROR, WARNING, Post, read_post, scan
@@ -152,7 +152,17 @@ def with_ledger(config: Config, ledger) -> Config:
 
 
 def _web(config: Config, rel: str) -> tuple[Approval, ...]:
-    return tuple(a for path, a in config.web_approvals if path == rel)
+    web = config.web_approvals
+    last = _web_index[0]
+    if last[0] is not web:  # asked for every post in turn: indexed once per set of approvals
+        index: dict[str, tuple[Approval, ...]] = {}
+        for path, approval in web:
+            index[path] = (*index.get(path, ()), approval)
+        last = _web_index[0] = (web, index)
+    return last[1].get(rel, ())
+
+
+_web_index: list[tuple[Any, dict[str, tuple[Approval, ...]]]] = [(None, {})]
 
 
 def entries_of(config: Config, records: dict[str, tuple[Approval, ...]], rel: str) -> tuple[Approval, ...]:
