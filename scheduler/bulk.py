@@ -86,11 +86,18 @@ def read_headers(config: Config, *, cache: Cache | None = None) -> tuple[list[Po
         else:
             cache.keep_post(rel)
         count = len(post.problems)
+        keep = cache.enabled and info is not None and not racy(info, now)
         if post.parsed:
             cache.keep_check(post.rel, post.sha256)  # still this post's results, for the next full check
             read[id(post)] = count
-            check_header(post, config, records)  # fills 审核/签发 from the records: stored so, as read_checked does
-        if fresh and cache.enabled and info is not None and not racy(info, now):
+            stored = None if fresh else cache.header(rel, post.sha256)
+            if stored is not None:  # the cached post carries what the rules filled in (审核/签发) too
+                post.problems.extend(stored)
+            else:
+                check_header(post, config, records)  # fills 审核/签发 from the records: stored so, as read_checked does
+                if keep:
+                    cache.put_header(rel, post.sha256, post.problems[count:])
+        if fresh and keep and info is not None:
             cache.put_post(post, file_key(info), count)
         posts.append(post)
     return posts, BodyChecks(config, cache, read)

@@ -21,6 +21,7 @@ only when the current user owns it and nobody else can write it.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # annotations only: the settings load word rules, which use t
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the layout of the file or of Post changes
+FORMAT = 2  # bump when the layout of the file or of Post changes
 RACY_SECONDS = 2.0
 _PACKAGES = ("scheduler", "publishers")
 # Every target a post may name a file with, in one pass and generously (code blocks and
@@ -107,11 +108,13 @@ class Cache:
         self.stamp = stamp
         self.posts: dict[str, tuple[tuple, dict[str, Any]]] = {}  # rel → (file key, Post fields but path)
         self.checks: dict[tuple[str, str], CheckEntry] = {}
+        self.headers: dict[tuple[str, str], tuple[Problem, ...]] = {}  # what the header rules said
         self.hits = self.misses = 0
         self._dirty = False
         self._states: dict[tuple[str, str], tuple] = {}  # image states, once per run
         self._seen_posts: set[str] = set()
         self._seen_checks: set[tuple[str, str]] = set()
+        self._seen_headers: set[tuple[str, str]] = set()
         self._load()
 
     @classmethod
@@ -135,6 +138,11 @@ class Cache:
         cache = _kept.get(path)
         if cache is None or cache.stamp != current:
             cache = _kept[path] = cls(path, current)
+            # Tens of thousands of long-lived objects: left to the collector, every full collection
+            # walks them all (tens of ms, at random in some request).  Frozen, they are skipped;
+            # they hold no cycles, so they are still freed when this cache is replaced.
+            gc.collect()  # garbage of the past is not frozen with them
+            gc.freeze()
         else:
             cache.new_run()
         return cache
@@ -144,6 +152,7 @@ class Cache:
         self._states = {}
         self._seen_posts = set()
         self._seen_checks = set()
+        self._seen_headers = set()
         self.hits = self.misses = 0
 
     @classmethod
@@ -206,6 +215,18 @@ class Cache:
         self._seen_checks.add((post.rel, post.sha256))
         self._dirty = True
 
+    def header(self, rel: str, sha256: str) -> tuple[Problem, ...] | None:
+        """What the header rules (``checks.check_header``) said about this post version."""
+        found = self.headers.get((rel, sha256))
+        if found is not None:
+            self._seen_headers.add((rel, sha256))
+        return found
+
+    def put_header(self, rel: str, sha256: str, problems: list[Problem]) -> None:
+        self.headers[(rel, sha256)] = tuple(problems)
+        self._seen_headers.add((rel, sha256))
+        self._dirty = True
+
     def image_state(self, root: Path, base: str, ref: str) -> tuple:
         """Where a local image reference from folder ``base`` leads and what is there now (once per run)."""
         state = self._states.get((base, ref))
@@ -232,18 +253,20 @@ class Cache:
             return
         if not isinstance(data, dict) or data.get("stamp") != self.stamp:
             return
-        self.posts, self.checks = data["posts"], data["checks"]
+        self.posts, self.checks, self.headers = data["posts"], data["checks"], data["headers"]
 
     def save(self) -> None:
         """Write what this run saw (entries of vanished posts are dropped); quietly skip on any error."""
         if self.path is None:
             return
-        if not self._dirty and len(self._seen_posts) == len(self.posts) and len(self._seen_checks) == len(self.checks):
+        if (not self._dirty and len(self._seen_posts) == len(self.posts) and len(self._seen_checks) == len(self.checks)
+                and len(self._seen_headers) == len(self.headers)):
             return
         data = {
             "stamp": self.stamp,
             "posts": {rel: entry for rel, entry in self.posts.items() if rel in self._seen_posts},
             "checks": {key: entry for key, entry in self.checks.items() if key in self._seen_checks},
+            "headers": {key: entry for key, entry in self.headers.items() if key in self._seen_headers},
         }
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

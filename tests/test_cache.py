@@ -213,3 +213,29 @@ def test_the_cache_can_be_turned_off(repo, monkeypatch):
     assert not cache.enabled
     assert check_repository(repo.config, cache=cache).problems == []
     assert cache.posts == {}
+
+
+def test_headers_read_through_the_cache_equal_headers_read_afresh(sample):
+    from scheduler.bulk import read_headers
+
+    config = sample.config
+
+    def seen(posts):
+        return [(p.rel, p.sha256, p.title, p.status, p.reviewed_by, p.approved_by, tuple(p.problems)) for p in posts]
+
+    afresh, _ = read_headers(config)
+    for first in ("headers", "check"):  # a cache written by a dry run, or by a full check
+        Cache.for_config(config).path.unlink(missing_ok=True)
+        if first == "check":
+            check_repository(config, cache=Cache.for_config(config))
+        posts, body_checks = read_headers(config, cache=Cache.for_config(config))
+        body_checks.save()
+        again, body_checks = read_headers(config, cache=Cache.for_config(config))
+        assert seen(posts) == seen(again) == seen(afresh)
+        for post in again:  # and with the body rules, what a full check says
+            body_checks(post)
+        assert seen(again) == seen(read_checked_plain(config))
+
+
+def read_checked_plain(config):
+    return bulk.read_checked(config, render=False, workers=1)
