@@ -67,6 +67,17 @@ def resolving_once() -> Iterator[None]:
         _resolved.reset(token)
 
 
+def real_folder(path: Path) -> Path:
+    """``realpath`` of a folder, looked up once inside ``resolving_once``."""
+    memo = _resolved.get()
+    if memo is None:
+        return Path(os.path.realpath(path))
+    found = memo.get(path)
+    if found is None:
+        found = memo[path] = Path(os.path.realpath(path))
+    return found
+
+
 def resolve_local(root: Path, base_dir: Path, ref: str) -> Path:
     """``_resolve_local``, looked up once per reference inside ``resolving_once``."""
     memo = _resolved.get()

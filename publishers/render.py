@@ -10,13 +10,13 @@ images, ``page`` puts the theme's header and footer around the body.
 from __future__ import annotations
 
 import html
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element
 
+from .assets import real_folder
 from .base import Article
 from .editor_lines import Note
 from .elements import clean_text, digest, plain_tree
@@ -133,7 +133,7 @@ def _accent(color: str, removals: dict[Removal, None]) -> str:
 def _body(article: Article, s: dict[str, str], removals: dict[Removal, None],
           notes: list[Note]) -> tuple[str, Element, BodyWriter]:
     """The body's HTML, its tree and its writer; the text as plain paragraphs if it cannot be laid out."""
-    root, base_dir = Path(os.path.realpath(article.root)), Path(os.path.realpath(article.base_dir))
+    root, base_dir = real_folder(article.root), real_folder(article.base_dir)
     source = clean_text(article.body)
     before = dict(removals)
     try:
