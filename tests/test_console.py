@@ -633,3 +633,20 @@ def test_an_edit_shows_on_the_next_request_though_the_console_keeps_the_posts_in
     assert "医保基金监管集中宣传月启动" in page and "打击欺诈骗保 维护基金安全" not in page
     (path.parent / "2024-03-31-xin.md").write_text("---\ntitle: 新增的一篇\nstatus: ready\n---\n正文。\n", encoding="utf-8")
     assert "新增的一篇" in client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+
+
+def test_the_overview_counts_pending_reviews_afresh_after_each_approval_and_edit(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    add_user(site, "zhang", "ml", "查看")
+
+    def pending(html: str) -> list[str]:
+        return re.findall(r'data-label="待审核">(?:<span class="warn">)?([^<]+)', html)
+
+    assert pending(login(client, "zhang").text) == ["1 篇", "1 篇"]
+    for by, role in (("张三", "初审"), ("李四", "复审"), ("王五", "终审")):
+        site.publish("approve", str(site.root / "accounts/ml/news/2024-03-30-huiyi.md"), "--account", "ml",
+                     "--by", by, "--role", role, "--at", "2024-04-01 09:00")
+    assert pending(client.get("/").text) == ["0", "1 篇"]  # 汨罗 (ml) is listed first
+    path = site.root / "accounts/ml/news/2024-03-30-huiyi.md"
+    path.write_text(path.read_text(encoding="utf-8") + "补充一句。\n", encoding="utf-8")  # voids the approvals
+    assert pending(client.get("/").text) == ["1 篇", "1 篇"]

@@ -106,8 +106,28 @@ def pending_reviews(config: Config) -> int | None:
         return None
     records = signoff.load(signoff.records_path(config))
     posts = checked_posts(config)
-    return sum(1 for p in posts if p.parsed and p.status == "ready"
-               and not signoff.status(p, config, records).complete)
+    known = _signed_off(config, records)
+    pending = 0
+    for post in posts:
+        if post.parsed and post.status == "ready":
+            complete = known.get((post.rel, post.sha256))
+            if complete is None:
+                complete = known[(post.rel, post.sha256)] = signoff.status(post, config, records).complete
+            pending += not complete
+    return pending
+
+
+# Whether each post version is signed off, while the records, the console's approvals and the
+# roles stay the same: the overview asks for all posts at every request.
+_signoffs: dict[Path, tuple[tuple, dict[tuple[str, str], bool]]] = {}
+
+
+def _signed_off(config: Config, records) -> dict[tuple[str, str], bool]:
+    key = (records, config.web_approvals, config.review.roles)
+    kept = _signoffs.get(config.path)
+    if kept is None or not (kept[0][0] is records or kept[0][0] == records) or kept[0][1:] != key[1:]:
+        kept = _signoffs[config.path] = (key, {})
+    return kept[1]
 
 
 # --- calendar ------------------------------------------------------------------
