@@ -343,8 +343,10 @@ def _fill(ranked: list[Post], rules: Rules) -> tuple[list[Post], list[LeftOut]]:
 
 
 def choose(posts: Iterable[Post], already_published: Published | Iterable[str] | None,
-           slot: datetime, rules: Rules = Rules(), *, _never_of: Mapping[int, LeftOut | None] | None = None) -> Bundle:
-    """The bundle for ``slot``: eligible posts in push order, and every other post with its reason."""
+           slot: datetime, rules: Rules = Rules(), *, _never_of: Mapping[int, LeftOut | None] | None = None,
+           reasons: bool = True) -> Bundle:
+    """The bundle for ``slot``: eligible posts in push order, and every other post with its reason
+    (``reasons`` False: none, for callers that show only what goes out)."""
     zone = ZoneInfo(rules.tz) if rules.tz else slot.tzinfo
     if zone is None:
         raise ValueError("slot 须带时区（或在 Rules.tz 中给出账号时区）")
@@ -360,17 +362,25 @@ def choose(posts: Iterable[Post], already_published: Published | Iterable[str] |
         else:
             left.append(reason)
     items, rest = _fill(_ranked(eligible, slot.month, zone, rules), rules)
+    if not reasons:
+        return Bundle(slot, tuple(items), ())
     left_out = sorted(left + rest, key=lambda o: (o.post.rel, o.post.sha256, o.reason_code))
     return Bundle(slot, tuple(items), tuple(left_out))
 
 
 def forecast(posts: Iterable[Post], published: Published | Iterable[str] | None, slots: Iterable[Slot],
-             tz: ZoneInfo | str, at: datetime, n: int, rules: Rules = Rules()) -> list[Bundle]:
-    """The bundles of the next n slots after ``at``, each assuming the earlier ones went out."""
+             tz: ZoneInfo | str, at: datetime, n: int, rules: Rules = Rules(), *, reasons: bool = True) -> list[Bundle]:
+    """The bundles of the next n slots after ``at``, each assuming the earlier ones went out.
+
+    ``reasons`` False: the bundles without the posts left out (as ``choose``); the posts that no
+    slot can take are then not looked at again for each slot.
+    """
     posts, record, bundles = tuple(posts), as_published(published), []
     never = {id(post): _never(post, rules) for post in posts}  # the same for every slot: judged once
+    if not reasons:
+        posts = tuple(post for post in posts if never[id(post)] is None)
     for slot in next_slots(slots, tz, at, n):
-        bundle = choose(posts, record, slot, rules, _never_of=never)
+        bundle = choose(posts, record, slot, rules, _never_of=never, reasons=reasons)
         bundles.append(bundle)
         record = record.adding(bundle.items)
     return bundles

@@ -421,6 +421,9 @@ def test_forecast_never_publishes_twice(scenario, n):
     bundles = forecast(posts, published, TUE_FRI, SH, sh("2024-03-30 12:00"), n, rules)
     chosen = [p.rel for b in bundles for p in b.items]
     assert len(bundles) == n and len(chosen) == len(set(chosen)) and not set(chosen) & published
+    quick = forecast(posts, published, TUE_FRI, SH, sh("2024-03-30 12:00"), n, rules, reasons=False)
+    assert [(b.slot, b.items) for b in quick] == [(b.slot, b.items) for b in bundles]  # what the calendar shows
+    assert all(not b.left_out for b in quick)
 
 
 def test_choose_is_deterministic_for_shuffled_input():

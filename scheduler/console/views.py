@@ -161,7 +161,8 @@ def calendar(config: Config, ledger, at: datetime) -> list[CalendarSlot]:
         rows.append(row)
     posts = checked_posts(config) if config.content.dir.is_dir() else []
     count = len(config.schedule.slots) * CALENDAR_WEEKS
-    bundles = forecast(posts, read_published(config), config.schedule.slots, tz, at, count, rules_from_config(config))
+    bundles = forecast(posts, read_published(config), config.schedule.slots, tz, at, count, rules_from_config(config),
+                       reasons=False)  # the calendar shows what goes out
     for bundle in bundles:
         rows.append(CalendarSlot(slot_id(config, bundle.slot), local(config, bundle.slot), True,
                                  [p.title for p in bundle.items]))
