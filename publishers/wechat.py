@@ -23,7 +23,7 @@ from wechatpy import WeChatClient
 from .base import DraftArticle, Publication, PublishError, Sent, UnknownOutcome
 from .errors import describe
 from .limits import MAX_ARTICLES
-from .wechat_api import DraftAPI, FreePublishAPI, ImageAPI, MassSendAPI
+from .wechat_api import CommentAPI, DraftAPI, FreePublishAPI, ImageAPI, MassSendAPI
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,7 @@ class TuiwenClient(WeChatClient):
     freepublish = FreePublishAPI()
     mass = MassSendAPI()
     images = ImageAPI()
+    comments = CommentAPI()
 
     def __init__(self, appid: str, secret: str, *, api_base_url: str, session: Any = None,
                  timeout: float = 30, sleep: Callable[[float], None] = time.sleep,

@@ -142,6 +142,15 @@ _ROUTES = {
     "message/mass/sendall": _Route("_mass_sendall", verified=True),
     "message/mass/get": _Route("_mass_get", verified=True),
     "message/mass/preview": _Route("_mass_preview", verified=True),
+    # 图文消息留言管理: every page of it says 仅认证 (verified accounts only).
+    "comment/open": _Route("_comment_open", verified=True),
+    "comment/close": _Route("_comment_close", verified=True),
+    "comment/list": _Route("_comment_list", verified=True),
+    "comment/markelect": _Route("_comment_markelect", verified=True),
+    "comment/unmarkelect": _Route("_comment_unmarkelect", verified=True),
+    "comment/delete": _Route("_comment_delete", verified=True),
+    "comment/reply/add": _Route("_comment_reply_add", verified=True),
+    "comment/reply/delete": _Route("_comment_reply_delete", verified=True),
 }
 
 
@@ -390,6 +399,9 @@ class FakeWeChat:
         self.previews: list[dict] = []
         self.filtered: list[dict] = []         # {media_id, index, kind, snippet}
         self.errors: list[str] = []            # tracebacks of bugs in the fake itself
+        # 留言: (msg_data_id, index from 0) -> {"open": bool, "comments": [comment dicts]}
+        self.comment_threads: dict[tuple[int, int], dict] = {}
+        self.comment_privilege = True          # False: the account has no comment function (88000)
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._faults: dict[str, list[dict]] = {}
@@ -1004,6 +1016,129 @@ class FakeWeChat:
                               "articles": [dict(a) for a in draft["articles"]],
                               "time": self.clock()})
         return {"errcode": 0, "errmsg": "preview success", "msg_id": msg_id}
+
+
+    # ----- 图文消息留言管理 (comments) ------------------------------------------------------------
+    # Documented codes: 88000 without comment privilege, 88001 msg_data is not exists (also an
+    # index past the last article), 88004 comment was deleted by user, 88005 already reply,
+    # 88007 reply content beyond max len or content len is zero, 88008 comment is not exists,
+    # 88009 reply is not exists, 88010 count range error (count ≤ 0 or ≥ 50: "≥50会被拒绝").
+    # Chosen: begin < 0, a non-integer field or type outside 0/1/2 → 40035 invalid args.
+
+    def add_user_comment(self, msg_data_id: Any, index: int, content: str, *,
+                         openid: str | None = "o-fan-1", at: float | None = None) -> int:
+        """A follower comments on article ``index`` (from 0) of a mass send or publish; its
+        user_comment_id. Refused (ValueError) where comments are closed, as WeChat's page is."""
+        with self._lock:
+            thread = self._thread(msg_data_id, index)
+            if not thread["open"]:
+                raise ValueError("comments are closed on this article")
+            comment = {"user_comment_id": len(thread["comments"]) + 1, "content": content,
+                       "create_time": int(self.clock() if at is None else at), "comment_type": 0,
+                       "openid": openid, "reply": None, "deleted": False, "deleted_by_user": False}
+            thread["comments"].append(comment)
+            return comment["user_comment_id"]
+
+    def user_deletes_comment(self, msg_data_id: Any, index: int, user_comment_id: int) -> None:
+        with self._lock:
+            self._user_comment(self._thread(msg_data_id, index), user_comment_id)["deleted_by_user"] = True
+
+    def _articles_of(self, msg_data_id: Any) -> list[dict]:
+        if _int(msg_data_id):
+            for send in self.mass_sends:
+                if send["msg_data_id"] == msg_data_id:
+                    return send["articles"]
+            for job in self.published.values():
+                if job["msg_data_id"] == msg_data_id and job["status"] == 0:
+                    return job["articles"]
+        raise WeChatError(88001, "msg_data is not exists")
+
+    def _thread(self, msg_data_id: Any, index: Any) -> dict:
+        if not self.comment_privilege:
+            raise WeChatError(88000, "without comment privilege")
+        articles = self._articles_of(msg_data_id)
+        if not _int(index):
+            raise WeChatError(40035, "invalid args")
+        if not 0 <= index < len(articles):  # indexes count from 0: len(articles) is one too far
+            raise WeChatError(88001, "msg_data is not exists")
+        return self.comment_threads.setdefault((msg_data_id, index), {
+            "open": articles[index].get("need_open_comment") == 1, "comments": []})
+
+    def _body_thread(self, body: dict) -> dict:
+        return self._thread(body.get("msg_data_id"), body.get("index", 0))  # absent: the first article
+
+    def _user_comment(self, thread: dict, user_comment_id: Any) -> dict:
+        if not _int(user_comment_id):
+            raise WeChatError(40035, "invalid args")
+        for comment in thread["comments"]:
+            if comment["user_comment_id"] == user_comment_id and not comment["deleted"]:
+                if comment["deleted_by_user"]:
+                    raise WeChatError(88004, "comment was deleted by user")
+                return comment
+        raise WeChatError(88008, "comment is not exists")
+
+    def _comment_open(self, request: _Request) -> dict:
+        self._body_thread(request.json)["open"] = True
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _comment_close(self, request: _Request) -> dict:
+        self._body_thread(request.json)["open"] = False
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _comment_list(self, request: _Request) -> dict:
+        body = request.json
+        thread = self._body_thread(body)
+        begin, count, kind = body.get("begin"), body.get("count"), body.get("type")
+        if not _int(count) or not 0 < count < 50:
+            raise WeChatError(88010, "count range error. cout <= 0 or count >= 50")
+        if not _int(begin) or begin < 0 or not _int(kind) or kind not in (0, 1, 2):
+            raise WeChatError(40035, "invalid args")
+        shown = [c for c in thread["comments"] if not c["deleted"] and not c["deleted_by_user"]
+                 and (kind == 0 or c["comment_type"] == kind - 1)]
+        page = []
+        for c in shown[begin:begin + count]:
+            item = {k: c[k] for k in ("user_comment_id", "create_time", "content", "comment_type")}
+            if c["openid"]:  # not returned for a comment made without a WeChat identity
+                item["openid"] = c["openid"]
+            if c["reply"]:
+                item["reply"] = dict(c["reply"])
+            page.append(item)
+        return {"errcode": 0, "errmsg": "ok", "comment": page, "total": len(shown)}
+
+    def _mark(self, request: _Request, selected: int) -> dict:
+        body = request.json
+        self._user_comment(self._body_thread(body), body.get("user_comment_id"))["comment_type"] = selected
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _comment_markelect(self, request: _Request) -> dict:
+        return self._mark(request, 1)
+
+    def _comment_unmarkelect(self, request: _Request) -> dict:
+        return self._mark(request, 0)
+
+    def _comment_delete(self, request: _Request) -> dict:
+        body = request.json
+        self._user_comment(self._body_thread(body), body.get("user_comment_id"))["deleted"] = True
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _comment_reply_add(self, request: _Request) -> dict:
+        body = request.json
+        comment = self._user_comment(self._body_thread(body), body.get("user_comment_id"))
+        content = body.get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise WeChatError(88007, "reply content beyond max len or content len is zero")
+        if comment["reply"]:
+            raise WeChatError(88005, "already reply")
+        comment["reply"] = {"content": content, "create_time": int(self.clock())}
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _comment_reply_delete(self, request: _Request) -> dict:
+        body = request.json
+        comment = self._user_comment(self._body_thread(body), body.get("user_comment_id"))
+        if not comment["reply"]:
+            raise WeChatError(88009, "reply is not exists")
+        comment["reply"] = None
+        return {"errcode": 0, "errmsg": "ok"}
 
 
 def _text(article: dict, name: str) -> str:
