@@ -122,7 +122,7 @@ class CommentAPI(BaseWeChatAPI):
     """
 
     def list(self, msg_data_id: str | int, index: int, begin: int = 0, count: int = COMMENT_PAGE_MAX,
-             type: int = 0) -> dict:  # noqa: A002 - WeChat's own field name
+             type: int = 0) -> dict:
         """查看指定文章的评论数据 ``comment/list``: type 0 all, 1 normal, 2 selected; count 1–49."""
         if not 0 < count <= COMMENT_PAGE_MAX:
             raise ValueError(f"count 应在 1 到 {COMMENT_PAGE_MAX} 之间（微信拒绝 50 及以上）")

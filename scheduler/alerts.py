@@ -50,6 +50,7 @@ EVENTS = {
     "post_invalid": "文章有错误未发出",
     "freshness": "更新提醒",
     "empty_bundle": "没有可发布的文章",
+    "comment_due": "留言待回复",
 }
 
 

@@ -517,6 +517,11 @@ def user_reset(ctx: click.Context, name: str, password_stdin: bool) -> None:
     click.echo(f"已重设用户 {name} 的密码。")
 
 
+from .comments_cli import comments as _comments  # noqa: E402 - it uses the helpers above
+
+main.add_command(_comments)
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m scheduler.cli`
     main(prog_name="publish")
 

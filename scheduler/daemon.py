@@ -47,6 +47,8 @@ def reconcile_seconds() -> float:
 DAEMON_STARTED = "daemon"  # the event kind recorded at a daemon's first reconcile
 LOOKBACK = timedelta(days=62)  # older gaps are history, not missed slots to record now
 ALERT_EVERY = timedelta(minutes=15)  # a quiet sweep looks for alerts (a stale account) this often
+COMMENTS_QUIET = timedelta(minutes=15)  # no comment fetch this close to a slot
+COMMENTS_BUDGET = 60.0  # seconds a fetch may take; the rest waits for the next one
 RETRY_PAUSES = tuple(timedelta(minutes=m) for m in (5, 15, 30, 60))  # then every hour, inside catch-up
 
 
@@ -131,6 +133,8 @@ class Daemon:
             if snapshot is None or self._eventful(report) or now - self._alerted >= ALERT_EVERY:
                 self._alerted = now
                 self._alert(now, report)
+            if beat and not self._eventful(report):
+                self._comments(now)
         finally:
             self._snapshot = None
             self._lock.release()
@@ -167,6 +171,25 @@ class Daemon:
             notify(self.config, self.ledger, report, freshness(self.config, self.ledger, now), now)
         except Exception as exc:  # noqa: BLE001 - an alert must never break a release
             log.error("处理告警时出错（不影响发布）：%s", describe(exc))
+
+    def _comments(self, now: datetime) -> None:
+        """New comments and reply-deadline alerts, every ``[comments].fetch_minutes`` (one daemon of
+        several does it), only in a quiet reconcile and never close to a slot: a push waits for nothing."""
+        if self.stopping.is_set() or self.config.comments.fetch_minutes <= 0:
+            return
+        try:
+            from .plan import next_slots
+
+            slots = self.config.schedule.slots
+            if slots and next_slots(slots, self.config.account.tz, now, 1)[0] - now < COMMENTS_QUIET:
+                return
+            from .comments import daemon_work
+            from .runtime import make_publisher
+
+            daemon_work(self.config, self.ledger, now, lambda: make_publisher(self.config, self.ledger).client,
+                        budget=COMMENTS_BUDGET)
+        except Exception as exc:  # noqa: BLE001 - comments are a courtesy: never break a release
+            log.error("取留言时出错（不影响发布，稍后重试）：%s", describe(exc))
 
     def _resume_unfinished(self, now: datetime, report: Report) -> None:
         if self._snapshot is not None and self.account not in self._snapshot.unfinished:

@@ -12,6 +12,7 @@ from .sections import (
     CampaignSettings,
     Category,
     CheckSettings,
+    CommentSettings,
     ContentSettings,
     DaemonSettings,
     DatabaseSettings,
@@ -43,6 +44,7 @@ class Config:
     freshness: FreshnessSettings
     alerts: AlertSettings
     daemon: DaemonSettings
+    comments: CommentSettings
     categories: dict[str, Category]
     campaigns: tuple[CampaignSettings, ...]
     # Approvals given in the web console, read from the ledger (``signoff.with_ledger``):

@@ -174,6 +174,17 @@ class DaemonSettings:
                            "一个守护进程服务多个账号时，最多同时为几个账号推送（其余排队）")
 
 
+@dataclass(frozen=True)
+class CommentSettings:
+    reply_days: int = setting(5, _int_between(1, 30),
+                              "留言应在几个工作日内回复（周一至周五，不计法定节假日调休）；超时在报表中记为未按时回复")
+    alert_hours: float = setting(24, _hours, "回复期限前这么多小时仍未回复就告警（每条留言一次）")
+    fetch_minutes: int = setting(30, _int_between(0, 1440), "守护进程每隔几分钟从微信取一次新留言（0 为不取）")
+    days: int = setting(30, _int_between(1, 365), "取最近多少天内群发的文章的留言")
+    roles: tuple[str, ...] = setting([], _names,
+                                     "控制台中可以回复、精选、删除留言的角色；为空则除“查看”外的角色都可以")
+
+
 SECTIONS: dict[str, type] = {
     "account": AccountSettings,
     "content": ContentSettings,
@@ -185,6 +196,7 @@ SECTIONS: dict[str, type] = {
     "freshness": FreshnessSettings,
     "alerts": AlertSettings,
     "daemon": DaemonSettings,
+    "comments": CommentSettings,
 }
 
 # Seed 000's campaign calendar: April is the fund-supervision publicity month, and
