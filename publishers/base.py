@@ -19,7 +19,7 @@ class Article:
     digest: str = ""
     cover: Path | None = None
     source_url: str = ""
-    comments: bool = False
+    comments: bool = True  # 留言 opened unless the front matter says comments: false
     category: str = ""  # display name, for the category header
     color: str = "#2b6cb0"  # the category's accent colour
     reviewed_by: str = ""

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .cli import EXIT_CONFIG, EXIT_REMOTE, common_options, console, fail, load_all
+from .cli import EXIT_CONFIG, EXIT_REMOTE, common_options, console, fail, load_all, when
 from .usage import ChineseGroup
 
 NEXT_STEPS = ('回复：publish comments reply 编号 "回复内容"；精选：publish comments select 编号；'
@@ -50,21 +50,20 @@ def list_comments(ctx: click.Context, show_all: bool, no_fetch: bool) -> None:
     from . import fleet
 
     configs = load_all(ctx)
-    sys.exit(fleet.each(configs, console(), lambda config, con: _list(config, con, show_all, no_fetch)))
+    sys.exit(fleet.each(configs, console(), lambda config, con: _list(config, con, show_all, no_fetch,
+                                                                      when(ctx, config))))
 
 
-def _list(config, con, show_all: bool, no_fetch: bool) -> int:
+def _list(config, con, show_all: bool, no_fetch: bool, now) -> int:
     from rich.markup import escape
     from rich.table import Table
 
     from . import comments as core
     from .commands import local
-    from .ledger import utcnow
     from .runtime import make_publisher, open_ledger
 
     ledger = open_ledger(config)
     try:
-        now = utcnow()
         code = 0
         if not no_fetch and core.recent_releases(config, ledger, now):
             fetched = core.fetch(config, ledger, make_publisher(config, ledger).client, now)
@@ -122,10 +121,9 @@ def _act(ctx: click.Context, comment_id: int, action) -> None:
 def reply(ctx: click.Context, comment_id: int, text: str, by: str | None) -> None:
     """回复一条留言（每条留言只能回复一次）。"""
     from . import comments as core
-    from .ledger import utcnow
 
     def run(config, ledger, client) -> str:
-        core.reply(config, ledger, client, comment_id, text, by or _by(), utcnow())
+        core.reply(config, ledger, client, comment_id, text, by or _by(), when(ctx, config))
         return f"已回复留言 {comment_id}。回复会显示在文章留言区；运行 publish comments 查看其余待回复的留言。"
 
     _act(ctx, comment_id, run)
@@ -159,13 +157,12 @@ comments.command("unselect", help="取消一条留言的精选。")(
 def delete(ctx: click.Context, comment_id: int, by: str | None, yes: bool) -> None:
     """删除一条留言（微信上删除后不能恢复；台账保留记录）。"""
     from . import comments as core
-    from .ledger import utcnow
 
     if not yes and not click.confirm(f"删除留言 {comment_id}？删除后读者看不到，也不能恢复", default=False):
         fail("未删除。", EXIT_CONFIG)
 
     def run(config, ledger, client) -> str:
-        core.delete(config, ledger, client, comment_id, by or _by(), utcnow())
+        core.delete(config, ledger, client, comment_id, by or _by(), when(ctx, config))
         return f"已删除留言 {comment_id}（台账中保留记录，报表仍计入收到的留言）。"
 
     _act(ctx, comment_id, run)

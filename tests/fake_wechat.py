@@ -1030,7 +1030,7 @@ class FakeWeChat:
         """A follower comments on article ``index`` (from 0) of a mass send or publish; its
         user_comment_id. Refused (ValueError) where comments are closed, as WeChat's page is."""
         with self._lock:
-            thread = self._thread(msg_data_id, index)
+            thread = self._comment_thread(msg_data_id, index)
             if not thread["open"]:
                 raise ValueError("comments are closed on this article")
             comment = {"user_comment_id": len(thread["comments"]) + 1, "content": content,
@@ -1041,7 +1041,7 @@ class FakeWeChat:
 
     def user_deletes_comment(self, msg_data_id: Any, index: int, user_comment_id: int) -> None:
         with self._lock:
-            self._user_comment(self._thread(msg_data_id, index), user_comment_id)["deleted_by_user"] = True
+            self._user_comment(self._comment_thread(msg_data_id, index), user_comment_id)["deleted_by_user"] = True
 
     def _articles_of(self, msg_data_id: Any) -> list[dict]:
         if _int(msg_data_id):
@@ -1053,7 +1053,7 @@ class FakeWeChat:
                     return job["articles"]
         raise WeChatError(88001, "msg_data is not exists")
 
-    def _thread(self, msg_data_id: Any, index: Any) -> dict:
+    def _comment_thread(self, msg_data_id: Any, index: Any) -> dict:
         if not self.comment_privilege:
             raise WeChatError(88000, "without comment privilege")
         articles = self._articles_of(msg_data_id)
@@ -1065,7 +1065,7 @@ class FakeWeChat:
             "open": articles[index].get("need_open_comment") == 1, "comments": []})
 
     def _body_thread(self, body: dict) -> dict:
-        return self._thread(body.get("msg_data_id"), body.get("index", 0))  # absent: the first article
+        return self._comment_thread(body.get("msg_data_id"), body.get("index", 0))  # absent: the first article
 
     def _user_comment(self, thread: dict, user_comment_id: Any) -> dict:
         if not _int(user_comment_id):
