@@ -16,7 +16,7 @@ from typing import cast
 
 from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .ledger import Base, Ledger, UTCDateTime, utcnow
@@ -115,7 +115,7 @@ def store(ledger: Ledger, account: str, release_id: int, msg_data_id: str, idx: 
             try:
                 session.commit()
                 return new
-            except IntegrityError:
+            except (IntegrityError, OperationalError):  # a row another process wrote, or a deadlock: again
                 session.rollback()
                 if attempt == 2:
                     raise
@@ -181,24 +181,22 @@ def release_alert(ledger: Ledger, comment_id: int) -> None:
 
 def claim_fetch(ledger: Ledger, account: str, now: datetime, every: float) -> bool:
     """True when this process should fetch the account's comments now: the last fetch (by any
-    process on this ledger) is at least ``every`` seconds old.  A conditional UPDATE, so of
-    several daemons looking at once exactly one wins."""
+    process on this ledger) is at least ``every`` seconds old.  The first row is an INSERT (one
+    wins the primary key), later turns a conditional UPDATE: of several daemons looking at once
+    exactly one wins.  A lock conflict is a turn lost, which is harmless: someone else fetches."""
     from datetime import timedelta
 
     with ledger.session() as session:
-        result = session.execute(update(CommentFetch).where(
-            CommentFetch.account == account, CommentFetch.fetched_at <= now - timedelta(seconds=every))
-            .values(fetched_at=now))
-        if cast(CursorResult, result).rowcount == 1:
-            session.commit()
-            return True
-        if session.get(CommentFetch, account) is not None:
-            session.rollback()
-            return False
-        session.add(CommentFetch(account=account, fetched_at=now))
         try:
+            if session.get(CommentFetch, account) is None:
+                session.add(CommentFetch(account=account, fetched_at=now))
+                session.commit()
+                return True
+            result = session.execute(update(CommentFetch).where(
+                CommentFetch.account == account, CommentFetch.fetched_at <= now - timedelta(seconds=every))
+                .values(fetched_at=now))
             session.commit()
-            return True
-        except IntegrityError:  # another process wrote the first row at the same moment: its fetch
+            return cast(CursorResult, result).rowcount == 1
+        except (IntegrityError, OperationalError):  # another process wrote the first row, or holds it
             session.rollback()
             return False

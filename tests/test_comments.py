@@ -334,3 +334,42 @@ def test_the_migration_upgrades_an_existing_ledger(tmp_path):
     assert {"comment", "comment_fetch"} <= set(inspect(ledger.engine).get_table_names())
     assert [e.message for e in ledger.events("qy")] == ["旧台账里的事件"]
     assert re.fullmatch(r"\w+", ledger.engine.dialect.name)
+
+
+# --- the ledger on every backend: idempotent, and one winner among several processes -------------
+
+def test_a_fetch_stored_by_several_processes_at_once_writes_each_comment_once(database_url):
+    from tests.conftest import run_together
+
+    written = datetime(2024, 4, 2, 12, 0, tzinfo=UTC)
+    seen = [C.Seen(n, f"留言{n}", written, n == 2, openid=f"o-{n}") for n in range(1, 6)]
+    ledgers = [Ledger(database_url) for _ in range(3)]
+    new: list[list] = []
+    run_together([lambda ledger=ledger: new.append(C.store(ledger, "qy", 1, "2247483001", 0, seen, written,
+                                                            complete=True)) for ledger in ledgers])
+    stored = C.of_account(ledgers[0], "qy")
+    assert sorted(c.user_comment_id for c in stored) == [1, 2, 3, 4, 5]
+    assert sum(len(n) for n in new) == 5  # each comment is new to exactly one of them
+    assert [c.selected for c in stored] == [False, True, False, False, False]
+    again = C.store(ledgers[0], "qy", 1, "2247483001", 0, seen[1:], written, complete=True)
+    assert again == [] and len(C.of_account(ledgers[0], "qy")) == 4  # the first one was deleted on WeChat
+    for ledger in ledgers:
+        ledger.close()
+
+
+def test_one_process_of_several_takes_a_fetch_turn_and_an_alert(database_url):
+    from tests.conftest import run_together
+
+    now = datetime(2024, 4, 3, 2, 0, tzinfo=UTC)
+    ledgers = [Ledger(database_url) for _ in range(4)]
+    turns: list[bool] = []
+    run_together([lambda ledger=ledger: turns.append(C.claim_fetch(ledger, "qy", now, 1800)) for ledger in ledgers])
+    assert sorted(turns) == [False, False, False, True]
+    assert not C.claim_fetch(ledgers[0], "qy", now + timedelta(minutes=29), 1800)
+    assert C.claim_fetch(ledgers[0], "qy", now + timedelta(minutes=30), 1800)
+    [comment] = C.store(ledgers[0], "qy", 1, "2247483001", 0, [C.Seen(1, "在吗", now, False)], now, complete=True)
+    alerts: list[bool] = []
+    run_together([lambda ledger=ledger: alerts.append(C.claim_alert(ledger, comment.id, now)) for ledger in ledgers])
+    assert sorted(alerts) == [False, False, False, True]
+    for ledger in ledgers:
+        ledger.close()

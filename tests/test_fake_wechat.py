@@ -524,3 +524,99 @@ def test_calls_are_recorded_and_counted(fake, api):
 def test_from_env():
     fake = FakeWeChat.from_env({"FAKE_WECHAT_APPID": "wx_env", "FAKE_WECHAT_UNVERIFIED": "1"})
     assert fake.appid == "wx_env" and not fake.verified
+
+
+# ----- 图文消息留言管理 (comments) ----------------------------------------------------------------
+
+def sent_bundle(api, *, opened=(1, 1)) -> int:
+    """A mass send of len(opened) articles, comments opened as given; its msg_data_id."""
+    articles = [api.article(need_open_comment=flag) for flag in opened]
+    media_id = api.post("draft/add", {"articles": articles})["media_id"]
+    return api.sendall(media_id, "c-1")["msg_data_id"]
+
+
+def listing(api, msg_data_id, index=0, **body) -> dict:
+    return api.post("comment/list", {"msg_data_id": msg_data_id, "index": index, "begin": 0, "count": 49,
+                                     "type": 0, **body})
+
+
+def test_comment_list_counts_articles_from_0_and_refuses_50_at_a_time(api, fake):
+    msg_data_id = sent_bundle(api)
+    fake.add_user_comment(msg_data_id, 0, "头条")
+    fake.add_user_comment(msg_data_id, 1, "次条")
+    assert [c["content"] for c in listing(api, msg_data_id, 0)["comment"]] == ["头条"]
+    assert [c["content"] for c in listing(api, msg_data_id, 1)["comment"]] == ["次条"]
+    assert listing(api, msg_data_id, 2)["errcode"] == 88001  # two articles: indexes 0 and 1
+    assert listing(api, msg_data_id, count=50)["errcode"] == 88010
+    assert listing(api, msg_data_id, count=0)["errcode"] == 88010
+    assert listing(api, msg_data_id, type=3)["errcode"] == 40035
+    no_index = {"msg_data_id": msg_data_id, "begin": 0, "count": 10, "type": 0}
+    assert [c["content"] for c in api.post("comment/list", no_index)["comment"]] == ["头条"]  # absent: the first
+
+
+def test_comment_list_pages_and_filters_selected(api, fake):
+    msg_data_id = sent_bundle(api)
+    for n in range(60):
+        fake.add_user_comment(msg_data_id, 0, f"第{n}条", openid=None if n == 0 else f"o-{n}")
+    first, second = listing(api, msg_data_id), listing(api, msg_data_id, begin=49)
+    assert first["total"] == second["total"] == 60
+    assert len(first["comment"]) == 49 and len(second["comment"]) == 11
+    assert "openid" not in first["comment"][0] and first["comment"][1]["openid"] == "o-1"
+    assert api.post("comment/markelect", {"msg_data_id": msg_data_id, "index": 0, "user_comment_id": 5})["errcode"] == 0
+    selected = listing(api, msg_data_id, type=2)
+    assert [c["user_comment_id"] for c in selected["comment"]] == [5] and selected["comment"][0]["comment_type"] == 1
+    assert listing(api, msg_data_id, type=1)["total"] == 59
+
+
+def test_unknown_messages_and_comments_get_the_documented_errors(api, fake):
+    msg_data_id = sent_bundle(api)
+    assert listing(api, 999)["errcode"] == 88001
+    assert listing(api, str(msg_data_id))["errcode"] == 88001  # a number, not a string
+    body = {"msg_data_id": msg_data_id, "index": 0, "user_comment_id": 7}
+    for path in ("comment/markelect", "comment/unmarkelect", "comment/delete", "comment/reply/delete"):
+        assert api.post(path, body)["errcode"] == 88008
+    assert api.post("comment/reply/add", {**body, "content": "你好"})["errcode"] == 88008
+
+
+def test_replies_once_and_never_to_a_deleted_comment(api, fake):
+    msg_data_id = sent_bundle(api)
+    for text in ("一", "二", "三"):
+        fake.add_user_comment(msg_data_id, 0, text)
+    reply = {"msg_data_id": msg_data_id, "index": 0, "user_comment_id": 1, "content": "谢谢关注"}
+    assert api.post("comment/reply/add", {**reply, "content": " "})["errcode"] == 88007
+    assert api.post("comment/reply/add", reply)["errcode"] == 0
+    assert api.post("comment/reply/add", reply)["errcode"] == 88005
+    assert listing(api, msg_data_id)["comment"][0]["reply"]["content"] == "谢谢关注"
+    ids = {"msg_data_id": msg_data_id, "index": 0}
+    assert api.post("comment/reply/delete", {**ids, "user_comment_id": 1})["errcode"] == 0
+    assert api.post("comment/reply/delete", {**ids, "user_comment_id": 1})["errcode"] == 88009
+    assert api.post("comment/delete", {**ids, "user_comment_id": 2})["errcode"] == 0
+    assert api.post("comment/reply/add", {**reply, "user_comment_id": 2})["errcode"] == 88008
+    fake.user_deletes_comment(msg_data_id, 0, 3)
+    assert api.post("comment/reply/add", {**reply, "user_comment_id": 3})["errcode"] == 88004
+    assert [c["user_comment_id"] for c in listing(api, msg_data_id)["comment"]] == [1]
+
+
+def test_comments_follow_need_open_comment_and_comment_open_close(api, fake):
+    msg_data_id = sent_bundle(api, opened=(0, 1))
+    with pytest.raises(ValueError):
+        fake.add_user_comment(msg_data_id, 0, "关着")
+    fake.add_user_comment(msg_data_id, 1, "开着")
+    assert api.post("comment/open", {"msg_data_id": msg_data_id, "index": 0})["errcode"] == 0
+    fake.add_user_comment(msg_data_id, 0, "打开后")
+    assert api.post("comment/close", {"msg_data_id": msg_data_id, "index": 1})["errcode"] == 0
+    with pytest.raises(ValueError):
+        fake.add_user_comment(msg_data_id, 1, "又关了")
+
+
+def test_comment_endpoints_need_a_verified_account_with_the_comment_function(api, fake):
+    msg_data_id = sent_bundle(api)
+    fake.comment_privilege = False
+    assert listing(api, msg_data_id)["errcode"] == 88000
+    fake.comment_privilege, fake.verified = True, False
+    assert listing(api, msg_data_id)["errcode"] == 48001
+
+
+def test_a_draft_comment_flag_must_be_0_or_1(api):
+    answer = api.post("draft/add", {"articles": [api.article(need_open_comment=True)]})
+    assert answer["errcode"] == 40035
