@@ -373,3 +373,57 @@ def test_one_process_of_several_takes_a_fetch_turn_and_an_alert(database_url):
     assert sorted(alerts) == [False, False, False, True]
     for ledger in ledgers:
         ledger.close()
+
+
+# --- the console's inbox ------------------------------------------------------------------------------
+
+def test_the_console_inbox_answers_selects_and_deletes_for_allowed_roles_only(site, fake):
+    from starlette.testclient import TestClient
+
+    from scheduler.config import load_accounts
+    from scheduler.console.app import create_app
+    from tests.test_console import add_user, csrf_of, login
+
+    msg_data_id = pushed(site, fake)
+    fake.add_user_comment(msg_data_id, 0, "医保卡丢了怎么补办？", at=stamp("2024-04-02 20:00"))
+    fake.add_user_comment(msg_data_id, 1, "备案要多久？", at=stamp("2024-04-02 21:00"))
+    site.publish("comments", "--at", "2024-04-03 10:00")
+    first, second = sorted(rows(site), key=lambda c: c.idx)
+    add_user(site, "zhang", "main", "初审")
+    add_user(site, "li", "main", "查看")
+    moment = datetime(2024, 4, 3, 11, 0, tzinfo=UTC)
+    app = create_app(load_accounts(site.config_path), secret="s" * 40,
+                     now=lambda config: moment.astimezone(config.account.tz))
+    try:
+        with TestClient(app) as viewer:
+            login(viewer, "li")
+            page = viewer.get("/a/main/comments")
+            assert page.status_code == 200 and "医保卡丢了怎么补办？" in page.text and "<textarea" not in page.text
+            refused = viewer.post(f"/a/main/comments/{first.id}/reply",
+                                  data={"content": "查看者的回复", "csrf_token": csrf_of(page.text)})
+            assert refused.status_code == 403
+        with TestClient(app) as client:
+            login(client, "zhang")
+            page = client.get("/a/main/comments")
+            assert "备案要多久？" in page.text and "<textarea" in page.text
+            token = csrf_of(page.text)
+            assert client.post(f"/a/main/comments/{first.id}/reply", data={"content": "无 CSRF"}).status_code == 403
+            answered = client.post(f"/a/main/comments/{first.id}/reply",
+                                   data={"content": "请到政务服务大厅补办。", "csrf_token": token})
+            assert answered.status_code == 200 and "已回复留言" in answered.text
+            assert "医保卡丢了怎么补办？" not in answered.text  # answered: off the list
+            selected = client.post(f"/a/main/comments/{second.id}/select", data={"csrf_token": token})
+            assert selected.status_code == 200 and "★ 精选" in selected.text
+            deleted = client.post(f"/a/main/comments/{second.id}/delete", data={"csrf_token": token})
+            assert deleted.status_code == 200 and "备案要多久？" not in deleted.text
+            empty = client.post(f"/a/main/comments/{second.id}/reply", data={"content": "x", "csrf_token": token})
+            assert empty.status_code == 400 and "已删除" in empty.text
+    finally:
+        app.state.console.close()
+    assert fake.comment_threads[(msg_data_id, 0)]["comments"][0]["reply"]["content"] == "请到政务服务大厅补办。"
+    assert fake.comment_threads[(msg_data_id, 1)]["comments"][0]["deleted"]
+    ledger = Ledger(site.config.database.url)
+    said = [e.message for e in ledger.events("main") if e.kind.startswith("comment_")]
+    assert any("zhang 回复" in m for m in said) and any("zhang 设为精选" in m for m in said)
+    assert any("zhang 删除" in m for m in said)
+    assert not any("查看者的回复" in m for m in said)

@@ -475,6 +475,9 @@ def create_app(configs: list[Config], *, secret: str, secure: bool = False,
         Route("/a/{key}/releases", releases, methods=["GET"]),
         Route("/a/{key}/releases/{id}", release, methods=["GET"]),
     ]
+    from .inbox import ROUTES as INBOX  # after this module's names exist: inbox uses them
+
+    routes += INBOX
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,
