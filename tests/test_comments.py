@@ -427,3 +427,20 @@ def test_the_console_inbox_answers_selects_and_deletes_for_allowed_roles_only(si
     assert any("zhang 回复" in m for m in said) and any("zhang 设为精选" in m for m in said)
     assert any("zhang 删除" in m for m in said)
     assert not any("查看者的回复" in m for m in said)
+
+
+def test_comments_roles_name_who_may_answer_in_the_console(repo):
+    from scheduler.console.inbox import may_answer
+    from scheduler.console.users import User
+
+    def user(*roles: str) -> User:
+        return User("zhang", False, None, tuple(("main", role) for role in roles))
+
+    config = repo.config
+    assert may_answer(config, user("初审")) and not may_answer(config, user("查看"))
+    repo.write_config('[comments]\nroles = ["终审"]\n')
+    config = repo.config
+    assert may_answer(config, user("初审", "终审")) and not may_answer(config, user("初审"))
+    repo.write_config('[comments]\nreply_days = 0\n')
+    with pytest.raises(Exception, match=r"\[comments\]\.reply_days"):
+        repo.config  # noqa: B018 - loading is the point
