@@ -517,9 +517,12 @@ def user_reset(ctx: click.Context, name: str, password_stdin: bool) -> None:
     click.echo(f"已重设用户 {name} 的密码。")
 
 
-from .comments_cli import comments as _comments  # noqa: E402 - it uses the helpers above
+# Commands kept in modules of their own use the helpers above.  Run as ``python -m scheduler.cli``
+# this file is ``__main__``, and those modules import ``scheduler.cli`` proper: only that one registers them.
+if __name__ != "__main__":
+    from .comments_cli import comments as _comments
 
-main.add_command(_comments)
+    main.add_command(_comments)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m scheduler.cli`
@@ -527,4 +530,6 @@ def run() -> None:  # pragma: no cover - console entry for `python -m scheduler.
 
 
 if __name__ == "__main__":  # pragma: no cover
-    run()
+    from scheduler.cli import run as _run  # the module proper, every command registered
+
+    _run()
