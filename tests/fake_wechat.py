@@ -3,7 +3,8 @@
 It follows docs/wechat-api.md; where sources disagree it takes the stricter value, so
 whatever passes against it should pass against the real WeChat. Endpoints live under
 ``<url>cgi-bin/…`` as on api.weixin.qq.com. Tests observe ``calls``, ``drafts``, ``published``,
-``mass_sends``, ``filtered`` … and inject faults with ``inject(path, fault)``.
+``mass_sends``, ``filtered``, ``comment_threads`` … and inject faults with ``inject(path, fault)``;
+followers comment on a sent article through ``add_user_comment(msg_data_id, index, text)``.
 
 Run by hand: ``python tests/fake_wechat.py --port 8765`` and point ``api_base_url`` at the URL.
 """

@@ -318,14 +318,14 @@ def test_the_report_counts_comments_received_answered_and_answered_in_time(site,
         ("1", "3", "2", "1"), ("2", "0", "0", "0"), ("3", "0", "0", "0")]
 
 
-def test_the_migration_upgrades_an_existing_ledger(tmp_path):
-    """A ledger at 0005 (before comments) gains the tables and keeps its rows."""
+def test_the_migration_upgrades_an_existing_ledger(database_url):
+    """A ledger at 0005 (before comments) gains the tables and keeps its rows, on every backend."""
     from alembic import command
     from sqlalchemy import inspect
 
     from scheduler.migrations import alembic_config
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = database_url
     old = Ledger(url, migrate=False)
     command.upgrade(alembic_config(old.engine), "0005")
     old.event("qy", "note", "旧台账里的事件")
@@ -333,7 +333,9 @@ def test_the_migration_upgrades_an_existing_ledger(tmp_path):
     ledger = Ledger(url)
     assert {"comment", "comment_fetch"} <= set(inspect(ledger.engine).get_table_names())
     assert [e.message for e in ledger.events("qy")] == ["旧台账里的事件"]
-    assert re.fullmatch(r"\w+", ledger.engine.dialect.name)
+    now = datetime(2024, 4, 3, 2, 0, tzinfo=UTC)
+    assert len(C.store(ledger, "qy", 1, "2247483001", 0, [C.Seen(1, "新表可用", now, False)], now, complete=True)) == 1
+    ledger.close()
 
 
 # --- the ledger on every backend: idempotent, and one winner among several processes -------------
