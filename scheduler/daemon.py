@@ -106,6 +106,7 @@ class Daemon:
         self._snapshot: Snapshot | None = None  # the running sweep's look at the ledger
         self._alerted = datetime.min.replace(tzinfo=UTC)  # alerts last looked for
         self._first_start: datetime | None = None  # the first daemon start in the ledger (never changes)
+        self._comments_next = datetime.min.replace(tzinfo=UTC)  # comments looked for no sooner than this
         releaser.should_stop = self.stopping.is_set
 
     # --- the work ---------------------------------------------------------
@@ -175,8 +176,10 @@ class Daemon:
     def _comments(self, now: datetime) -> None:
         """New comments and reply-deadline alerts, every ``[comments].fetch_minutes`` (one daemon of
         several does it), only in a quiet reconcile and never close to a slot: a push waits for nothing."""
-        if self.stopping.is_set() or self.config.comments.fetch_minutes <= 0:
+        every = timedelta(minutes=self.config.comments.fetch_minutes)
+        if self.stopping.is_set() or not every or now < self._comments_next:
             return
+        self._comments_next = now + every  # no look at the ledger before then (whichever daemon fetched)
         try:
             from .plan import next_slots
 
