@@ -31,7 +31,12 @@ WENT_OUT = (L.SENT, L.CONFIRMED)
 
 
 class CommentError(Exception):
-    """An action on a comment cannot be done; the message says why and what to do."""
+    """An action on a comment cannot be done; the message says why and what to do.
+    ``remote``: WeChat or the network failed (exit 3), not the request (exit 2)."""
+
+    def __init__(self, message: str, *, remote: bool = False) -> None:
+        super().__init__(message)
+        self.remote = remote
 
 
 # --- the deadline: pure -------------------------------------------------------------------------
@@ -166,7 +171,7 @@ def reply(config: Config, ledger: Ledger, client: Any, comment_id: int, text: st
         if exc.code == 88005:  # answered meanwhile (back office, or our own answer lost on the way)
             _refresh(config, ledger, client, comment, now)
             raise CommentError(f"留言 {comment_id} 已经有回复了（可能有人在公众号后台回复过），已更新台账") from None
-        raise CommentError(f"回复留言 {comment_id} 失败：{exc}") from None
+        raise CommentError(f"回复留言 {comment_id} 失败：{exc}", remote=True) from None
     C.record_reply(ledger, comment.id, text, by, now)
     ledger.event(config.account.key, "comment_reply", f"留言 {comment.id}：{by} 回复：{text[:200]}", comment.release_id)
     return C.get(ledger, config.account.key, comment.id) or comment
@@ -181,7 +186,7 @@ def select(config: Config, ledger: Ledger, client: Any, comment_id: int, selecte
     try:
         call(comment.msg_data_id, comment.idx, comment.user_comment_id)
     except PublishError as exc:
-        raise CommentError(f"{'精选' if selected else '取消精选'}留言 {comment_id} 失败：{exc}") from None
+        raise CommentError(f"{'精选' if selected else '取消精选'}留言 {comment_id} 失败：{exc}", remote=True) from None
     C.record_selected(ledger, comment.id, selected)
     ledger.event(config.account.key, "comment_select" if selected else "comment_unselect",
                  f"留言 {comment.id}：{by} {'设为精选' if selected else '取消精选'}", comment.release_id)
@@ -196,7 +201,7 @@ def delete(config: Config, ledger: Ledger, client: Any, comment_id: int, by: str
         client.comments.delete(comment.msg_data_id, comment.idx, comment.user_comment_id)
     except PublishError as exc:
         if exc.code not in (88004, 88008):  # gone already: deleted is what was asked
-            raise CommentError(f"删除留言 {comment_id} 失败：{exc}") from None
+            raise CommentError(f"删除留言 {comment_id} 失败：{exc}", remote=True) from None
     C.record_deleted(ledger, comment.id, now)
     ledger.event(config.account.key, "comment_delete", f"留言 {comment.id}：{by} 删除：{comment.content[:200]}",
                  comment.release_id)
@@ -293,8 +298,9 @@ def due_alerts(config: Config, ledger: Ledger, now: datetime, *, channels: list 
         else:
             took = alerts.deliver(alert, config, channels, *([sleep] if sleep else []))
             if not took:
-                C.release_alert(ledger, comment.id)
                 ledger.event(config.account.key, "alert_failed", f"[{alert.key}] 所有告警渠道都发送失败：{alert.title}")
+                if ledger.count_events(config.account.key, "alert_failed", f"[{alert.key}]") < alerts.MAX_FAILURES:
+                    C.release_alert(ledger, comment.id)  # tried again at a later look, as other alerts are
                 continue
             ledger.event(config.account.key, "alert", f"[{alert.key}] 已经{'、'.join(took)}发送：{alert.title}：{text}")
         took_any.append(comment.id)

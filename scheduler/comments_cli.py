@@ -105,7 +105,7 @@ def _act(ctx: click.Context, comment_id: int, action) -> None:
             try:
                 click.echo(action(config, ledger, make_publisher(config, ledger).client))
             except CommentError as exc:
-                fail(str(exc), EXIT_REMOTE if "失败" in str(exc) else EXIT_CONFIG)
+                fail(str(exc), EXIT_REMOTE if exc.remote else EXIT_CONFIG)
             return
         finally:
             ledger.close()

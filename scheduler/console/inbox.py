@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..config import Config
+from ..config import Config, ConfigError
 from . import users, views
 from .app import _console, account_of, form_with_csrf, page, signed_in
 
@@ -79,7 +79,7 @@ def _act(request: Request, form: dict[str, str]) -> Response:
         else:
             comments.select(config, ledger, client, comment_id, action == "select", user.name)
             notice = f"留言 {comment_id} 已{'设为精选' if action == 'select' else '取消精选'}"
-    except comments.CommentError as exc:
+    except (comments.CommentError, ConfigError) as exc:  # ConfigError: this server has no AppSecret
         return inbox(request, status_code=400, error=str(exc))
     return inbox(request, notice=notice)
 
