@@ -18,6 +18,7 @@ from .sections import (
     FreshnessSettings,
     ReviewSettings,
     ScheduleSettings,
+    ServeSettings,
     ThemeSettings,
 )
 
@@ -43,6 +44,7 @@ class Config:
     freshness: FreshnessSettings
     alerts: AlertSettings
     daemon: DaemonSettings
+    serve: ServeSettings
     categories: dict[str, Category]
     campaigns: tuple[CampaignSettings, ...]
     # Approvals given in the web console, read from the ledger (``signoff.with_ledger``):

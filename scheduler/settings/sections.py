@@ -30,6 +30,7 @@ from .values import (
     _numbers,
     _optional_cap,
     _optional_env_name,
+    _optional_http_url,
     _optional_path,
     _path,
     _redis_url,
@@ -174,6 +175,19 @@ class DaemonSettings:
                            "一个守护进程服务多个账号时，最多同时为几个账号推送（其余排队）")
 
 
+@dataclass(frozen=True)
+class ServeSettings:
+    host: str = setting("127.0.0.1", _nonempty_str, "控制台监听地址（默认只接受本机访问，对外请经 nginx 等反向代理）")
+    port: int = setting(8080, _int_between(1, 65535), "控制台监听端口")
+    base_url: str = setting("", _optional_http_url,
+                            "控制台对外地址，如 \"https://tuiwen.example.gov.cn/\"：设了之后告警附上相应页面的链接")
+    behind_https: bool = setting(False, _bool, "经 HTTPS 反向代理访问：会话 Cookie 加 Secure 标记，并信任代理转发的地址")
+
+    def link(self, path: str) -> str:
+        """The console address of ``path`` ("a/quyuan/releases/7"), or "" without a base_url."""
+        return self.base_url + path.lstrip("/") if self.base_url else ""
+
+
 SECTIONS: dict[str, type] = {
     "account": AccountSettings,
     "content": ContentSettings,
@@ -185,6 +199,7 @@ SECTIONS: dict[str, type] = {
     "freshness": FreshnessSettings,
     "alerts": AlertSettings,
     "daemon": DaemonSettings,
+    "serve": ServeSettings,
 }
 
 # Seed 000's campaign calendar: April is the fund-supervision publicity month, and
