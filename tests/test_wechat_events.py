@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import uvicorn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scheduler import wechat_events
 from scheduler.config import load_accounts
@@ -255,3 +257,61 @@ def test_an_existing_ledger_gains_the_event_table(tmp_path):
         assert ledger.get(1).items[0].article_url == "https://mp.weixin.qq.com/s/one"
     finally:
         ledger.close()
+
+
+def test_the_same_event_arriving_at_two_consoles_at_once_is_recorded_once(database_url):
+    from tests.conftest import run_together
+
+    ledgers = [Ledger(database_url), Ledger(database_url)]
+    event = wechat_events.job_event(MASS_EVENT)
+    assert event is not None
+    results: list[wechat_events.Recorded] = []
+    try:
+        run_together([lambda ledger=ledger: results.append(wechat_events.record(ledger, "qy", event))
+                      for ledger in ledgers])
+        assert sorted(r.new for r in results) == [False, True]
+        assert len(wechat_events.events(ledgers[0], "qy")) == 1
+    finally:
+        for ledger in ledgers:
+            ledger.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(articles=st.integers(min_value=1, max_value=8), mode=st.sampled_from(["plain", "compatible", "safe"]),
+       outcome=st.sampled_from(["SEND_SUCCESS", "SEND_FAIL"]))
+def test_every_mass_send_event_the_fake_makes_reads_back_through_wechatpy(fake, articles, mode, outcome):
+    """One article or eight, any mode: the links come back by index, through wechatpy's crypto and parser."""
+    from wechatpy import parse_message
+    from wechatpy.crypto import WeChatCrypto
+
+    send = {"msg_id": 1000000001, "outcome": outcome, "articles": [{}] * articles}
+    pusher = fake.configure_callback("http://127.0.0.1:9/", TOKEN, aes_key=AES_KEY, mode=mode)
+    body, query = pusher.body_and_query(fake.mass_send_event(send))
+    xml = body if mode == "plain" else WeChatCrypto(TOKEN, AES_KEY, fake.appid).decrypt_message(
+        body, query["msg_signature"], query["timestamp"], query["nonce"])
+    event = wechat_events.job_event(parse_message(xml)._data)
+    assert event is not None and event.job_id == "1000000001"
+    expected = dict(enumerate(send.get("urls", []), 1))
+    assert event.urls == expected and (len(expected) == articles) == (outcome == "SEND_SUCCESS")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(signature=st.text(alphabet="0123456789abcdef", min_size=0, max_size=40),
+       timestamp=st.text(alphabet="0123456789", max_size=12), nonce=st.text(max_size=20),
+       encrypted=st.booleans())
+def test_no_request_without_the_tokens_signature_is_recorded(fake, site, console, signature, timestamp, nonce,
+                                                             encrypted):
+    event = fake.mass_send_event({"msg_id": 1000000001, "outcome": "SEND_SUCCESS", "articles": [{}]})
+    pusher = fake.configure_callback(console.url(), TOKEN, aes_key=AES_KEY, mode="safe" if encrypted else "plain")
+    body, query = pusher.body_and_query(event)
+    query |= {"signature": signature, "timestamp": timestamp, "nonce": nonce}
+    answer = httpx.post(console.url(), params=query, content=body)
+    assert answer.status_code == 403 and TOKEN not in answer.text
+    assert recorded(site) == []
+
+
+def test_an_address_that_keeps_failing_the_signature_is_paused(fake, console):
+    pusher = fake.configure_callback(console.url(), "wrong")
+    for _ in range(30):
+        assert pusher.verify()[0] == 403
+    assert fake.configure_callback(console.url(), TOKEN).verify()[0] == 429
