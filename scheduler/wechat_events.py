@@ -100,7 +100,7 @@ def _mass_send(data: dict[str, Any]) -> JobEvent | None:
     result = data.get("ArticleUrlResult")
     listing = result.get("ResultList") if isinstance(result, dict) else None
     for item in _items(listing):
-        index, url = _number(item.get("ArticleIdx")), _text(item.get("ArticleUrl"))
+        index, url = _number(item.get("ArticleIdx")), _https(_text(item.get("ArticleUrl")))
         if index is not None and index >= 1 and _is_article_url(url):
             urls[index] = url
     return JobEvent(MASS_SEND, job, _number(data.get("CreateTime")), _text(data.get("Status"))[:64], counts, urls)
@@ -116,7 +116,7 @@ def _publish(data: dict[str, Any]) -> JobEvent | None:
     urls = {}
     detail = info.get("article_detail")
     for item in _items(detail):
-        index, url = _number(item.get("idx")), _text(item.get("article_url"))
+        index, url = _number(item.get("idx")), _https(_text(item.get("article_url")))
         if index is not None and index >= 1 and _is_article_url(url):
             urls[index] = url
     return JobEvent(PUBLISH, job, _number(data.get("CreateTime")), _text(info.get("publish_status"))[:64], {},
@@ -139,9 +139,14 @@ def _number(value: Any) -> int | None:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
+def _https(url: str) -> str:
+    # Pushes have been seen with http:// links; the same page is served over https.
+    return "https://" + url[len("http://"):] if url.startswith("http://mp.weixin.qq.com/") else url
+
+
 def _is_article_url(url: str) -> bool:
     # Links are shown in the log, the console and the report: only WeChat's own article pages.
-    return url.startswith(("https://mp.weixin.qq.com/", "http://mp.weixin.qq.com/")) and len(url) <= 1024 \
+    return url.startswith("https://mp.weixin.qq.com/") and len(url) <= 1024 \
         and not any(c.isspace() or c in "<>\"'" for c in url)
 
 

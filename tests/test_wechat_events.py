@@ -79,6 +79,22 @@ def release_urls(site):
         ledger.close()
 
 
+def release_page(site, console) -> str:
+    """The release's page in the console, as a signed-in user sees it."""
+    import re
+
+    from click.testing import CliRunner
+
+    from scheduler.cli import main
+
+    CliRunner().invoke(main, ["--config", str(site.config_path), "user", "add", "zhang", "--account", "main",
+                              "--role", "查看", "--password-stdin"], input="correct horse battery\n")
+    with httpx.Client(base_url=f"http://127.0.0.1:{console.port}") as browser:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text).group(1)
+        browser.post("/login", data={"username": "zhang", "password": "correct horse battery", "csrf_token": token})
+        return browser.get("/a/main/releases/1").text
+
+
 # --- the URL check when 服务器配置 is saved --------------------------------------------------------------
 
 def test_the_url_check_echoes_echostr_only_under_the_right_token(fake, console):
@@ -116,6 +132,8 @@ def test_a_mass_send_event_delivered_twice_is_recorded_once_and_fills_the_links(
     log = site.publish("log")
     assert all(url in log.output.replace("\n", "").replace("│", "").replace(" ", "") for url in send["urls"])
     assert "链接未知" not in log.output
+    page = release_page(site, console)
+    assert all(f'<a href="{url}"' in page for url in send["urls"]) and "链接未知" not in page
 
 
 def test_a_publish_event_in_safe_mode_is_recorded(fake, site, console):
@@ -137,6 +155,8 @@ def test_without_a_callback_the_log_says_which_links_are_unknown(fake, site):
     assert release_urls(site) == [None, None, None]
     log = site.publish("log")
     assert "1. 链接未知" in log.output and "3. 链接未知" in log.output
+    with ConsoleServer(site.config_path) as server:
+        assert release_page(site, server).count("链接未知") == 3
 
 
 # --- what is refused -----------------------------------------------------------------------------------
@@ -221,10 +241,11 @@ def test_other_pushes_are_not_job_events(data):
     assert wechat_events.job_event(data) is None
 
 
-def test_only_wechat_article_links_are_taken():
-    data = dict(MASS_EVENT, ArticleUrlResult={"Count": "2", "ResultList": {"item": [
+def test_only_wechat_article_links_are_taken_and_over_https():
+    data = dict(MASS_EVENT, ArticleUrlResult={"Count": "3", "ResultList": {"item": [
         {"ArticleIdx": "1", "ArticleUrl": "javascript:alert(1)"},
-        {"ArticleIdx": "2", "ArticleUrl": "https://mp.weixin.qq.com/s/two"}]}})
+        {"ArticleIdx": "2", "ArticleUrl": "http://mp.weixin.qq.com/s/two"},
+        {"ArticleIdx": "3", "ArticleUrl": "https://mp.weixin.qq.com.evil.cn/s/three"}]}})
     event = wechat_events.job_event(data)
     assert event is not None and event.urls == {2: "https://mp.weixin.qq.com/s/two"}
 
