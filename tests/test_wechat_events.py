@@ -336,3 +336,16 @@ def test_an_address_that_keeps_failing_the_signature_is_paused(fake, console):
     for _ in range(30):
         assert pusher.verify()[0] == 403
     assert fake.configure_callback(console.url(), TOKEN).verify()[0] == 429
+
+
+def test_without_the_aes_key_safe_mode_is_refused_and_compatible_mode_read_in_plain(fake, site, monkeypatch):
+    monkeypatch.setenv("WECHAT_CALLBACK_TOKEN", TOKEN)
+    monkeypatch.delenv("WECHAT_CALLBACK_AES_KEY", raising=False)
+    event = fake.mass_send_event({"msg_id": 1000000001, "outcome": "SEND_SUCCESS", "articles": [{}]})
+    with ConsoleServer(site.config_path) as server:
+        safe = fake.configure_callback(server.url(), TOKEN, aes_key=AES_KEY, mode="safe").push(event)
+        assert [(p.status, p.answer) for p in safe] == [(503, "not configured")] * 3
+        assert recorded(site) == []
+        compatible = fake.configure_callback(server.url(), TOKEN, aes_key=AES_KEY, mode="compatible").push(event)
+        assert [p.accepted for p in compatible] == [True]
+        assert [e.job_id for e in recorded(site)] == ["1000000001"]
