@@ -63,6 +63,10 @@ class AccountSettings:
                                            "存放 AppSecret 的文件（权限须为 600），相对配置文件；设置后代替 app_secret_env")
     api_base_url: str = setting("https://api.weixin.qq.com/", _http_url,
                                 "微信接口地址：官方、网关、代理或本地测试服务器")
+    callback_token_env: str = setting("WECHAT_CALLBACK_TOKEN", _env_name,
+                                      "存放服务器配置令牌（Token）的环境变量名：微信推送事件到 /wechat/<键> 时用它验签")
+    callback_aes_key_env: str = setting("WECHAT_CALLBACK_AES_KEY", _env_name,
+                                        "存放消息加解密密钥（EncodingAESKey）的环境变量名：兼容模式和安全模式用它解密")
 
     @property
     def tz(self) -> ZoneInfo:
