@@ -387,16 +387,19 @@ def resolve(ctx: click.Context, release_id: int, sent: bool | None) -> None:
 
 @main.command()
 @common_options
-@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认只接受本机访问，对外请经 nginx 等反向代理）。")
-@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="监听端口。")
-@click.option("--behind-https", is_flag=True, help="经 HTTPS 反向代理访问：会话 Cookie 加 Secure 标记，并信任代理转发的地址。")
+@click.option("--host", help="监听地址（默认 [serve].host，即 127.0.0.1：只接受本机访问，对外请经 nginx 等反向代理）。")
+@click.option("--port", type=click.IntRange(1, 65535), help="监听端口（默认 [serve].port，即 8080）。")
+@click.option("--behind-https", is_flag=True, default=None,
+              help="经 HTTPS 反向代理访问：会话 Cookie 加 Secure 标记，并信任代理转发的地址（或 [serve].behind_https）。")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, behind_https: bool) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, behind_https: bool | None) -> None:
     """网页控制台：各账号总览、推送日历、预览，审核人在浏览器里审核签发。"""
     from .console.serve import run_console
 
     configs = load_all(ctx)
-    sys.exit(run_console(configs, host, port, behind_https))
+    settings = configs[0].serve  # one console for the installation: the shared [serve] table
+    sys.exit(run_console(configs, host or settings.host, port or settings.port,
+                         settings.behind_https if behind_https is None else behind_https))
 
 
 @main.group(cls=ChineseGroup)

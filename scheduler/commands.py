@@ -287,6 +287,10 @@ def plan(config: Config, at: datetime, weeks: int, con: Console, *, several: boo
 
 def log(config: Config, limit: int, con: Console, *, several: bool = False) -> None:
     ledger = _existing_ledger(config)
+    if ledger:
+        from .wechat_events import settle
+
+        settle(ledger, config.account.key)  # links WeChat pushed before the release knew its msg_id
     releases = ledger.releases(config.account.key, limit) if ledger else []
     if not releases:
         con.print(f"{escape(config.account.name)}还没有发布记录。" if several else "还没有发布记录。")
@@ -302,11 +306,17 @@ def _release_table(config: Config, releases, title: str, *, several: bool = Fals
         marks = [m for m, on in (("补发", release.late), ("加推", release.forced)) if on]
         state = STATUS_ZH.get(release.status, release.status) + (f"（{'、'.join(marks)}）" if marks else "")
         titles = escape("\n".join(f"{i.position}. {i.title}" for i in release.items) or "—")
-        links = "\n".join(i.article_url for i in release.items if i.article_url)
-        detail = escape("\n".join(x for x in (links, release.error or "") if x) or "—")
+        detail = escape("\n".join(x for x in (_links(release), release.error or "") if x) or "—")
         commit = (release.commit_sha or "")[:10] or "—"
         table.add_row(*account, str(release.id), local(config, release.slot), state, titles, commit, detail)
     return table
+
+
+def _links(release) -> str:
+    """The article links; a confirmed article without one says so (no callback configured, or not pushed yet)."""
+    unknown = release.status == L.CONFIRMED
+    lines = [i.article_url or (f"{i.position}. 链接未知" if unknown else "") for i in release.items]
+    return "\n".join(line for line in lines if line)
 
 
 def status(config: Config, at: datetime, con: Console) -> None:

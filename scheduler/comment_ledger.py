@@ -19,7 +19,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .ledger import Base, Ledger, UTCDateTime, utcnow
+from .ledger import Ledger
+from .tables import Base, UTCDateTime, utcnow
 
 
 class Comment(Base):

@@ -290,8 +290,9 @@ def due_alerts(config: Config, ledger: Ledger, now: datetime, *, channels: list 
         alert = alerts.Alert(f"comment:{comment.id}", "comment_due",
                              f"第 {line.position} 篇《{line.title}》的留言“{comment.content[:60]}”还没有回复，"
                              f"回复期限{passed}（{when}）。请运行 publish comments reply {comment.id} \"回复内容\"，"
-                             f"或在控制台 /a/{config.account.key}/comments 回复。", line.due, "unanswered")
-        text = alerts.scrub(alert.message, config)
+                             f"或在控制台的留言页（/a/{config.account.key}/comments）回复。", line.due, "unanswered",
+                             link=config.serve.link(f"a/{config.account.key}/comments"))
+        text = alerts.scrub(alert.text, config)
         if not channels:
             log.warning("%s：%s（未配置告警渠道，见 [alerts]）", alert.title, text)
             ledger.event(config.account.key, "alert", f"[{alert.key}] 未配置告警渠道，仅记入日志：{alert.title}：{text}")

@@ -424,8 +424,11 @@ class Releaser:
         return release
 
     def _record(self, release: Release, status: Publication) -> Release:
+        from .wechat_events import settle
+
         if status.urls:
             self.ledger.set_urls(release.id, status.urls)
+        settle(self.ledger, release.account)  # links WeChat pushed before this release knew its msg_id
         if status.state == "success":
             return self.ledger.advance(release.id, L.CONFIRMED, "微信确认发送成功", error=None)
         if status.state == "failed":

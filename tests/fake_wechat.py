@@ -30,7 +30,7 @@ from html import escape
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 DEFAULT_APPID = "wx_test_appid"
 DEFAULT_SECRET = "wx_test_secret_0123456789abcdef"
@@ -356,6 +356,141 @@ def _flag(value: Any) -> bool:
     return _int(value) and value in (0, 1)
 
 
+# ----- event pushes to the developer's server (服务器配置) -------------------------------------------
+# WeChat waits 5 s for an answer; anything but HTTP 200 with "success" or an empty body counts as no
+# answer, and the same push is made again: at most 3 deliveries of one event (重试三次).
+PUSH_TIMEOUT = 5.0
+PUSH_ATTEMPTS = 3
+CALLBACK_MODES = ("plain", "compatible", "safe")
+
+
+@dataclass
+class Push:
+    """One delivery of a pushed event, as the fake saw its answer."""
+    event: str                # "MASSSENDJOBFINISH", "PUBLISHJOBFINISH"
+    job_id: str
+    attempt: int              # 1, 2, 3
+    mode: str                 # plain / compatible / safe
+    status: int | None        # the HTTP status; None when no answer came in time
+    answer: str
+    accepted: bool            # "success" or empty within the timeout
+
+
+def _xml(fields: list[tuple[str, Any]]) -> str:
+    """<xml> of (name, value) pairs: strings in CDATA, numbers bare, lists of pairs nested."""
+    def render(name: str, value: Any) -> str:
+        if isinstance(value, list):
+            return f"<{name}>" + "".join(render(n, v) for n, v in value) + f"</{name}>"
+        if isinstance(value, int):
+            return f"<{name}>{value}</{name}>"
+        return f"<{name}><![CDATA[{value}]]></{name}>"
+    return "<xml>" + "".join(render(n, v) for n, v in fields) + "</xml>"
+
+
+def _sha1_sorted(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def encrypt_for_callback(aes_key: str, appid: str, xml: str) -> str:
+    """WeChat's message encryption (消息加解密技术方案), written from the spec, not from wechatpy:
+    AES-256-CBC, key = base64(EncodingAESKey + "="), IV = key[:16], PKCS#7 padding to 32 bytes,
+    over random(16) + len(xml) as 4 bytes big-endian + xml + appid."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key = base64.b64decode(aes_key + "=")
+    body = xml.encode()
+    plain = os.urandom(16) + len(body).to_bytes(4, "big") + body + appid.encode()
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+
+
+class Pusher:
+    """What WeChat does with a developer URL: the GET check when 服务器配置 is saved, and event
+    pushes signed with the Token (and encrypted with the EncodingAESKey in compatible/safe mode)."""
+
+    def __init__(self, appid: str, url: str, token: str, *, aes_key: str = "", mode: str = "plain",
+                 timeout: float = PUSH_TIMEOUT, attempts: int = PUSH_ATTEMPTS):
+        if mode not in CALLBACK_MODES:
+            raise ValueError(f"mode must be one of {CALLBACK_MODES}")
+        if mode != "plain" and len(aes_key) != 43:
+            raise ValueError("compatible and safe mode need a 43-character EncodingAESKey")
+        self.appid, self.url, self.token, self.aes_key, self.mode = appid, url, token, aes_key, mode
+        self.timeout, self.attempts = timeout, attempts
+        self.lost_answers = 0    # answers to treat as never arrived (a slow network): WeChat retries
+        self.pushes: list[Push] = []
+        self._lock = threading.Lock()
+
+    def _signed(self, extra: dict | None = None) -> dict:
+        timestamp, nonce = str(int(time.time())), str(random.randrange(10**9, 10**10))
+        return {"signature": _sha1_sorted(self.token, timestamp, nonce), "timestamp": timestamp,
+                "nonce": nonce, **(extra or {})}
+
+    def verify(self) -> tuple[int, str, str]:
+        """The GET WeChat makes when the URL is saved: (HTTP status, answer, the echostr sent)."""
+        echostr = str(random.randrange(10**18, 10**19))
+        query = urlencode(self._signed({"echostr": echostr}))
+        status, answer = self._request("GET", f"{self.url}?{query}", None)
+        return status or 0, answer, echostr
+
+    def body_and_query(self, fields: list[tuple[str, Any]]) -> tuple[bytes, dict]:
+        """One delivery's body and query string, as the configured mode makes them."""
+        xml = _xml(fields)
+        openid = next((v for n, v in fields if n == "FromUserName"), "")
+        query = self._signed({"openid": openid})
+        if self.mode == "plain":
+            return xml.encode(), query
+        encrypt = encrypt_for_callback(self.aes_key, self.appid, xml)
+        query |= {"encrypt_type": "aes",
+                  "msg_signature": _sha1_sorted(self.token, query["timestamp"], query["nonce"], encrypt)}
+        if self.mode == "safe":
+            return _xml([fields[0], ("Encrypt", encrypt)]).encode(), query
+        return _xml([*fields, ("Encrypt", encrypt)]).encode(), query
+
+    def push(self, fields: list[tuple[str, Any]]) -> list[Push]:
+        """Deliver one event until it is accepted, at most ``attempts`` times; the deliveries made."""
+        event = next(str(v) for n, v in fields if n == "Event")
+        job_id = _job_id(fields)
+        made = []
+        for attempt in range(1, self.attempts + 1):
+            body, query = self.body_and_query(fields)  # each delivery signed anew
+            status, answer = self._request("POST", f"{self.url}?{urlencode(query)}", body)
+            with self._lock:
+                lost = self.lost_answers > 0
+                self.lost_answers -= lost
+            accepted = not lost and status == 200 and answer in ("success", "")
+            made.append(Push(event, job_id, attempt, self.mode, None if lost else status, answer, accepted))
+            if accepted:
+                break
+        with self._lock:
+            self.pushes.extend(made)
+        return made
+
+    def _request(self, method: str, url: str, body: bytes | None) -> tuple[int | None, str]:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(url, data=body, method=method,
+                                         headers={"Content-Type": "text/xml", "User-Agent": "Mozilla/4.0"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                return answer.status, answer.read(4096).decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(4096).decode("utf-8", "replace")
+        except (OSError, ValueError):  # refused, reset, timed out
+            return None, ""
+
+
+def _job_id(fields: list[tuple[str, Any]]) -> str:
+    for name, value in fields:
+        if name == "MsgID":
+            return str(value)
+        if name == "PublishEventInfo":
+            return str(dict(value)["publish_id"])
+    return ""
+
+
 class FakeWeChat:
     """A local HTTP server behaving like the WeChat Official Account API; see the module doc."""
 
@@ -403,6 +538,11 @@ class FakeWeChat:
         # 留言: (msg_data_id, index from 0) -> {"open": bool, "comments": [comment dicts]}
         self.comment_threads: dict[tuple[int, int], dict] = {}
         self.comment_privilege = True          # False: the account has no comment function (88000)
+        # 服务器配置: set with ``configure_callback``; finished mass sends and publishes are pushed there.
+        self.callback: Pusher | None = None
+        self.ghid = "gh_" + os.urandom(6).hex()
+        self.followers = 296                   # TotalCount of a mass send to all followers
+        self._push_threads: list[threading.Thread] = []
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._faults: dict[str, list[dict]] = {}
@@ -440,6 +580,8 @@ class FakeWeChat:
         if self._server is None:
             return
         self._stopping.set()  # wakes requests held by a "timeout" fault
+        for thread in self._push_threads:  # pushes under way end (or give up) before the fake goes
+            thread.join(PUSH_TIMEOUT * PUSH_ATTEMPTS)
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -861,6 +1003,7 @@ class FakeWeChat:
                 for article in job["articles"]:
                     article["url"] = f"https://mp.weixin.qq.com/s/{self._new_id('url', 22)}"
                     article["is_deleted"] = False
+            self._push_later(self.publish_event(job))
 
     def _publish_get(self, request: _Request) -> dict:
         """publish_status 1 (publishing) for ``publish_polls`` polls, then the outcome."""
@@ -995,6 +1138,9 @@ class FakeWeChat:
                 if send["polls_left"] > 0:
                     send["polls_left"] -= 1
                     return {"msg_id": send["msg_id"], "msg_status": "SENDING"}
+                if not send.get("pushed"):  # the job ended: its event goes to the developer's URL
+                    send["pushed"] = True
+                    self._push_later(self.mass_send_event(send))
                 return {"msg_id": send["msg_id"], "msg_status": send["outcome"]}
         raise WeChatError(40035, "invalid args")
 
@@ -1003,6 +1149,58 @@ class FakeWeChat:
         for send in self.mass_sends:
             if str(send["msg_id"]) == str(msg_id):
                 send["confirmed"] = True
+
+    # ----- event pushes ------------------------------------------------------------------------
+
+    def configure_callback(self, url: str, token: str, *, aes_key: str = "", mode: str = "plain",
+                           timeout: float = PUSH_TIMEOUT) -> Pusher:
+        """What an administrator saves under 服务器配置: from now on job events are pushed to ``url``."""
+        self.callback = Pusher(self.appid, url, token, aes_key=aes_key, mode=mode, timeout=timeout)
+        return self.callback
+
+    @property
+    def pushes(self) -> list[Push]:
+        return list(self.callback.pushes) if self.callback else []
+
+    def wait_for_pushes(self, timeout: float = 60.0) -> list[Push]:
+        """Wait until every event push begun so far has ended (accepted or given up); all deliveries."""
+        for thread in list(self._push_threads):
+            thread.join(timeout)
+        return self.pushes
+
+    def mass_send_event(self, send: dict) -> list[tuple[str, Any]]:
+        """MASSSENDJOBFINISH as WeChat pushes it (群发结果事件推送), article links for a success."""
+        ok = send["outcome"] == "SEND_SUCCESS"
+        urls = send.setdefault("urls", [f"https://mp.weixin.qq.com/s/{self._new_id('url', 22)}"
+                                        for _ in send["articles"]]) if ok else []
+        sent = self.followers - 1 if ok else 0
+        return [("ToUserName", self.ghid), ("FromUserName", "o" + self._new_id("openid", 27)),
+                ("CreateTime", int(self.clock())), ("MsgType", "event"), ("Event", "MASSSENDJOBFINISH"),
+                ("MsgID", send["msg_id"]), ("Status", "send success" if ok else "send fail"),
+                ("TotalCount", self.followers), ("FilterCount", self.followers - 1), ("SentCount", sent),
+                ("ErrorCount", self.followers - 1 - sent),
+                ("CopyrightCheckResult", [("Count", 0), ("ResultList", []), ("CheckState", 1)]),
+                ("ArticleUrlResult", [("Count", len(urls)), ("ResultList", [
+                    ("item", [("ArticleIdx", i), ("ArticleUrl", url)]) for i, url in enumerate(urls, 1)])])]
+
+    def publish_event(self, job: dict) -> list[tuple[str, Any]]:
+        """PUBLISHJOBFINISH as WeChat pushes it (发布能力 事件推送)."""
+        info: list[tuple[str, Any]] = [("publish_id", int(job["publish_id"])), ("publish_status", job["status"])]
+        if job["status"] == 0:
+            info += [("article_id", job["article_id"]), ("article_detail", [("count", len(job["articles"])), *[
+                ("item", [("idx", i), ("article_url", a["url"])]) for i, a in enumerate(job["articles"], 1)]])]
+        elif job["status"] in (2, 3):
+            info += [("fail_idx", i) for i in job["fail_idx"]]
+        return [("ToUserName", self.ghid), ("FromUserName", "mphelper"), ("CreateTime", int(self.clock())),
+                ("MsgType", "event"), ("Event", "PUBLISHJOBFINISH"), ("PublishEventInfo", info)]
+
+    def _push_later(self, fields: list[tuple[str, Any]]) -> None:
+        """WeChat pushes on its own time, not inside the API call that noticed the job ended."""
+        if self.callback is None:
+            return
+        thread = threading.Thread(target=self.callback.push, args=(fields,), daemon=True)
+        self._push_threads.append(thread)
+        thread.start()
 
     def _mass_preview(self, request: _Request) -> dict:
         """Sends a draft to one phone; the draft stays in the box."""

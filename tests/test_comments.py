@@ -220,7 +220,8 @@ def test_an_unanswered_comment_raises_one_alert_before_its_deadline(site, fake):
     fake.add_user_comment(msg_data_id, 0, "医保卡丢了怎么补办？", at=stamp("2024-04-05 18:00"))
     with HttpReceiver() as hook:
         with site.config_path.open("a", encoding="utf-8") as file:
-            file.write(f'\n[alerts]\nwebhook_url = "{hook.url}"\n[comments]\nfetch_minutes = 60\n')
+            file.write(f'\n[alerts]\nwebhook_url = "{hook.url}"\n[comments]\nfetch_minutes = 60\n'
+                       '[serve]\nbase_url = "https://tuiwen.example.gov.cn/"\n')
         config = site.config
         daemons = [Ledger(config.database.url), Ledger(config.database.url)]  # two daemons, one database
 
@@ -239,6 +240,7 @@ def test_an_unanswered_comment_raises_one_alert_before_its_deadline(site, fake):
     assert alert["json"]["event"] == "comment_due" and alert["json"]["title"] == "留言待回复"
     assert "医保卡丢了怎么补办？" in alert["json"]["message"] and "publish comments reply" in alert["json"]["message"]
     assert "2024-04-13 00:00" in alert["json"]["message"]
+    assert "https://tuiwen.example.gov.cn/a/main/comments" in alert["json"]["message"]  # the inbox, linked
 
 
 def test_an_alert_no_channel_took_is_tried_again_later(site, fake):

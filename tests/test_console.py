@@ -404,8 +404,11 @@ def test_publish_serve_is_a_process_of_its_own_that_stops_on_sigterm(site, monke
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))  # where the console keeps its preview folders
-    process = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), "serve",
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The port comes from config.toml's [serve] table when the command line does not give one.
+    with site.config_path.open("a", encoding="utf-8") as config:
+        config.write(f"\n[serve]\nport = {port}\n")
+    process = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), "serve"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         def answers() -> bool:
             try:

@@ -1,4 +1,5 @@
 """Tests of the WeChat fake itself, through real HTTP."""
+import contextlib
 import io
 import json
 import time
@@ -620,3 +621,135 @@ def test_comment_endpoints_need_a_verified_account_with_the_comment_function(api
 def test_a_draft_comment_flag_must_be_0_or_1(api):
     answer = api.post("draft/add", {"articles": [api.article(need_open_comment=True)]})
     assert answer["errcode"] == 40035
+
+
+# --- event pushes to the developer's URL (服务器配置) ------------------------------------------------------
+
+CALLBACK_TOKEN = "fakeCallbackToken"
+CALLBACK_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+class CallbackReceiver:
+    """A developer's server that checks each push with wechatpy, and answers what the test says."""
+
+    def __init__(self, appid: str, answers: list[tuple[int, bytes]] | None = None, delay: float = 0.0):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+        from urllib.parse import parse_qsl, urlsplit
+
+        from wechatpy import parse_message
+        from wechatpy.crypto import WeChatCrypto
+        from wechatpy.utils import check_signature
+
+        self.received: list[dict] = []
+        self.answers = list(answers or [])
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                check_signature(CALLBACK_TOKEN, query["signature"], query["timestamp"], query["nonce"])
+                self._reply(200, query["echostr"].encode())
+
+            def do_POST(self):
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                check_signature(CALLBACK_TOKEN, query["signature"], query["timestamp"], query["nonce"])
+                xml = body
+                if query.get("encrypt_type") == "aes":
+                    crypto = WeChatCrypto(CALLBACK_TOKEN, CALLBACK_AES_KEY, appid)
+                    xml = crypto.decrypt_message(body, query["msg_signature"], query["timestamp"], query["nonce"])
+                receiver.received.append({"query": query, "body": body, "data": parse_message(xml)._data})
+                time.sleep(delay)
+                self._reply(*(receiver.answers.pop(0) if receiver.answers else (200, b"success")))
+
+            def _reply(self, status, data):
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the fake stopped waiting
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/wechat/main"
+        Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(fake):
+    server = CallbackReceiver(fake.appid)
+    yield server
+    server.close()
+
+
+def test_the_url_check_is_signed_with_the_token(fake, receiver):
+    status, answer, echostr = fake.configure_callback(receiver.url, CALLBACK_TOKEN).verify()
+    assert (status, answer) == (200, echostr)
+
+
+@pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
+def test_a_finished_mass_send_is_pushed_signed_and_as_the_mode_says(fake, api, receiver, mode):
+    fake.configure_callback(receiver.url, CALLBACK_TOKEN, aes_key=CALLBACK_AES_KEY if mode != "plain" else "",
+                            mode=mode)
+    msg_id = api.sendall(api.draft(count=2))["msg_id"]
+    assert fake.wait_for_pushes() == []  # still sending: nothing to push yet
+    assert api.post("message/mass/get", {"msg_id": msg_id})["msg_status"] == "SENDING"
+    assert api.post("message/mass/get", {"msg_id": msg_id})["msg_status"] == "SEND_SUCCESS"
+    assert [(p.event, p.accepted) for p in fake.wait_for_pushes()] == [("MASSSENDJOBFINISH", True)]
+    [push] = receiver.received
+    data = push["data"]
+    assert (data["Event"], data["MsgID"], data["Status"]) == ("MASSSENDJOBFINISH", str(msg_id), "send success")
+    items = data["ArticleUrlResult"]["ResultList"]["item"]
+    assert [i["ArticleIdx"] for i in items] == ["1", "2"]
+    assert all(i["ArticleUrl"].startswith("https://mp.weixin.qq.com/s/") for i in items)
+    assert (b"<Encrypt>" in push["body"]) == (mode != "plain")
+    assert (b"<MsgType>" in push["body"]) == (mode != "safe")  # safe mode: nothing in plain text
+    api.post("message/mass/get", {"msg_id": msg_id})
+    assert len(fake.wait_for_pushes()) == 1  # one job, one event
+
+
+def test_a_finished_publish_is_pushed(fake, api, receiver):
+    fake.configure_callback(receiver.url, CALLBACK_TOKEN, aes_key=CALLBACK_AES_KEY, mode="safe")
+    publish_id = api.post("freepublish/submit", {"media_id": api.draft()})["publish_id"]
+    while api.post("freepublish/get", {"publish_id": publish_id})["publish_status"] == 1:
+        pass
+    fake.wait_for_pushes()
+    [push] = receiver.received
+    info = push["data"]["PublishEventInfo"]
+    assert (info["publish_id"], info["publish_status"]) == (publish_id, "0")
+    assert info["article_detail"]["item"]["article_url"] == fake.published[publish_id]["articles"][0]["url"]
+
+
+@pytest.mark.parametrize("answer", [(200, b"ok"), (500, b""), (200, b"<xml>success</xml>")])
+def test_an_event_not_answered_success_or_empty_is_pushed_again_three_times_at_most(fake, api, answer):
+    receiver = CallbackReceiver(fake.appid, answers=[answer] * 5)
+    try:
+        fake.configure_callback(receiver.url, CALLBACK_TOKEN)
+        msg_id = api.sendall(api.draft())["msg_id"]
+        while api.post("message/mass/get", {"msg_id": msg_id})["msg_status"] == "SENDING":
+            pass
+        assert [p.attempt for p in fake.wait_for_pushes()] == [1, 2, 3]
+        assert len({r["data"]["MsgID"] for r in receiver.received}) == 1  # the same event each time
+    finally:
+        receiver.close()
+
+
+def test_an_empty_answer_is_accepted_and_a_slow_one_is_not(fake, api):
+    quick = CallbackReceiver(fake.appid, answers=[(200, b"")])
+    slow = CallbackReceiver(fake.appid, delay=0.5)
+    try:
+        assert fake.configure_callback(quick.url, CALLBACK_TOKEN).push(
+            fake.mass_send_event({"msg_id": 1, "outcome": "SEND_SUCCESS", "articles": [{}]}))[-1].accepted
+        pushes = fake.configure_callback(slow.url, CALLBACK_TOKEN, timeout=0.2).push(
+            fake.mass_send_event({"msg_id": 2, "outcome": "SEND_SUCCESS", "articles": [{}]}))
+        assert [(p.status, p.accepted) for p in pushes] == [(None, False)] * 3
+    finally:
+        quick.close()
+        slow.close()

@@ -31,7 +31,7 @@ from .. import signoff
 from ..config import Config
 from ..ledger import Ledger
 from ..plan import next_slots
-from . import links, users, views
+from . import callback, links, users, views
 from .security import CSRF_FIELD, AddressBrake, SecurityHeaders, csrf_ok, csrf_token
 
 log = logging.getLogger(__name__)
@@ -474,6 +474,9 @@ def create_app(configs: list[Config], *, secret: str, secure: bool = False,
         Route("/a/{key}/previews/{name}/{file:path}", preview_file, methods=["GET"]),
         Route("/a/{key}/releases", releases, methods=["GET"]),
         Route("/a/{key}/releases/{id}", release, methods=["GET"]),
+        # WeChat's server callback: no sign-in and no CSRF (WeChat calls it), its own signature instead.
+        Route("/wechat/{key}", callback.verify, methods=["GET"]),
+        Route("/wechat/{key}", callback.receive, methods=["POST"]),
     ]
     from .inbox import ROUTES as INBOX  # after this module's names exist: inbox uses them
 

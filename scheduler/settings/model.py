@@ -19,6 +19,7 @@ from .sections import (
     FreshnessSettings,
     ReviewSettings,
     ScheduleSettings,
+    ServeSettings,
     ThemeSettings,
 )
 
@@ -45,6 +46,7 @@ class Config:
     alerts: AlertSettings
     daemon: DaemonSettings
     comments: CommentSettings
+    serve: ServeSettings
     categories: dict[str, Category]
     campaigns: tuple[CampaignSettings, ...]
     # Approvals given in the web console, read from the ledger (``signoff.with_ledger``):

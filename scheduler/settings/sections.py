@@ -30,6 +30,7 @@ from .values import (
     _numbers,
     _optional_cap,
     _optional_env_name,
+    _optional_http_url,
     _optional_path,
     _path,
     _redis_url,
@@ -62,6 +63,10 @@ class AccountSettings:
                                            "存放 AppSecret 的文件（权限须为 600），相对配置文件；设置后代替 app_secret_env")
     api_base_url: str = setting("https://api.weixin.qq.com/", _http_url,
                                 "微信接口地址：官方、网关、代理或本地测试服务器")
+    callback_token_env: str = setting("WECHAT_CALLBACK_TOKEN", _env_name,
+                                      "存放服务器配置令牌（Token）的环境变量名：微信推送事件到 /wechat/<键> 时用它验签")
+    callback_aes_key_env: str = setting("WECHAT_CALLBACK_AES_KEY", _env_name,
+                                        "存放消息加解密密钥（EncodingAESKey）的环境变量名：兼容模式和安全模式用它解密")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -185,6 +190,19 @@ class CommentSettings:
                                      "控制台中可以回复、精选、删除留言的角色；为空则除“查看”外的角色都可以")
 
 
+@dataclass(frozen=True)
+class ServeSettings:
+    host: str = setting("127.0.0.1", _nonempty_str, "控制台监听地址（默认只接受本机访问，对外请经 nginx 等反向代理）")
+    port: int = setting(8080, _int_between(1, 65535), "控制台监听端口")
+    base_url: str = setting("", _optional_http_url,
+                            "控制台对外地址，如 \"https://tuiwen.example.gov.cn/\"：设了之后告警附上相应页面的链接")
+    behind_https: bool = setting(False, _bool, "经 HTTPS 反向代理访问：会话 Cookie 加 Secure 标记，并信任代理转发的地址")
+
+    def link(self, path: str) -> str:
+        """The console address of ``path`` ("a/quyuan/releases/7"), or "" without a base_url."""
+        return self.base_url + path.lstrip("/") if self.base_url else ""
+
+
 SECTIONS: dict[str, type] = {
     "account": AccountSettings,
     "content": ContentSettings,
@@ -197,6 +215,7 @@ SECTIONS: dict[str, type] = {
     "alerts": AlertSettings,
     "daemon": DaemonSettings,
     "comments": CommentSettings,
+    "serve": ServeSettings,
 }
 
 # Seed 000's campaign calendar: April is the fund-supervision publicity month, and
