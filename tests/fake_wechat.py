@@ -1226,7 +1226,7 @@ class FakeWeChat:
 
     def add_user_comment(self, msg_data_id: Any, index: int, content: str, *,
                          openid: str | None = "o-fan-1", at: float | None = None) -> int:
-        """A follower comments on article ``index`` (from 0) of a mass send or publish; its
+        """A follower comments on article ``index`` (from 0) of a mass send; its
         user_comment_id. Refused (ValueError) where comments are closed, as WeChat's page is."""
         with self._lock:
             thread = self._comment_thread(msg_data_id, index)
@@ -1243,13 +1243,11 @@ class FakeWeChat:
             self._user_comment(self._comment_thread(msg_data_id, index), user_comment_id)["deleted_by_user"] = True
 
     def _articles_of(self, msg_data_id: Any) -> list[dict]:
+        # The pages speak of "群发返回的msg_data_id" only: a publish's ids are not taken (stricter).
         if _int(msg_data_id):
             for send in self.mass_sends:
                 if send["msg_data_id"] == msg_data_id:
                     return send["articles"]
-            for job in self.published.values():
-                if job["msg_data_id"] == msg_data_id and job["status"] == 0:
-                    return job["articles"]
         raise WeChatError(88001, "msg_data is not exists")
 
     def _comment_thread(self, msg_data_id: Any, index: Any) -> dict:

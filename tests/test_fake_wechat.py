@@ -618,6 +618,13 @@ def test_comment_endpoints_need_a_verified_account_with_the_comment_function(api
     assert listing(api, msg_data_id)["errcode"] == 48001
 
 
+def test_comments_are_for_mass_sends_not_publishes(api, fake):
+    media_id = api.post("draft/add", {"articles": [api.article(need_open_comment=1)]})["media_id"]
+    submitted = api.post("freepublish/submit", {"media_id": media_id})
+    assert submitted["errcode"] == 0
+    assert listing(api, submitted["msg_data_id"])["errcode"] == 88001
+
+
 def test_a_draft_comment_flag_must_be_0_or_1(api):
     answer = api.post("draft/add", {"articles": [api.article(need_open_comment=True)]})
     assert answer["errcode"] == 40035
