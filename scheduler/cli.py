@@ -266,12 +266,15 @@ def plan(ctx: click.Context, weeks: int) -> None:
 @main.command()
 @common_options
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="最多显示几次发布。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（每次发布一个对象，供脚本使用）。")
 @click.pass_context
-def log(ctx: click.Context, limit: int) -> None:
-    """发布记录：时间、状态（含补发/错过）、文章、链接、错误。"""
+def log(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """发布记录：时间、状态（含补发/错过）、文章、链接（或“链接未知”）、撤回、错误。"""
     from . import commands, fleet
 
     configs = load_all(ctx)
+    if as_json:
+        sys.exit(commands.log_json(configs, limit))
     several = len(configs) > 1
     sys.exit(fleet.each(configs, console(), lambda config, con: commands.log(config, limit, con, several=several)))
 
@@ -383,6 +386,23 @@ def resolve(ctx: click.Context, release_id: int, sent: bool | None) -> None:
         fail("用法错误：请写明核对结果：--sent（已发出）或 --not-sent（未发出）", EXIT_CONFIG)
     config = load_settings(ctx)
     sys.exit(commands.resolve(config, release_id, bool(sent), console()))
+
+
+@main.command()
+@common_options
+@click.argument("release_id", type=int)
+@click.option("--article", "article", type=click.IntRange(1), default=None, metavar="N",
+              help="只撤回第 N 篇（从 1 数起）；不写则撤回整次推送。")
+@click.option("--reason", "reason", default=None, metavar="原因", help="撤回原因（必填，记入台账）。")
+@click.option("--by", "by", default=None, metavar="姓名", help="操作人（默认为当前系统用户）。")
+@click.option("--yes", is_flag=True, help="不再询问，直接撤回（脚本用）。")
+@click.pass_context
+def withdraw(ctx: click.Context, release_id: int, article: int | None, reason: str | None, by: str | None,
+             yes: bool) -> None:
+    """撤回已推送的文章：删除群发（或发布）中的一篇或整次推送，并记下操作人、时间和原因。"""
+    from .withdraw_command import run
+
+    sys.exit(run(load_settings(ctx), release_id, article, reason, by, yes, console()))
 
 
 @main.command()

@@ -427,7 +427,8 @@ class Releaser:
         if status.urls:
             self.ledger.set_urls(release.id, status.urls)
         if status.state == "success":
-            return self.ledger.advance(release.id, L.CONFIRMED, "微信确认发送成功", error=None)
+            found = {"article_id": status.article_id} if status.article_id else {}  # a 发布 is deleted by it
+            return self.ledger.advance(release.id, L.CONFIRMED, "微信确认发送成功", error=None, **found)
         if status.state == "failed":
             detail = status.detail
             if release.error == PROTECTION_MESSAGE:
