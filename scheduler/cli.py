@@ -420,6 +420,29 @@ def serve(ctx: click.Context, host: str, port: int, behind_https: bool) -> None:
 
 
 @main.group(cls=ChineseGroup)
+def archive() -> None:
+    """发布存档：每次确认成功的推送都存一份（[archive].dir），可随时核对有没有被改动。"""
+
+
+@archive.command("verify")
+@common_options
+@click.pass_context
+def archive_verify(ctx: click.Context) -> None:
+    """核对全部存档：文件被改动或缺失时逐个列出，退出码为 1。"""
+    from .archive import Verified, verify
+
+    result = Verified()
+    for root in dict.fromkeys(config.archive.dir for config in load_all(ctx)):
+        verify(root, result)
+    for problem in result.problems:
+        click.echo(f"存档有问题：{problem}")
+    if result.problems:
+        fail(f"共 {len(result.problems)} 处问题（已核对 {result.releases} 次推送的存档）：存档在写入后被改动或删除，"
+             "请从备份恢复这些文件，并查明是谁改动的。", EXIT_CONTENT)
+    click.echo(f"存档完好：已核对 {result.releases} 次推送、{result.files} 个文件，与清单一致。")
+
+
+@main.group(cls=ChineseGroup)
 def user() -> None:
     """网页控制台的用户：添加、列出、停用、重设密码。"""
 

@@ -296,6 +296,7 @@ class Releaser:
         articles = self._draft_articles(prepared)
         if articles is None:
             return self.ledger.advance(release.id, L.CLAIMED, "图片缓存缺失，重新上传")
+        self._stage(release, articles, prepared)
         media_id = self._attempt(release, lambda: self.publisher.create_draft(articles))
         return self.ledger.advance(release.id, L.DRAFTED, f"草稿已创建（{len(articles)} 篇）", draft_media_id=media_id)
 
@@ -428,13 +429,55 @@ class Releaser:
             self.ledger.set_urls(release.id, status.urls)
         if status.state == "success":
             found = {"article_id": status.article_id} if status.article_id else {}  # a 发布 is deleted by it
-            return self.ledger.advance(release.id, L.CONFIRMED, "微信确认发送成功", error=None, **found)
+            confirmed = self.ledger.advance(release.id, L.CONFIRMED, "微信确认发送成功", error=None, **found)
+            self._archive(confirmed)
+            return confirmed
         if status.state == "failed":
             detail = status.detail
             if release.error == PROTECTION_MESSAGE:
                 detail = "群发保护：管理员拒绝或 30 分钟内没有在手机上确认，群发已被微信取消"
             return self.ledger.advance(release.id, L.FAILED, f"微信报告失败：{detail}", error=detail)
         return self.ledger.advance(release.id, L.SENT, "已提交，等待微信处理")
+
+    # --- the archive: never a reason for a release to fail ----------------------
+
+    def _stage(self, release: Release, articles: list[DraftArticle], prepared: list[_Prepared]) -> None:
+        """Keep what goes to WeChat (HTML, payload, image bytes) for the archive, before the draft is made."""
+        from publishers.images import prepare_body_image, prepare_cover
+
+        from . import archive
+
+        try:
+            staged = [archive.StagedArticle(
+                article.payload(),
+                tuple((ref.sha256, prepare_body_image(ref.path.read_bytes()).data) for ref in p.rendered.images),
+                (p.cover.sha256, prepare_cover(p.cover.read()).data))
+                for article, p in zip(articles, prepared, strict=True)]
+            archive.stage(self.config, release.id, staged)
+        except Exception as exc:  # noqa: BLE001 - a full disk must not hold a push back
+            self._archive_failed(release, exc)
+
+    def _archive(self, release: Release) -> None:
+        """Write the release's archive once; a failure is logged and recorded, the push stands."""
+        from . import archive
+
+        try:
+            folder = archive.write(self.config, self.ledger, release,
+                                   signoffs=archive.signoff_records(self.config, self.ledger, release.items))
+            self.ledger.event(self.account, "archived", f"已存档：{folder}", release.id)
+        except Exception as exc:  # noqa: BLE001 - the push is done; only its copy is missing
+            self._archive_failed(release, exc)
+
+    def _archive_failed(self, release: Release, exc: Exception) -> None:
+        from .faults import describe
+
+        message = (f"发布存档失败（推送不受影响）：{describe(exc)}。请检查 [archive].dir "
+                   f"（{self.config.archive.dir}）的磁盘空间和权限")
+        log.error("发布 %s %s", release.id, message)
+        try:
+            self.ledger.event(self.account, "archive_failed", message, release.id)
+        except Exception:
+            log.debug("could not record the archive failure", exc_info=True)
 
     # --- preview to one phone ------------------------------------------------
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from .sections import (
     AccountSettings,
     AlertSettings,
+    ArchiveSettings,
     CampaignSettings,
     Category,
     CheckSettings,
@@ -43,6 +44,7 @@ class Config:
     freshness: FreshnessSettings
     alerts: AlertSettings
     daemon: DaemonSettings
+    archive: ArchiveSettings
     categories: dict[str, Category]
     campaigns: tuple[CampaignSettings, ...]
     # Approvals given in the web console, read from the ledger (``signoff.with_ledger``):

@@ -174,6 +174,12 @@ class DaemonSettings:
                            "一个守护进程服务多个账号时，最多同时为几个账号推送（其余排队）")
 
 
+@dataclass(frozen=True)
+class ArchiveSettings:
+    dir: Path = setting("state/archive", _path,
+                        "发布存档目录（每次确认成功的推送一份：发出的 HTML、草稿内容、图片、封面和清单），相对配置文件")
+
+
 SECTIONS: dict[str, type] = {
     "account": AccountSettings,
     "content": ContentSettings,
@@ -185,6 +191,7 @@ SECTIONS: dict[str, type] = {
     "freshness": FreshnessSettings,
     "alerts": AlertSettings,
     "daemon": DaemonSettings,
+    "archive": ArchiveSettings,
 }
 
 # Seed 000's campaign calendar: April is the fund-supervision publicity month, and

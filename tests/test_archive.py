@@ -1,0 +1,121 @@
+"""The archive of confirmed releases: written once when WeChat confirms, checked by ``publish archive verify``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from scheduler import archive
+from scheduler.runtime import open_ledger
+
+SLOT_AT = "2024-04-02 09:00"
+
+
+def folders(site) -> list:
+    return list(archive.manifests(site.config.archive.dir))
+
+
+def published(site):
+    result = site.publish("--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    [folder] = folders(site)
+    return folder
+
+
+def test_a_confirmed_release_is_archived_as_it_was_sent(site, fake):
+    folder = published(site)
+    assert folder.parent.parent == site.root / "state" / "archive"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    [send] = fake.mass_sends
+    sent = send["articles"]
+    payload = json.loads((folder / "payload.json").read_text(encoding="utf-8"))
+    assert [a["title"] for a in payload["articles"]] == [a["title"] for a in sent]
+    for n, article in enumerate(sent, 1):  # the HTML WeChat received, byte for byte
+        assert (folder / "articles" / f"{n}.html").read_text(encoding="utf-8") == article["content"]
+    uploaded = {image["sha256"] for image in fake.images.values()} | {m["sha256"] for m in fake.materials.values()}
+    kept = {hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("[ic][mo]*/*")}
+    assert kept == uploaded  # the image and cover bytes that were uploaded, no more, no fewer
+    assert manifest["msg_id"] == str(send["msg_id"]) and manifest["msg_data_id"] == str(send["msg_data_id"])
+    config = site.config
+    ledger = open_ledger(config)
+    try:
+        [release] = ledger.releases(config.account.key)
+    finally:
+        ledger.close()
+    assert [a["sha256"] for a in manifest["articles"]] == [i.sha256 for i in release.items]
+    assert [a["title"] for a in manifest["articles"]] == [i.title for i in release.items]
+    for path, digest in manifest["files"].items():
+        assert hashlib.sha256((folder / path).read_bytes()).hexdigest() == digest
+    recorded = (folder / "manifest.sha256").read_text(encoding="ascii").split()[0]
+    assert recorded == hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
+    assert not (site.config.archive.dir / ".staging" / config.account.key / f"release-{release.id}").exists()
+
+    verified = site.publish("archive", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert "存档完好" in verified.output and "1 次推送" in verified.output
+
+
+def test_a_changed_or_missing_file_is_named_and_verify_fails(site, fake):
+    folder = published(site)
+    (folder / "articles" / "2.html").write_text("<p>改过</p>", encoding="utf-8")
+    cover = next((folder / "covers").iterdir())
+    cover.unlink()
+    result = site.publish("archive", "verify")
+    assert result.exit_code == 1
+    assert "articles/2.html：已被改动" in result.output
+    assert f"covers/{cover.name}：缺失" in result.output
+    assert "articles/1.html" not in result.output
+
+
+def test_an_edited_manifest_is_caught_by_its_checksum(site, fake):
+    folder = published(site)
+    manifest = folder / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"confirmed"', '"failed"'), encoding="utf-8")
+    result = site.publish("archive", "verify")
+    assert result.exit_code == 1 and "manifest.json：已被改动" in result.output
+
+
+def test_an_archive_is_never_written_twice(site, fake):
+    folder = published(site)
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    config = site.config
+    ledger = open_ledger(config)
+    try:
+        [release] = ledger.releases(config.account.key)
+        assert archive.write(config, ledger, release) == folder
+    finally:
+        ledger.close()
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_a_failing_archive_never_fails_the_push(site, fake):
+    (site.root / "state").mkdir(exist_ok=True)
+    (site.root / "state" / "archive").write_text("not a folder")  # as a full disk or a wrong path would
+    result = site.publish("--at", SLOT_AT)
+    assert result.exit_code == 0, result.output
+    assert fake.count("message/mass/sendall") == 1
+    config = site.config
+    ledger = open_ledger(config)
+    try:
+        [release] = ledger.releases(config.account.key)
+        failures = [e.message for e in ledger.events(config.account.key) if e.kind == "archive_failed"]
+        from scheduler.alerts import collect
+
+        alerts = collect(config, ledger, None, None, release.slot, forecast=False)
+    finally:
+        ledger.close()
+    assert release.status == "confirmed"
+    assert failures and "推送不受影响" in failures[0]
+    assert any(a.event == "archive_failed" for a in alerts)
+
+
+def test_the_archive_folder_is_a_setting_relative_to_the_config(site, fake):
+    site.write_config(site.config_path.read_text(encoding="utf-8") + '\n[archive]\ndir = "records/pushes"\n')
+    assert site.config.archive.dir == site.root / "records" / "pushes"
+    published(site)
+    assert (site.root / "records" / "pushes" / site.config.account.key).is_dir()
+
+
+def test_verify_with_no_archive_yet_says_so(site, fake):
+    result = site.publish("archive", "verify")
+    assert result.exit_code == 0 and "0 次推送" in result.output
