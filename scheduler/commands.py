@@ -443,7 +443,8 @@ def _print_report(config: Config, result, con: Console, *, several: bool = False
         con.print(counts)
         table = Table(*head, "推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", title="推送文章")
         for row in result.rows:
-            cells = (row.category, row.title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
+            title = row.title + ("（已撤回）" if row.withdrawn else "")
+            cells = (row.category, title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
             table.add_row(*account, local(config, row.slot), str(row.position), *map(escape, cells))
         con.print(table)
     if result.not_out:

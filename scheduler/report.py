@@ -9,7 +9,7 @@ a CSV with fixed columns, UTF-8 with a BOM so Excel opens the Chinese correctly.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -17,9 +17,10 @@ from . import ledger as L
 from . import signoff
 from .config import Config
 from .ledger import Ledger
+from .withdraw import withdrawn
 
 COLUMNS = ("推送时间", "方式", "状态", "位置", "分类", "标题", "作者", "审核", "签发", "审核记录",
-           "文件", "内容指纹", "检查结果", "链接")
+           "文件", "内容指纹", "检查结果", "链接", "撤回")
 MODES_ZH = {"mass_send": "群发", "publish": "发布"}
 STATUS_ZH = {L.SENT: "已发送", L.CONFIRMED: "成功", L.FAILED: "失败", L.MISSED: "错过",
              L.UNCONFIRMED: "结果待确认", L.EMPTY: "无文章"}
@@ -44,11 +45,13 @@ class Row:
     sha256: str
     check: str
     url: str
+    withdrawn: str = ""  # "已撤回 <when> <who>：<why>" after publish withdraw
 
     def cells(self, config: Config) -> list[str]:
         return [self.slot.astimezone(config.account.tz).strftime("%Y-%m-%d %H:%M"), MODES_ZH.get(self.mode, self.mode),
                 STATUS_ZH.get(self.status, self.status), str(self.position), self.category, self.title, self.author,
-                self.reviewed_by, self.approved_by, self.approvals, self.path, self.sha256, self.check, self.url]
+                self.reviewed_by, self.approved_by, self.approvals, self.path, self.sha256, self.check, self.url,
+                self.withdrawn]
 
 
 @dataclass
@@ -90,13 +93,18 @@ def build(config: Config, ledger: Ledger | None, start: date, end: date) -> Repo
         records = signoff.load(signoff.records_path(config))
     except signoff.SignoffError:
         records = {}
+    taken = withdrawn(ledger, config.account.key, [r.id for r in releases]) if releases else {}
     for release in sorted(releases, key=lambda r: r.slot):
         if release.status not in WENT_OUT:
             report.not_out.append((release.slot, release.status, release.error or ""))
             continue
         report.pushes[release.mode] = report.pushes.get(release.mode, 0) + 1
         for item in release.items:
-            report.rows.append(_row(config, release, item, records))
+            row = _row(config, release, item, records)
+            if (gone := taken.get((release.id, item.position))) is not None:
+                when = gone.at.astimezone(config.account.tz).strftime("%Y-%m-%d %H:%M")
+                row = replace(row, withdrawn=f"已撤回 {when} {gone.by}：{gone.reason}")
+            report.rows.append(row)
     return report
 
 

@@ -146,3 +146,104 @@ def test_an_unknown_release_or_article_is_a_usage_error(site, fake):
     assert withdraw(site, "999", "--reason", "x", "--yes").exit_code == 2
     result = withdraw(site, str(release["id"]), "--article", "9", "--reason", "x", "--yes")
     assert result.exit_code == 2 and "没有第 9 篇" in result.output
+
+
+# --- the report --------------------------------------------------------------------------
+
+def test_the_report_and_its_csv_say_which_article_was_withdrawn(site, fake, tmp_path):
+    import csv
+
+    release = pushed(site, fake)
+    assert withdraw(site, str(release["id"]), "--article", "2", "--reason", "数据有误", "--by", "张三", "--yes").exit_code == 0
+    out = tmp_path / "report.csv"
+    result = site.publish("report", "--from", "2024-04-01", "--to", "2024-04-30", "--csv", str(out))
+    assert result.exit_code == 0, result.output
+    assert "（已撤回）" in result.output
+    with out.open(encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [r["撤回"].startswith("已撤回") for r in rows] == [False, True, False]
+    assert "张三：数据有误" in rows[1]["撤回"]
+
+
+# --- the console's button ----------------------------------------------------------------
+
+def _console(site):
+    import re
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from starlette.testclient import TestClient
+
+    from scheduler.config import load_accounts
+    from scheduler.console.app import create_app
+
+    now = datetime(2024, 4, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    app = create_app(load_accounts(site.config_path), secret="s" * 40, now=lambda config: now)
+
+    def login(name):
+        client = TestClient(app)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+        client.post("/login", data={"username": name, "password": "correct horse battery", "csrf_token": token})
+        return client
+
+    return app, login
+
+
+def _user(site, name, role):
+    result = CliRunner().invoke(main, ["--config", str(site.config_path), "user", "add", name, "--account",
+                                       site.config.account.key, "--role", role, "--password-stdin"],
+                                input="correct horse battery\n")
+    assert result.exit_code == 0, result.output
+
+
+def _csrf(html):
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_the_final_signer_withdraws_one_article_in_the_console(site, fake):
+    release = pushed(site, fake)
+    _user(site, "zhong", "终审")
+    app, login = _console(site)
+    key = site.config.account.key
+    try:
+        client = login("zhong")
+        page = client.get(f"/a/{key}/releases/{release['id']}")
+        assert page.status_code == 200 and "撤回这一篇" in page.text
+        done = client.post(f"/a/{key}/releases/{release['id']}/withdraw",
+                           data={"article": "1", "reason": "标题有误", "csrf_token": _csrf(page.text)})
+        assert done.status_code == 200, done.text
+        assert "已撤回：zhong" in done.text and "标题有误" in done.text
+        no_csrf = client.post(f"/a/{key}/releases/{release['id']}/withdraw", data={"article": "2", "reason": "x"})
+        assert no_csrf.status_code == 403
+    finally:
+        app.state.console.close()
+    urls = [a["url"] for a in fake.mass_sends[0]["articles"]]
+    assert fake.served(urls[0]) is None and fake.served(urls[1]) is not None
+    [after] = log_json(site)
+    assert after["articles"][0]["withdrawal"]["by"] == "zhong"
+
+
+def test_a_user_without_the_final_role_is_refused_and_it_is_recorded(site, fake):
+    release = pushed(site, fake)
+    _user(site, "chu", "初审")
+    app, login = _console(site)
+    key = site.config.account.key
+    try:
+        client = login("chu")
+        page = client.get(f"/a/{key}/releases/{release['id']}")
+        assert "撤回这一篇" not in page.text and "需要“终审”角色" in page.text
+        refused = client.post(f"/a/{key}/releases/{release['id']}/withdraw",
+                              data={"article": "1", "reason": "想撤", "csrf_token": _csrf(page.text)})
+        assert refused.status_code == 403
+    finally:
+        app.state.console.close()
+    assert fake.count("message/mass/delete") == 0
+    config = site.config
+    ledger = open_ledger(config)
+    try:
+        refusals = [e.message for e in ledger.events(config.account.key) if e.kind == "withdraw_refused"]
+    finally:
+        ledger.close()
+    assert refusals and "chu" in refusals[0]
