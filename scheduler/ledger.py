@@ -693,3 +693,8 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 def _local(slot: datetime) -> str:
     return slot.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# Tables kept in modules of their own, mapped on Base whenever the ledger is (the migrations check
+# the models against the schema, and a session must know every table it may meet).
+from . import withdraw as _withdraw  # noqa: E402, F401

@@ -96,7 +96,7 @@ def recent(ledger: Ledger, account: str, limit: int = 5) -> list[WithdrawalRow]:
              .where(Withdrawal.account == account).order_by(Withdrawal.at.desc(), Withdrawal.id.desc()).limit(limit))
     with ledger.session() as session:
         return [WithdrawalRow(w.release_id, w.position, title or "", w.by, w.at, w.reason)
-                for w, title in session.execute(query).tuples()]
+                for w, title in session.execute(query).all()]
 
 
 # --- planning ----------------------------------------------------------------------

@@ -247,3 +247,58 @@ def test_a_user_without_the_final_role_is_refused_and_it_is_recorded(site, fake)
     finally:
         ledger.close()
     assert refusals and "chu" in refusals[0]
+
+
+# --- the ledger -------------------------------------------------------------------------------
+
+class _Deleting:
+    """A publisher that only records deletes (the HTTP path is tested above against the fake)."""
+
+    def __init__(self):
+        self.deleted = []
+
+    def delete_mass(self, msg_id, index=0):
+        self.deleted.append((msg_id, index))
+
+
+def test_a_ledger_from_before_withdrawals_is_upgraded_and_takes_them(tmp_path):
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from scheduler.ledger import Ledger, make_engine
+    from scheduler.ledger_view import SQLiteView
+    from scheduler.migrations import alembic_config, current, head
+    from scheduler.withdraw import recent, target, withdraw, withdrawn
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0005")  # a ledger written before withdrawals
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO release (id, account, slot, status, attempt, mode, late, forced, msg_id, created_at, "
+            "updated_at) VALUES (1, 'qy', '2024-04-02 01:00:00', 'confirmed', 1, 'mass_send', 0, 0, '1000000001', "
+            "'2024-04-02 01:00:00', '2024-04-02 01:00:00')"))
+        for n in (1, 2):
+            connection.execute(text(
+                "INSERT INTO release_item (release_id, account, position, post_path, sha256, title, live) "
+                f"VALUES (1, 'qy', {n}, 'news/{n}.md', '{n:064d}', '标题{n}', 1)"))
+    engine.dispose()
+    ledger = Ledger(url)
+    try:
+        assert current(ledger.engine) == head()
+        [release] = ledger.releases("qy")
+        assert release.article_id is None and withdrawn(ledger, "qy") == {}
+        publisher = _Deleting()
+        withdraw(ledger, publisher, target(ledger, "qy", 1, 2), "张三", "错字")
+        assert publisher.deleted == [("1000000001", 2)]
+        assert set(withdrawn(ledger, "qy")) == {(1, 2)}
+        assert ledger.published_paths("qy") == {"news/1.md", "news/2.md"}  # still never chosen again
+        view = SQLiteView.open(url)
+        assert view is not None
+        assert view.withdrawals("qy", 5) == recent(ledger, "qy", 5)
+        [row] = recent(ledger, "qy", 5)
+        assert (row.title, row.by, row.reason) == ("标题2", "张三", "错字") and row.at <= datetime.now(UTC)
+    finally:
+        ledger.close()
