@@ -84,6 +84,11 @@ def stage(config: Config, release_id: int, articles: list[StagedArticle]) -> Pat
     return target
 
 
+def discard(config: Config, release_id: int) -> None:
+    """Drop a release's staged files: it will never be confirmed (failed, missed). Never raises."""
+    shutil.rmtree(staging_dir(config, release_id), ignore_errors=True)
+
+
 def _ext(data: bytes) -> str:
     return "png" if data.startswith(b"\x89PNG") else "gif" if data.startswith(b"GIF8") else "jpg"
 
@@ -205,6 +210,22 @@ class Verified:
     problems: list[str] = field(default_factory=list)
 
 
+def _listed(body: bytes) -> dict | None:
+    try:
+        files = json.loads(body.decode("utf-8"))["files"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return files if isinstance(files, dict) else None
+
+
+def _recorded_sum(path: Path) -> str:
+    """The checksum written beside the manifest ("" when missing); a damaged file reads as a wrong one."""
+    if not path.is_file():
+        return ""
+    words = path.read_bytes().decode("ascii", errors="replace").split()
+    return words[0] if words else "?"
+
+
 def manifests(root: Path) -> Iterator[Path]:
     """Every archived release folder under ``root`` (staging and unfinished folders skipped)."""
     if not root.is_dir():
@@ -224,14 +245,12 @@ def verify(root: Path, result: Verified | None = None) -> Verified:
             result.problems.append(f"{name}/{MANIFEST}：缺失")
             continue
         body = manifest.read_bytes()
-        recorded = (folder / MANIFEST_SUM).read_text(encoding="ascii").split()[0] if (folder / MANIFEST_SUM).is_file() else ""
+        recorded = _recorded_sum(folder / MANIFEST_SUM)
         if recorded != _sha256(body):
             result.problems.append(f"{name}/{MANIFEST}：已被改动（与 {MANIFEST_SUM} 不符）" if recorded
                                    else f"{name}/{MANIFEST_SUM}：缺失")
             continue
-        try:
-            files = json.loads(body.decode("utf-8"))["files"]
-        except (ValueError, KeyError, TypeError):
+        if not isinstance(files := _listed(body), dict):
             result.problems.append(f"{name}/{MANIFEST}：无法读取")
             continue
         for path, digest in sorted(files.items()):

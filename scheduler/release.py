@@ -202,6 +202,7 @@ class Releaser:
                 self.publisher.delete_draft(release.draft_media_id)
             except PublishError as exc:  # a leftover draft harms nothing: say so and go on
                 self.ledger.event(self.account, "draft", f"未能删除草稿：{exc.message}", release.id)
+        self._discard_staged(release)
         return self.ledger.advance(release.id, L.MISSED, message, error=message)
 
     def _steps(self, release: Release, bundle: Bundle | None, posts: dict[str, Post] | None,
@@ -436,6 +437,7 @@ class Releaser:
             detail = status.detail
             if release.error == PROTECTION_MESSAGE:
                 detail = "群发保护：管理员拒绝或 30 分钟内没有在手机上确认，群发已被微信取消"
+            self._discard_staged(release)
             return self.ledger.advance(release.id, L.FAILED, f"微信报告失败：{detail}", error=detail)
         return self.ledger.advance(release.id, L.SENT, "已提交，等待微信处理")
 
@@ -519,7 +521,13 @@ class Releaser:
 
     def _fail(self, release: Release, message: str, code: int | None = None) -> _Stop:
         failed = self.ledger.advance(release.id, L.FAILED, message, error=message)
+        self._discard_staged(release)
         return _Stop(failed, message)
+
+    def _discard_staged(self, release: Release) -> None:
+        from .archive import discard
+
+        discard(self.config, release.id)
 
 
 class _Unusable(PublishError):

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scheduler import archive
 from scheduler.runtime import open_ledger
@@ -119,3 +125,50 @@ def test_the_archive_folder_is_a_setting_relative_to_the_config(site, fake):
 def test_verify_with_no_archive_yet_says_so(site, fake):
     result = site.publish("archive", "verify")
     assert result.exit_code == 0 and "0 次推送" in result.output
+
+
+def test_a_release_that_failed_leaves_no_staged_files(site, fake):
+    fake.send_outcome = "SEND_FAIL"
+    site.publish("--at", SLOT_AT)
+    assert folders(site) == []
+    assert not any((site.config.archive.dir / ".staging").rglob("*.html"))
+
+
+# --- any change to any archived file is caught --------------------------------------------
+
+def _synthetic(root):
+    """An archive written by the archive module alone, from a release as the ledger holds one."""
+    config = SimpleNamespace(archive=SimpleNamespace(dir=root),
+                             account=SimpleNamespace(key="qy", name="屈原医保", tz=UTC))
+    items = [SimpleNamespace(position=n, title=f"标题{n}", post_path=f"news/{n}.md", category="news",
+                             sha256=f"{n:064d}", commit_sha=None, commit_author=None, commit_date=None,
+                             article_url=None) for n in (1, 2)]
+    release = SimpleNamespace(id=7, slot=datetime(2024, 4, 2, 1, tzinfo=UTC), items=items, mode="mass_send",
+                              status="confirmed", commit_sha="abc", digest="d", msg_id="1", msg_data_id="2",
+                              publish_id=None, article_id=None, sent_at=None)
+    staged = [archive.StagedArticle({"title": f"标题{n}", "content": f"<p>正文{n}</p>", "thumb_media_id": "m"},
+                                    ((f"{n}" * 64, b"\xff\xd8\xff" + bytes([n]) * 40),),
+                                    ("c" * 64, b"\x89PNG\r\n\x1a\n" + b"\0" * 30)) for n in (1, 2)]
+    archive.stage(config, release.id, staged)
+    return archive.write(config, None, release)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(choice=st.integers(min_value=0), offset=st.integers(min_value=0), flip=st.integers(min_value=1, max_value=255))
+def test_changing_any_byte_of_any_archived_file_is_named(tmp_path_factory, choice, offset, flip):
+    base = tmp_path_factory.mktemp("archive")
+    folder = _synthetic(base / "original")
+    assert archive.verify(base / "original").problems == []
+    copy = base / "copy"
+    shutil.copytree(base / "original", copy)
+    files = sorted(p for p in (copy / folder.relative_to(base / "original")).rglob("*") if p.is_file())
+    target = files[choice % len(files)]
+    data = bytearray(target.read_bytes())
+    data[offset % len(data)] ^= flip
+    target.write_bytes(bytes(data))
+    problems = archive.verify(copy).problems
+    name = target.relative_to(copy).as_posix()
+    if target.name == "manifest.sha256":
+        assert problems and "manifest" in problems[0]
+    else:
+        assert any(p.startswith(name) for p in problems), (name, problems)

@@ -36,6 +36,8 @@ def test_one_article_of_a_mass_send_disappears_and_the_rest_stay(site, fake):
     [send] = fake.mass_sends
     urls = [a["url"] for a in send["articles"]]
     assert all(fake.served(url) for url in urls)
+    assert [a["url"] for a in release["articles"]] == [None, None, None]  # a mass send's links come later
+    assert site.publish("log").output.count("链接未知") == 3
 
     result = withdraw(site, str(release["id"]), "--article", "2", "--reason", "数据有误", "--by", "张三", "--yes")
     assert result.exit_code == 0, result.output
