@@ -125,7 +125,7 @@ def write(config: Config, ledger, release, *, signoffs: dict[str, list[dict]] | 
         manifest = _manifest(config, release, temp, signoffs or {}, figures, staged.is_dir(), now)
         body = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False).encode("utf-8")
         _write(temp / MANIFEST, body)
-        _write(temp / MANIFEST_SUM, f"{_sha256(body)}  {MANIFEST}\n".encode("ascii"))
+        _write(temp / MANIFEST_SUM, _sum_line(body))
         try:
             os.rename(temp, final)  # atomic; refused when the folder exists (another process won)
         except OSError:
@@ -136,6 +136,30 @@ def write(config: Config, ledger, release, *, signoffs: dict[str, list[dict]] | 
         shutil.rmtree(temp, ignore_errors=True)
     shutil.rmtree(staged, ignore_errors=True)
     return final
+
+
+def keep(config: Config, ledger, release) -> Path | None:
+    """Archive a release WeChat confirmed, recording it; a failure is logged, recorded and alerted
+    (an ``archive_failed`` event), never raised: a push is never undone by a full disk."""
+    try:
+        folder = write(config, ledger, release, signoffs=signoff_records(config, ledger, release.items))
+        ledger.event(config.account.key, "archived", f"已存档：{folder}", release.id)
+        return folder
+    except Exception as exc:  # noqa: BLE001 - the push is done; only its copy is missing
+        failed(config, ledger, release.id, exc)
+        return None
+
+
+def failed(config: Config, ledger, release_id: int, exc: Exception) -> None:
+    """Say that the archive of a release could not be written, in the log and the ledger. Never raises."""
+    from .faults import describe
+
+    message = f"发布存档失败（推送不受影响）：{describe(exc)}。请检查 [archive].dir（{config.archive.dir}）的磁盘空间和权限"
+    log.error("发布 %s %s", release_id, message)
+    try:
+        ledger.event(config.account.key, "archive_failed", message, release_id)
+    except Exception:
+        log.debug("could not record the archive failure", exc_info=True)
 
 
 def _manifest(config: Config, release, folder: Path, signoffs: dict[str, list[dict]], figures: dict | None,
@@ -218,12 +242,9 @@ def _listed(body: bytes) -> dict | None:
     return files if isinstance(files, dict) else None
 
 
-def _recorded_sum(path: Path) -> str:
-    """The checksum written beside the manifest ("" when missing); a damaged file reads as a wrong one."""
-    if not path.is_file():
-        return ""
-    words = path.read_bytes().decode("ascii", errors="replace").split()
-    return words[0] if words else "?"
+def _sum_line(body: bytes) -> bytes:
+    """What manifest.sha256 holds: the manifest's checksum, in the format of sha256sum."""
+    return f"{_sha256(body)}  {MANIFEST}\n".encode("ascii")
 
 
 def manifests(root: Path) -> Iterator[Path]:
@@ -245,10 +266,11 @@ def verify(root: Path, result: Verified | None = None) -> Verified:
             result.problems.append(f"{name}/{MANIFEST}：缺失")
             continue
         body = manifest.read_bytes()
-        recorded = _recorded_sum(folder / MANIFEST_SUM)
-        if recorded != _sha256(body):
-            result.problems.append(f"{name}/{MANIFEST}：已被改动（与 {MANIFEST_SUM} 不符）" if recorded
-                                   else f"{name}/{MANIFEST_SUM}：缺失")
+        if not (folder / MANIFEST_SUM).is_file():
+            result.problems.append(f"{name}/{MANIFEST_SUM}：缺失")
+            continue
+        if (folder / MANIFEST_SUM).read_bytes() != _sum_line(body):  # exactly as written, byte for byte
+            result.problems.append(f"{name}/{MANIFEST}：已被改动（与 {MANIFEST_SUM} 不符）")
             continue
         if not isinstance(files := _listed(body), dict):
             result.problems.append(f"{name}/{MANIFEST}：无法读取")

@@ -528,10 +528,15 @@ def resolve(config: Config, release_id: int, sent: bool, con: Console) -> int:
                   "不是“结果待确认”，无需核对。[/]")
         return EXIT_CONFIG
     if sent:
-        ledger.advance(release.id, L.CONFIRMED, "经人工核对：已经发出", error=None)
+        from .archive import keep
+
+        keep(config, ledger, ledger.advance(release.id, L.CONFIRMED, "经人工核对：已经发出", error=None))
         con.print(f"已记下：{local(config, release.slot)} 的推送已经发出。")
     else:
+        from .archive import discard
+
         ledger.advance(release.id, L.FAILED, "经人工核对：没有发出，文章放回待发", error="经人工核对：没有发出")
+        discard(config, release.id)
         con.print(f"已记下：{local(config, release.slot)} 的推送没有发出，文章已放回待发，会在以后的推送中重新入选。")
     return EXIT_OK
 

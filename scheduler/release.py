@@ -463,23 +463,12 @@ class Releaser:
         """Write the release's archive once; a failure is logged and recorded, the push stands."""
         from . import archive
 
-        try:
-            folder = archive.write(self.config, self.ledger, release,
-                                   signoffs=archive.signoff_records(self.config, self.ledger, release.items))
-            self.ledger.event(self.account, "archived", f"已存档：{folder}", release.id)
-        except Exception as exc:  # noqa: BLE001 - the push is done; only its copy is missing
-            self._archive_failed(release, exc)
+        archive.keep(self.config, self.ledger, release)
 
     def _archive_failed(self, release: Release, exc: Exception) -> None:
-        from .faults import describe
+        from . import archive
 
-        message = (f"发布存档失败（推送不受影响）：{describe(exc)}。请检查 [archive].dir "
-                   f"（{self.config.archive.dir}）的磁盘空间和权限")
-        log.error("发布 %s %s", release.id, message)
-        try:
-            self.ledger.event(self.account, "archive_failed", message, release.id)
-        except Exception:
-            log.debug("could not record the archive failure", exc_info=True)
+        archive.failed(self.config, self.ledger, release.id, exc)
 
     # --- preview to one phone ------------------------------------------------
 

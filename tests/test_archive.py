@@ -127,6 +127,23 @@ def test_verify_with_no_archive_yet_says_so(site, fake):
     assert result.exit_code == 0 and "0 次推送" in result.output
 
 
+def test_a_send_a_person_confirms_with_resolve_is_archived_too(site, fake):
+    fake.inject("message/mass/sendall", "lost")
+    assert site.publish("--at", SLOT_AT).exit_code == 3  # sent, but the answer was lost: unconfirmed
+    assert folders(site) == []
+    config = site.config
+    ledger = open_ledger(config)
+    try:
+        [release] = ledger.releases(config.account.key)
+    finally:
+        ledger.close()
+    assert site.publish("resolve", str(release.id), "--sent").exit_code == 0
+    [folder] = folders(site)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["complete"] and manifest["status"] == "confirmed"
+    assert (folder / "articles" / "3.html").read_text(encoding="utf-8") == fake.mass_sends[0]["articles"][2]["content"]
+
+
 def test_a_release_that_failed_leaves_no_staged_files(site, fake):
     fake.send_outcome = "SEND_FAIL"
     site.publish("--at", SLOT_AT)
