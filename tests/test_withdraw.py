@@ -304,3 +304,34 @@ def test_a_ledger_from_before_withdrawals_is_upgraded_and_takes_them(tmp_path):
         assert (row.title, row.by, row.reason) == ("标题2", "张三", "错字") and row.at <= datetime.now(UTC)
     finally:
         ledger.close()
+
+
+def test_withdrawals_are_kept_on_each_ledger_backend(database_url):
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from scheduler import ledger as L
+    from scheduler.ledger import ItemPlan, Ledger
+    from scheduler.withdraw import AlreadyWithdrawn, recent, target, withdraw, withdrawn
+
+    ledger = Ledger(database_url)
+    try:
+        release = ledger.claim("qy", datetime(2024, 4, 2, 1, tzinfo=UTC), "mass_send",
+                               [ItemPlan(n, f"news/{n}.md", f"{n:064d}", f"标题{n}") for n in (1, 2, 3)])
+        ledger.advance(release.id, L.CONFIRMED, "测试", msg_id="1000000001")
+        publisher = _Deleting()
+        withdraw(ledger, publisher, target(ledger, "qy", release.id, 2), "张三", "错字")
+        whole = target(ledger, "qy", release.id, None)
+        assert whole.positions == (1, 3) and whole.index == 0  # the rest, with WeChat's "whole message"
+        withdraw(ledger, publisher, whole, "李四", "整次误发")
+        assert publisher.deleted == [("1000000001", 2), ("1000000001", 0)]
+        taken = withdrawn(ledger, "qy")
+        assert {key: (w.by, w.whole) for key, w in taken.items()} == {
+            (release.id, 1): ("李四", True), (release.id, 2): ("张三", False), (release.id, 3): ("李四", True)}
+        assert [r.title for r in recent(ledger, "qy", 2)] in (["标题3", "标题1"], ["标题1", "标题3"])
+        with pytest.raises(AlreadyWithdrawn):
+            target(ledger, "qy", release.id, None)
+        assert ledger.published_paths("qy") == {"news/1.md", "news/2.md", "news/3.md"}
+    finally:
+        ledger.close()
