@@ -13,16 +13,18 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from publishers.base import PublishError, UnknownOutcome
-
 from . import states as S
 from .ledger import Base, Ledger, Release, ReleaseItem, UTCDateTime, utcnow
 from .ledger_view import WithdrawalRow
+
+if TYPE_CHECKING:
+    from publishers.base import PublishError
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +177,8 @@ def withdraw(ledger: Ledger, publisher, target: Target, by: str, reason: str, *,
 
 def _delete(ledger: Ledger, publisher, target: Target) -> str:
     """The WeChat call; a note for the event when WeChat had already deleted it."""
+    from publishers.base import PublishError, UnknownOutcome  # not at import: the ledger maps this module
+
     release = target.release
     try:
         if release.mode == "mass_send":
@@ -205,6 +209,8 @@ def _article_id(ledger: Ledger, publisher, release: Release) -> str:
 
 def _mass_gone(publisher, release: Release) -> bool:
     """Whether WeChat reports the whole mass send deleted already (by hand, or by an earlier try)."""
+    from publishers.base import PublishError
+
     try:
         return publisher.mass_status(str(release.msg_id)).detail == "群发已被删除"
     except PublishError:
