@@ -217,6 +217,7 @@ def test_the_final_signer_withdraws_one_article_in_the_console(site, fake):
                            data={"article": "1", "reason": "标题有误", "csrf_token": _csrf(page.text)})
         assert done.status_code == 200, done.text
         assert "已撤回：zhong" in done.text and "标题有误" in done.text
+        assert "（已撤回 1 篇）" in client.get(f"/a/{key}/releases").text
         no_csrf = client.post(f"/a/{key}/releases/{release['id']}/withdraw", data={"article": "2", "reason": "x"})
         assert no_csrf.status_code == 403
     finally:

@@ -414,8 +414,14 @@ def preview_file(request: Request) -> Response:
 def releases(request: Request) -> Response:
     user = signed_in(request)
     config = account_of(request, user)
-    rows = _console(request).ledger(config).releases(config.account.key, 200)
-    return page(request, "releases.html", user=user, config=config, releases=rows, views=views)
+    from ..withdraw import withdrawn
+
+    ledger = _console(request).ledger(config)
+    rows = ledger.releases(config.account.key, 200)
+    gone: dict[int, set[int]] = {}
+    for release_id, position in withdrawn(ledger, config.account.key, [r.id for r in rows]):
+        gone.setdefault(release_id, set()).add(position)
+    return page(request, "releases.html", user=user, config=config, releases=rows, views=views, withdrawn=gone)
 
 
 def release(request: Request, *, status_code: int = 200, notice: str = "", error: str = "") -> Response:
