@@ -117,3 +117,9 @@ class Publisher(Protocol):
 
     def preview(self, media_id: str, to: str) -> None:
         """Send a draft to one person's phone (openid or WeChat ID)."""
+
+    def delete_mass(self, msg_id: str, index: int = 0) -> None:
+        """Take down article ``index`` (from 1; 0 = every one) of a mass send."""
+
+    def delete_publication(self, article_id: str, index: int = 0) -> None:
+        """Delete article ``index`` (from 1; 0 = every one) of a 发布; irreversible."""

@@ -381,6 +381,14 @@ class WeChatPublisher:
             return Publication("failed", "已删除", article_id=article_id)
         return Publication("success", article_id=article_id, urls=urls)
 
+    def delete_mass(self, msg_id: str, index: int = 0) -> None:
+        """Take a mass send's article ``index`` (from 1; 0 = all) down: its page stops opening."""
+        self.client.mass.delete(msg_id, index)
+
+    def delete_publication(self, article_id: str, index: int = 0) -> None:
+        """Delete a 发布's article ``index`` (from 1; 0 = all); irreversible."""
+        self.client.freepublish.delete(article_id, index)
+
     def preview(self, media_id: str, to: str) -> None:
         """``to`` is an openid (28 characters starting with "o") or else a WeChat ID (微信号)."""
         if re.fullmatch(r"o[A-Za-z0-9_-]{27}", to):

@@ -55,6 +55,10 @@ class FreePublishAPI(BaseWeChatAPI):
         """通过 article_id 获取已发布文章 ``freepublish/getarticle``."""
         return self._post("freepublish/getarticle", data={"article_id": article_id})
 
+    def delete(self, article_id: str, index: int = 0) -> dict:
+        """删除发布文章 ``freepublish/delete``: ``index`` from 1, 0 = every article; irreversible."""
+        return self._post("freepublish/delete", data={"article_id": article_id, "index": index}, safe=False)
+
 
 class MassSendAPI(BaseWeChatAPI):
     """群发接口: 根据标签进行群发 (to all), 预览接口, 查询群发消息发送状态.
@@ -77,6 +81,15 @@ class MassSendAPI(BaseWeChatAPI):
     def get(self, msg_id: str) -> dict:
         """查询群发消息发送状态 ``message/mass/get``."""
         return self._post("message/mass/get", data={"msg_id": str(msg_id)})
+
+    def delete(self, msg_id: str, article_idx: int = 0) -> dict:
+        """删除群发消息 ``message/mass/delete``: ``article_idx`` from 1, 0 = the whole message.
+
+        wechatpy's ``message.delete_mass`` sends the msg_id only (the whole message), so one
+        article of a bundle cannot be taken down with it. ``msg_id`` is a number in WeChat's JSON.
+        """
+        return self._post("message/mass/delete", data={"msg_id": int(msg_id), "article_idx": article_idx},
+                          safe=False)
 
 
 class ImageAPI(BaseWeChatAPI):

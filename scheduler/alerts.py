@@ -51,6 +51,7 @@ EVENTS = {
     "freshness": "更新提醒",
     "empty_bundle": "没有可发布的文章",
     "comment_due": "留言待回复",
+    "archive_failed": "发布存档失败",
 }
 
 
@@ -194,6 +195,10 @@ def collect(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None
                             f"文章 {left.post.rel} {left.message_zh}。它没有随本次推送发出，其他文章照常推送；"
                             "改正后运行 publish check 确认。", None, "invalid",
                             config.serve.link(f"a/{config.account.key}/posts/{left.post.rel}")))
+    if failed := ledger.count_events(config.account.key, "archive_failed"):  # one alert for each new failure
+        alerts.append(Alert(f"archive:{failed}", "archive_failed",
+                            f"有推送未能写入发布存档（共 {failed} 次），推送本身不受影响。请查看守护进程日志或 "
+                            "publish log 中的原因（多为磁盘已满或目录无写权限），修好后运行 publish archive verify 检查。"))
     alerts.sort(key=lambda a: a.slot or now)
     if (alert := freshness_alert(config, fresh)) is not None:
         alerts.append(alert)

@@ -266,12 +266,15 @@ def plan(ctx: click.Context, weeks: int) -> None:
 @main.command()
 @common_options
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="最多显示几次发布。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（每次发布一个对象，供脚本使用）。")
 @click.pass_context
-def log(ctx: click.Context, limit: int) -> None:
-    """发布记录：时间、状态（含补发/错过）、文章、链接、错误。"""
+def log(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """发布记录：时间、状态（含补发/错过）、文章、链接（或“链接未知”）、撤回、错误。"""
     from . import commands, fleet
 
     configs = load_all(ctx)
+    if as_json:
+        sys.exit(commands.log_json(configs, limit))
     several = len(configs) > 1
     sys.exit(fleet.each(configs, console(), lambda config, con: commands.log(config, limit, con, several=several)))
 
@@ -387,6 +390,23 @@ def resolve(ctx: click.Context, release_id: int, sent: bool | None) -> None:
 
 @main.command()
 @common_options
+@click.argument("release_id", type=int)
+@click.option("--article", "article", type=click.IntRange(1), default=None, metavar="N",
+              help="只撤回第 N 篇（从 1 数起）；不写则撤回整次推送。")
+@click.option("--reason", "reason", default=None, metavar="原因", help="撤回原因（必填，记入台账）。")
+@click.option("--by", "by", default=None, metavar="姓名", help="操作人（默认为当前系统用户）。")
+@click.option("--yes", is_flag=True, help="不再询问，直接撤回（脚本用）。")
+@click.pass_context
+def withdraw(ctx: click.Context, release_id: int, article: int | None, reason: str | None, by: str | None,
+             yes: bool) -> None:
+    """撤回已推送的文章：删除群发（或发布）中的一篇或整次推送，并记下操作人、时间和原因。"""
+    from .withdraw_command import run
+
+    sys.exit(run(load_settings(ctx), release_id, article, reason, by, yes, console()))
+
+
+@main.command()
+@common_options
 @click.option("--host", help="监听地址（默认 [serve].host，即 127.0.0.1：只接受本机访问，对外请经 nginx 等反向代理）。")
 @click.option("--port", type=click.IntRange(1, 65535), help="监听端口（默认 [serve].port，即 8080）。")
 @click.option("--behind-https", is_flag=True, default=None,
@@ -400,6 +420,29 @@ def serve(ctx: click.Context, host: str | None, port: int | None, behind_https: 
     settings = configs[0].serve  # one console for the installation: the shared [serve] table
     sys.exit(run_console(configs, host or settings.host, port or settings.port,
                          settings.behind_https if behind_https is None else behind_https))
+
+
+@main.group(cls=ChineseGroup)
+def archive() -> None:
+    """发布存档：每次确认成功的推送都存一份（[archive].dir），可随时核对有没有被改动。"""
+
+
+@archive.command("verify")
+@common_options
+@click.pass_context
+def archive_verify(ctx: click.Context) -> None:
+    """核对全部存档：文件被改动或缺失时逐个列出，退出码为 1。"""
+    from .archive import Verified, verify
+
+    result = Verified()
+    for root in dict.fromkeys(config.archive.dir for config in load_all(ctx)):
+        verify(root, result)
+    for problem in result.problems:
+        click.echo(f"存档有问题：{problem}")
+    if result.problems:
+        fail(f"共 {len(result.problems)} 处问题（已核对 {result.releases} 次推送的存档）：存档在写入后被改动或删除，"
+             "请从备份恢复这些文件，并查明是谁改动的。", EXIT_CONTENT)
+    click.echo(f"存档完好：已核对 {result.releases} 次推送、{result.files} 个文件，与清单一致。")
 
 
 @main.group(cls=ChineseGroup)

@@ -286,6 +286,8 @@ def plan(config: Config, at: datetime, weeks: int, con: Console, *, several: boo
 
 
 def log(config: Config, limit: int, con: Console, *, several: bool = False) -> None:
+    from .withdraw import withdrawn
+
     ledger = _existing_ledger(config)
     if ledger:
         from .wechat_events import settle
@@ -295,28 +297,47 @@ def log(config: Config, limit: int, con: Console, *, several: bool = False) -> N
     if not releases:
         con.print(f"{escape(config.account.name)}还没有发布记录。" if several else "还没有发布记录。")
         return
-    con.print(_release_table(config, releases, title="发布记录", several=several))
+    taken = withdrawn(ledger, config.account.key, [r.id for r in releases])
+    con.print(_release_table(config, releases, title="发布记录", several=several, withdrawn=taken))
 
 
-def _release_table(config: Config, releases, title: str, *, several: bool = False) -> Table:
+def log_json(configs: list[Config], limit: int) -> int:
+    """``publish log --json``: every account's latest releases in one JSON list."""
+    import json
+
+    from .release_log import releases_data
+
+    data = [row for config in configs for row in releases_data(config, _existing_ledger(config), limit)]
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def _release_table(config: Config, releases, title: str, *, several: bool = False,
+                   withdrawn: dict | None = None) -> Table:
     account = [config.account.key] if several else []  # several accounts: every row says whose
     table = Table(*(["账号"] if several else []), "编号", "推送时间", "状态", "文章", "提交", "链接 / 错误",
                   title=f"{escape(config.account.name)} {title}" if several else title)
+    taken = withdrawn or {}
     for release in releases:
         marks = [m for m, on in (("补发", release.late), ("加推", release.forced)) if on]
         state = STATUS_ZH.get(release.status, release.status) + (f"（{'、'.join(marks)}）" if marks else "")
-        titles = escape("\n".join(f"{i.position}. {i.title}" for i in release.items) or "—")
-        detail = escape("\n".join(x for x in (_links(release), release.error or "") if x) or "—")
+        gone = {i.position for i in release.items if (release.id, i.position) in taken}
+        titles = escape("\n".join(f"{i.position}. {i.title}" + ("（已撤回）" if i.position in gone else "")
+                                  for i in release.items) or "—")
+        links = "\n".join(x for i in release.items if (x := _link(release, i, i.position in gone)))
+        detail = escape("\n".join(x for x in (links, release.error or "") if x) or "—")
         commit = (release.commit_sha or "")[:10] or "—"
         table.add_row(*account, str(release.id), local(config, release.slot), state, titles, commit, detail)
     return table
 
 
-def _links(release) -> str:
-    """The article links; a confirmed article without one says so (no callback configured, or not pushed yet)."""
-    unknown = release.status == L.CONFIRMED
-    lines = [i.article_url or (f"{i.position}. 链接未知" if unknown else "") for i in release.items]
-    return "\n".join(line for line in lines if line)
+def _link(release, item, gone: bool) -> str:
+    """An article's line in the links column: its URL, 链接未知 once it went out, 已撤回 after a withdrawal."""
+    if gone:
+        return f"{item.position}. 已撤回" + (f" {item.article_url}" if item.article_url else "")
+    if item.article_url:
+        return item.article_url
+    return f"{item.position}. 链接未知" if release.status in (L.SENT, L.CONFIRMED) else ""
 
 
 def status(config: Config, at: datetime, con: Console) -> None:
@@ -348,6 +369,8 @@ def status(config: Config, at: datetime, con: Console) -> None:
         alive = at - beat <= timedelta(minutes=2 * RECONCILE_MINUTES + 1)
         table.add_row("守护进程", ("运行中" if alive else "[red]无响应[/]") + f"，最后心跳 {local(config, beat)}")
     table.add_row("待确认的发布", "\n".join(f"{local(config, r.slot)} {STATUS_ZH[r.status]}" for r in pending) or "无")
+    if taken := _withdrawals(config, ledger):
+        table.add_row("最近撤回", taken)
     try:
         config.credentials()  # the environment, or a secret file (refused when others can read it)
         table.add_row("微信凭据", "已设置" if config.account.app_secret_file else "环境变量已设置")
@@ -355,6 +378,22 @@ def status(config: Config, at: datetime, con: Console) -> None:
         table.add_row("微信凭据", f"[red]{escape(str(exc))}[/]")
     con.print(table)
     print_account_warnings(config, at, con)
+
+
+def _withdrawals(config: Config, ledger) -> str:
+    """The latest articles taken down (publish withdraw), one line each; "" when none."""
+    from .ledger_view import SQLiteView
+
+    if ledger is None:
+        return ""
+    if isinstance(ledger, SQLiteView):
+        rows = ledger.withdrawals(config.account.key, 3) or []
+    else:
+        from .withdraw import recent
+
+        rows = recent(ledger, config.account.key, 3)
+    return "\n".join(escape(f"发布 {r.release_id} 第 {r.position} 篇《{r.title}》已撤回（{r.by}，"
+                               f"{local(config, r.at)}，原因：{r.reason}）") for r in rows)
 
 
 def _freshness_line(config: Config, ledger, at: datetime) -> str:
@@ -409,7 +448,8 @@ def _print_report(config: Config, result, con: Console, *, several: bool = False
         table = Table(*head, "推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", "留言/已回/按时",
                       title="推送文章")
         for row in result.rows:
-            cells = (row.category, row.title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
+            title = row.title + ("（已撤回）" if row.withdrawn else "")
+            cells = (row.category, title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
             table.add_row(*account, local(config, row.slot), str(row.position), *map(escape, cells),
                           f"{row.comments}/{row.answered}/{row.in_time}")
         con.print(table)
@@ -494,10 +534,15 @@ def resolve(config: Config, release_id: int, sent: bool, con: Console) -> int:
                   "不是“结果待确认”，无需核对。[/]")
         return EXIT_CONFIG
     if sent:
-        ledger.advance(release.id, L.CONFIRMED, "经人工核对：已经发出", error=None)
+        from .archive import keep
+
+        keep(config, ledger, ledger.advance(release.id, L.CONFIRMED, "经人工核对：已经发出", error=None))
         con.print(f"已记下：{local(config, release.slot)} 的推送已经发出。")
     else:
+        from .archive import discard
+
         ledger.advance(release.id, L.FAILED, "经人工核对：没有发出，文章放回待发", error="经人工核对：没有发出")
+        discard(config, release.id)
         con.print(f"已记下：{local(config, release.slot)} 的推送没有发出，文章已放回待发，会在以后的推送中重新入选。")
     return EXIT_OK
 

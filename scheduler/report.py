@@ -17,9 +17,10 @@ from . import ledger as L
 from . import signoff
 from .config import Config
 from .ledger import Ledger
+from .withdraw import withdrawn
 
 COLUMNS = ("推送时间", "方式", "状态", "位置", "分类", "标题", "作者", "审核", "签发", "审核记录",
-           "文件", "内容指纹", "检查结果", "链接", "留言数", "已回复", "按时回复")
+           "文件", "内容指纹", "检查结果", "链接", "撤回", "留言数", "已回复", "按时回复")
 MODES_ZH = {"mass_send": "群发", "publish": "发布"}
 STATUS_ZH = {L.SENT: "已发送", L.CONFIRMED: "成功", L.FAILED: "失败", L.MISSED: "错过",
              L.UNCONFIRMED: "结果待确认", L.EMPTY: "无文章"}
@@ -47,12 +48,13 @@ class Row:
     comments: int = 0  # received (deleted ones too: they were received)
     answered: int = 0
     in_time: int = 0  # answered within [comments].reply_days working days
+    withdrawn: str = ""  # "已撤回 <when> <who>：<why>" after publish withdraw
 
     def cells(self, config: Config) -> list[str]:
         return [self.slot.astimezone(config.account.tz).strftime("%Y-%m-%d %H:%M"), MODES_ZH.get(self.mode, self.mode),
                 STATUS_ZH.get(self.status, self.status), str(self.position), self.category, self.title, self.author,
                 self.reviewed_by, self.approved_by, self.approvals, self.path, self.sha256, self.check, self.url,
-                str(self.comments), str(self.answered), str(self.in_time)]
+                self.withdrawn, str(self.comments), str(self.answered), str(self.in_time)]
 
 
 @dataclass
@@ -102,6 +104,7 @@ def build(config: Config, ledger: Ledger | None, start: date, end: date) -> Repo
     from .comments import Counts, counts
 
     comments = counts(config, ledger, [r.id for r in releases if r.status in WENT_OUT])
+    taken = withdrawn(ledger, config.account.key, [r.id for r in releases]) if releases else {}
     for release in sorted(releases, key=lambda r: r.slot):
         if release.status not in WENT_OUT:
             report.not_out.append((release.slot, release.status, release.error or ""))
@@ -109,8 +112,12 @@ def build(config: Config, ledger: Ledger | None, start: date, end: date) -> Repo
         report.pushes[release.mode] = report.pushes.get(release.mode, 0) + 1
         for item in release.items:
             got = comments.get((release.id, item.position), Counts())
-            report.rows.append(replace(_row(config, release, item, records), comments=got.received,
-                                       answered=got.answered, in_time=got.in_time))
+            row = replace(_row(config, release, item, records), comments=got.received,
+                          answered=got.answered, in_time=got.in_time)
+            if (gone := taken.get((release.id, item.position))) is not None:
+                when = gone.at.astimezone(config.account.tz).strftime("%Y-%m-%d %H:%M")
+                row = replace(row, withdrawn=f"已撤回 {when} {gone.by}：{gone.reason}")
+            report.rows.append(row)
     return report
 
 

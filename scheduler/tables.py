@@ -62,6 +62,7 @@ class Release(Base):
     msg_id: Mapped[str | None] = mapped_column(String(64))
     msg_data_id: Mapped[str | None] = mapped_column(String(64))
     publish_id: Mapped[str | None] = mapped_column(String(64))
+    article_id: Mapped[str | None] = mapped_column(String(128))  # a 发布's, to delete it by (withdraw)
     clientmsgid: Mapped[str | None] = mapped_column(String(32))
     digest: Mapped[str | None] = mapped_column(String(64))
     commit_sha: Mapped[str | None] = mapped_column(String(64))  # the content commit it was read from

@@ -152,6 +152,7 @@ _ROUTES = {
     "comment/delete": _Route("_comment_delete", verified=True),
     "comment/reply/add": _Route("_comment_reply_add", verified=True),
     "comment/reply/delete": _Route("_comment_reply_delete", verified=True),
+    "message/mass/delete": _Route("_mass_delete", verified=True),
 }
 
 
@@ -1085,6 +1086,9 @@ class FakeWeChat:
             self._refuse_repeat(key, now)
         self._check_mass_quota(now)
         del self.drafts[media_id]
+        for article in draft["articles"]:  # each article of a mass send gets its page
+            article["url"] = f"https://mp.weixin.qq.com/s/{self._new_id('url', 22)}"
+            article["is_deleted"] = False
         send = {"msg_id": 1_000_000_000 + next(self._ids),
                 "msg_data_id": 2_247_483_000 + next(self._ids), "clientmsgid": clientmsgid,
                 "media_id": media_id, "articles": draft["articles"], "filter": selection,
@@ -1131,6 +1135,8 @@ class FakeWeChat:
         msg_id = request.json.get("msg_id")
         for send in self.mass_sends:
             if str(send["msg_id"]) == str(msg_id):
+                if send.get("deleted"):
+                    return {"msg_id": send["msg_id"], "msg_status": "DELETE"}
                 if self.mass_protection and not send.get("confirmed"):
                     waited = self.clock() - send["time"]
                     status = "SEND_FAIL" if waited >= PROTECTION_SECONDS else "SENDING"
@@ -1143,6 +1149,54 @@ class FakeWeChat:
                     self._push_later(self.mass_send_event(send))
                 return {"msg_id": send["msg_id"], "msg_status": send["outcome"]}
         raise WeChatError(40035, "invalid args")
+
+    def _mass_delete(self, request: _Request) -> dict:
+        """删除群发消息: ``msg_id`` (or, without it, the article ``url``) and ``article_idx`` from 1,
+        0 or absent = every article. Only a send that succeeded can be deleted; an unknown, unsent or
+        already deleted message (or article) is 40059, the one code WeChat's page names for it."""
+        body = request.json
+        msg_id, index, url = body.get("msg_id"), body.get("article_idx", 0), body.get("url")
+        if index is None:
+            index = 0
+        if not _int(index) or index < 0:
+            raise WeChatError(40035, "invalid args")
+        send = None
+        if msg_id is not None:
+            if not _int(msg_id):
+                raise WeChatError(40059, "invalid msg id")
+            send = next((s for s in self.mass_sends if s["msg_id"] == msg_id), None)
+        elif isinstance(url, str) and url:
+            for candidate in self.mass_sends:
+                found = [i for i, a in enumerate(candidate["articles"], 1) if a.get("url") == url.strip()]
+                if found:
+                    send, index = candidate, found[0]
+        if send is None or send.get("deleted") or not self._mass_succeeded(send):
+            raise WeChatError(40059, "invalid msg id")
+        if index > len(send["articles"]):
+            raise WeChatError(40035, "invalid args")
+        chosen = send["articles"] if index == 0 else [send["articles"][index - 1]]
+        if all(a.get("is_deleted") for a in chosen):
+            raise WeChatError(40059, "invalid msg id")
+        for article in chosen:
+            article["is_deleted"] = True
+        send["deleted"] = all(a.get("is_deleted") for a in send["articles"])
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _mass_succeeded(self, send: dict) -> bool:
+        """Whether message/mass/get would answer SEND_SUCCESS now (without counting as a look)."""
+        if self.mass_protection and not send.get("confirmed"):
+            return False
+        return send["polls_left"] <= 0 and send["outcome"] == "SEND_SUCCESS"
+
+    def served(self, url: str) -> dict | None:
+        """The article WeChat shows at ``url`` (a mass send's or a 发布's), or None once deleted."""
+        with self._lock:
+            jobs = [*self.mass_sends, *self.published.values()]
+            for job in jobs:
+                for article in job["articles"]:
+                    if article.get("url") == url:
+                        return None if article.get("is_deleted") else dict(article)
+        return None
 
     def confirm_mass_send(self, msg_id: Any) -> None:
         """The administrator confirms a protected mass send on the phone."""

@@ -347,6 +347,69 @@ def test_mass_send_removes_the_draft_and_reports_status(fake, api):
     assert statuses == ["SENDING", "SEND_SUCCESS"]
 
 
+def _sent(fake, api, count=3) -> dict:
+    """A mass send of ``count`` articles that WeChat reports successful."""
+    sent = api.sendall(api.draft(count=count))
+    assert api.post("message/mass/get", {"msg_id": sent["msg_id"]})["msg_status"] == "SENDING"
+    assert api.post("message/mass/get", {"msg_id": sent["msg_id"]})["msg_status"] == "SEND_SUCCESS"
+    return fake.mass_sends[-1]
+
+
+def test_mass_delete_takes_one_article_down_and_a_repeat_is_refused(fake, api):
+    send = _sent(fake, api)
+    urls = [a["url"] for a in send["articles"]]
+    assert all(fake.served(url) for url in urls)
+    assert api.post("message/mass/delete", {"msg_id": send["msg_id"], "article_idx": 2})["errcode"] == 0
+    assert fake.served(urls[1]) is None and fake.served(urls[0]) and fake.served(urls[2])
+    # Deleting what is gone: WeChat's page names one code for a message it cannot delete, 40059.
+    assert api.post("message/mass/delete", {"msg_id": send["msg_id"], "article_idx": 2})["errcode"] == 40059
+    assert api.post("message/mass/get", {"msg_id": send["msg_id"]})["msg_status"] == "SEND_SUCCESS"
+
+
+def test_mass_delete_with_index_0_or_none_takes_the_whole_message(fake, api):
+    first, second = _sent(fake, api, 2), _sent(fake, api, 2)
+    assert api.post("message/mass/delete", {"msg_id": first["msg_id"], "article_idx": 0})["errcode"] == 0
+    assert api.post("message/mass/delete", {"msg_id": second["msg_id"]})["errcode"] == 0
+    for send in (first, second):
+        assert all(fake.served(a["url"]) is None for a in send["articles"])
+        assert api.post("message/mass/get", {"msg_id": send["msg_id"]})["msg_status"] == "DELETE"
+    assert api.post("message/mass/delete", {"msg_id": first["msg_id"]})["errcode"] == 40059
+
+
+def test_mass_delete_by_url_when_there_is_no_msg_id(fake, api):
+    send = _sent(fake, api)
+    url = send["articles"][2]["url"]
+    assert api.post("message/mass/delete", {"url": url, "article_idx": 1})["errcode"] == 0
+    assert fake.served(url) is None and fake.served(send["articles"][0]["url"])  # article_idx ignored
+    assert api.post("message/mass/delete", {"article_idx": 0})["errcode"] == 40059  # neither given
+
+
+def test_mass_delete_refuses_what_it_cannot_delete(fake, api):
+    pending = api.sendall(api.draft())  # still SENDING: only a send that succeeded can be deleted
+    assert api.post("message/mass/delete", {"msg_id": pending["msg_id"]})["errcode"] == 40059
+    send = _sent(fake, api, 2)
+    assert api.post("message/mass/delete", {"msg_id": 42})["errcode"] == 40059
+    assert api.post("message/mass/delete", {"msg_id": str(send["msg_id"])})["errcode"] == 40059  # a number
+    assert api.post("message/mass/delete", {"msg_id": send["msg_id"], "article_idx": 3})["errcode"] == 40035
+    assert api.post("message/mass/delete", {"msg_id": send["msg_id"], "article_idx": -1})["errcode"] == 40035
+    assert all(fake.served(a["url"]) for a in send["articles"])
+
+
+def test_freepublish_delete_one_article_then_all(fake, api):
+    fake.publish_polls = 0
+    publish_id = api.post("freepublish/submit", {"media_id": api.draft(count=2)})["publish_id"]
+    done = api.post("freepublish/get", {"publish_id": publish_id})
+    urls = [item["article_url"] for item in done["article_detail"]["item"]]
+    assert api.post("freepublish/delete", {"article_id": done["article_id"], "index": 3})["errcode"] == 40035
+    assert api.post("freepublish/delete", {"article_id": "nope", "index": 1})["errcode"] == 40035
+    assert api.post("freepublish/delete", {"article_id": done["article_id"], "index": 1})["errcode"] == 0
+    assert fake.served(urls[0]) is None and fake.served(urls[1])
+    assert api.post("freepublish/get", {"publish_id": publish_id})["publish_status"] == 0
+    assert api.post("freepublish/delete", {"article_id": done["article_id"], "index": 0})["errcode"] == 0
+    assert fake.served(urls[1]) is None
+    assert api.post("freepublish/get", {"publish_id": publish_id})["publish_status"] == 5
+
+
 def test_repeated_clientmsgid(fake, api, clock):
     sent = api.sendall(api.draft(), "rel-1")
     again = api.draft()

@@ -9,6 +9,7 @@ from pathlib import Path
 from .sections import (
     AccountSettings,
     AlertSettings,
+    ArchiveSettings,
     CampaignSettings,
     Category,
     CheckSettings,
@@ -47,6 +48,7 @@ class Config:
     daemon: DaemonSettings
     comments: CommentSettings
     serve: ServeSettings
+    archive: ArchiveSettings
     categories: dict[str, Category]
     campaigns: tuple[CampaignSettings, ...]
     # Approvals given in the web console, read from the ledger (``signoff.with_ledger``):

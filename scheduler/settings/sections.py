@@ -201,6 +201,9 @@ class ServeSettings:
     def link(self, path: str) -> str:
         """The console address of ``path`` ("a/quyuan/releases/7"), or "" without a base_url."""
         return self.base_url + path.lstrip("/") if self.base_url else ""
+class ArchiveSettings:
+    dir: Path = setting("state/archive", _path,
+                        "发布存档目录（每次确认成功的推送一份：发出的 HTML、草稿内容、图片、封面和清单），相对配置文件")
 
 
 SECTIONS: dict[str, type] = {
@@ -216,6 +219,7 @@ SECTIONS: dict[str, type] = {
     "daemon": DaemonSettings,
     "comments": CommentSettings,
     "serve": ServeSettings,
+    "archive": ArchiveSettings,
 }
 
 # Seed 000's campaign calendar: April is the fund-supervision publicity month, and

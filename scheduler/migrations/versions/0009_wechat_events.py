@@ -12,7 +12,7 @@ from sqlalchemy.dialects import mysql
 UTCDateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 revision = '0009'
-down_revision = '0005'
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
