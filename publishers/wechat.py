@@ -22,8 +22,9 @@ from wechatpy import WeChatClient
 
 from .base import DraftArticle, Publication, PublishError, Sent, UnknownOutcome
 from .errors import describe
+from .figures import DayFigures, parse_totaldetail
 from .limits import MAX_ARTICLES
-from .wechat_api import DraftAPI, FreePublishAPI, ImageAPI, MassSendAPI
+from .wechat_api import DataCubeAPI, DraftAPI, FreePublishAPI, ImageAPI, MassSendAPI
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ class TuiwenClient(WeChatClient):
     freepublish = FreePublishAPI()
     mass = MassSendAPI()
     images = ImageAPI()
+    datacube = DataCubeAPI()  # replaces wechatpy's group of the endpoints no longer maintained
 
     def __init__(self, appid: str, secret: str, *, api_base_url: str, session: Any = None,
                  timeout: float = 30, sleep: Callable[[float], None] = time.sleep,
@@ -379,6 +381,10 @@ class WeChatPublisher:
         if news and all(a.get("is_deleted") for a in news):
             return Publication("failed", "已删除", article_id=article_id)
         return Publication("success", article_id=article_id, urls=urls)
+
+    def article_figures(self, day: str) -> DayFigures:
+        """Running totals of the articles published on ``day`` (YYYY-MM-DD, 2025-11-01 or later)."""
+        return parse_totaldetail(self.client.datacube.getarticletotaldetail(day))
 
     def preview(self, media_id: str, to: str) -> None:
         """``to`` is an openid (28 characters starting with "o") or else a WeChat ID (微信号)."""
