@@ -495,9 +495,12 @@ def resolve(config: Config, release_id: int, sent: bool, con: Console) -> int:
 def daemon(configs: list[Config]) -> int:
     """Serve every account given from one process; an account whose credentials are missing is
     left out (and said so) while the others are served."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .daemon import Daemon, serve
     from .ledger import Ledger
     from .runtime import DeferredReleaser, open_ledger
+    from .stats import daily_figures
 
     _daemon_logging(configs[0])
     logger = logging.getLogger(__name__)
@@ -520,7 +523,13 @@ def daemon(configs: list[Config]) -> int:
         daemons.append(Daemon(config, ledger, releaser))
     if not daemons:
         return EXIT_CONFIG
-    serve(daemons, configs[0].daemon.workers)
+    figures = ThreadPoolExecutor(1, thread_name_prefix="tuiwen-figures")  # read figures: never in a release's way
+    for one in daemons:
+        one.figures = daily_figures(one, figures.submit)
+    try:
+        serve(daemons, configs[0].daemon.workers)
+    finally:
+        figures.shutdown(wait=False, cancel_futures=True)
     return EXIT_OK
 
 

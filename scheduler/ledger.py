@@ -692,3 +692,7 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 def _local(slot: datetime) -> str:
     return slot.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# Tables kept in modules of their own are the ledger's too (one metadata, one set of migrations).
+from . import figures as _figures  # noqa: E402, F401
