@@ -396,10 +396,12 @@ def _print_report(config: Config, result, con: Console, *, several: bool = False
         for name, n in result.per_category():
             counts.add_row(*account, escape(name), str(n))
         con.print(counts)
-        table = Table(*head, "推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", title="推送文章")
+        table = Table(*head, "推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", "阅读",
+                      title="推送文章")
         for row in result.rows:
             cells = (row.category, row.title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
-            table.add_row(*account, local(config, row.slot), str(row.position), *map(escape, cells))
+            table.add_row(*account, local(config, row.slot), str(row.position), *map(escape, cells),
+                          "—" if row.reads is None else str(row.reads))
         con.print(table)
     if result.not_out:
         table = Table(*head, "推送时间", "状态", "原因", title="未成功的推送", title_style="dim")

@@ -9,7 +9,7 @@ a CSV with fixed columns, UTF-8 with a BOM so Excel opens the Chinese correctly.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from .config import Config
 from .ledger import Ledger
 
 COLUMNS = ("推送时间", "方式", "状态", "位置", "分类", "标题", "作者", "审核", "签发", "审核记录",
-           "文件", "内容指纹", "检查结果", "链接")
+           "文件", "内容指纹", "检查结果", "链接", "阅读", "分享", "在看")
 MODES_ZH = {"mass_send": "群发", "publish": "发布"}
 STATUS_ZH = {L.SENT: "已发送", L.CONFIRMED: "成功", L.FAILED: "失败", L.MISSED: "错过",
              L.UNCONFIRMED: "结果待确认", L.EMPTY: "无文章"}
@@ -44,11 +44,15 @@ class Row:
     sha256: str
     check: str
     url: str
+    reads: int | None = None  # WeChat's figures held in the ledger (publish stats); None: none yet
+    shares: int | None = None
+    zaikan: int | None = None
 
     def cells(self, config: Config) -> list[str]:
         return [self.slot.astimezone(config.account.tz).strftime("%Y-%m-%d %H:%M"), MODES_ZH.get(self.mode, self.mode),
                 STATUS_ZH.get(self.status, self.status), str(self.position), self.category, self.title, self.author,
-                self.reviewed_by, self.approved_by, self.approvals, self.path, self.sha256, self.check, self.url]
+                self.reviewed_by, self.approved_by, self.approvals, self.path, self.sha256, self.check, self.url,
+                *("" if n is None else str(n) for n in (self.reads, self.shares, self.zaikan))]
 
 
 @dataclass
@@ -90,13 +94,20 @@ def build(config: Config, ledger: Ledger | None, start: date, end: date) -> Repo
         records = signoff.load(signoff.records_path(config))
     except signoff.SignoffError:
         records = {}
+    from .stats import figures_by_item
+
+    figures = figures_by_item(config, ledger, [r for r in releases if r.status in WENT_OUT])
     for release in sorted(releases, key=lambda r: r.slot):
         if release.status not in WENT_OUT:
             report.not_out.append((release.slot, release.status, release.error or ""))
             continue
         report.pushes[release.mode] = report.pushes.get(release.mode, 0) + 1
         for item in release.items:
-            report.rows.append(_row(config, release, item, records))
+            row = _row(config, release, item, records)
+            held = figures.get((release.id, item.position))
+            if held is not None:
+                row = replace(row, reads=held.reads, shares=held.shares, zaikan=held.zaikan)
+            report.rows.append(row)
     return report
 
 
