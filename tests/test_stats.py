@@ -1,0 +1,250 @@
+"""Read figures: `publish stats`, the daemon's daily fetch, and their place in the ledger.
+
+The articles are really mass-sent to the fake WeChat (which then serves their figures), and
+recorded in the ledger as a release would record them.  Clocks: the fake's ManualClock and
+the CLI's --at; no waiting on the wall clock.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from publishers.wechat import WeChatPublisher
+from scheduler import ledger as L
+from scheduler.figures import FiguresFetch, fetch_of, newest, store
+from scheduler.ledger import ItemPlan, Ledger
+from scheduler.stats import DailyFigures
+from tests.conftest import MINIMAL_CONFIG
+from tests.fake_wechat import CLIENT_TIMEOUT, FakeWeChat, ManualClock
+from tests.test_fake_wechat import Api
+
+SHANGHAI = timezone(timedelta(hours=8))
+MONDAY = datetime(2025, 12, 1, 9, 0, tzinfo=SHANGHAI)
+TITLES = ["医保政策解读", "参保缴费提醒"]
+
+
+@pytest.fixture
+def clock():
+    return ManualClock(MONDAY.timestamp())
+
+
+@pytest.fixture
+def wechat(clock):
+    with FakeWeChat(clock=clock, send_polls=0) as server:
+        yield server
+        assert server.errors == []
+
+
+@pytest.fixture
+def site(repo, wechat, monkeypatch):
+    repo.write_config(MINIMAL_CONFIG + f'api_base_url = "{wechat.url}"\n')
+    monkeypatch.setenv("WECHAT_APP_ID", wechat.appid)
+    monkeypatch.setenv("WECHAT_APP_SECRET", wechat.secret)
+    return repo
+
+
+def push(wechat, clock, ledger, account, when, titles=TITLES):
+    """A bundle mass-sent to the fake at ``when`` and recorded in the ledger."""
+    clock.now = when.timestamp()
+    api = Api(wechat)
+    sent = api.sendall(api.post("draft/add", {"articles": [api.article(title=t) for t in titles]})["media_id"])
+    plans = [ItemPlan(i, f"news/{when:%m%d}-{i}.md", f"{i}" * 64, t, "news") for i, t in enumerate(titles, 1)]
+    release = ledger.claim(account, when, "mass_send", plans)
+    ledger.advance(release.id, L.CONFIRMED, "ok", msg_id=str(sent["msg_id"]),
+                   msg_data_id=str(sent["msg_data_id"]), sent_at=when)
+    return str(sent["msg_data_id"])
+
+
+def answered(wechat) -> int:
+    """Figures calls WeChat answered (a token the fake's clock expired is refreshed and asked again)."""
+    return sum(c.endpoint == "datacube/getarticletotaldetail" and c.errcode == 0 for c in wechat.calls)
+
+
+def stats_at(site, clock, at: datetime, *args):
+    clock.now = at.timestamp()
+    return site.publish("stats", "--at", f"{at:%Y-%m-%d %H:%M}", *args)
+
+
+def test_stats_fetches_what_it_lacks_and_prints_each_article(site, wechat, clock, tmp_path):
+    ledger = Ledger(site.config.database.url)
+    push(wechat, clock, ledger, "main", MONDAY)
+    out = tmp_path / "reads.csv"
+    result = stats_at(site, clock, MONDAY + timedelta(days=3, hours=1), "--from", "2025-12-01", "--csv", str(out))
+    assert result.exit_code == 0, result.output
+    assert answered(wechat) == 1
+    rows = list(csv.reader(out.open(encoding="utf-8-sig")))
+    assert rows[0] == ["日期", "账号", "位置", "标题", "阅读", "分享", "在看", "截至"]
+    # 120 + 60 + 40 readers over three days for the lead; half as many for the second.
+    assert rows[1:] == [["2025-12-01", "测试医保", "1", TITLES[0], "220", "22", "11", "2025-12-03"],
+                        ["2025-12-01", "测试医保", "2", TITLES[1], "110", "11", "5", "2025-12-03"]]
+    assert "合计" in result.output and "330" in result.output and "医保政策解读" in result.output
+    again = stats_at(site, clock, MONDAY + timedelta(days=3, hours=2), "--from", "2025-12-01")
+    assert again.exit_code == 0 and answered(wechat) == 1  # all held, final
+    stats_at(site, clock, MONDAY + timedelta(days=4, hours=1), "--from", "2025-12-01")
+    assert answered(wechat) == 2  # a day more to add
+
+
+def test_a_period_before_wechat_keeps_figures_is_refused(site, clock):
+    result = stats_at(site, clock, MONDAY, "--from", "2025-10-01", "--to", "2025-10-31")
+    assert result.exit_code == 2 and "2025-11-01" in result.output
+    result = stats_at(site, clock, MONDAY, "--from", "2025-11-20", "--to", "2025-11-10")
+    assert result.exit_code == 2 and "晚于" in result.output
+
+
+def test_todays_push_shows_no_figures_yet(site, wechat, clock):
+    ledger = Ledger(site.config.database.url)
+    push(wechat, clock, ledger, "main", MONDAY)
+    result = stats_at(site, clock, MONDAY + timedelta(hours=1), "--from", "2025-12-01", "--to", "2025-12-01")
+    assert result.exit_code == 2 and "明天 8 点" in result.output
+    assert answered(wechat) == 0
+
+
+def test_figures_go_into_the_report_csv(site, wechat, clock, tmp_path):
+    ledger = Ledger(site.config.database.url)
+    push(wechat, clock, ledger, "main", MONDAY)
+    stats_at(site, clock, MONDAY + timedelta(days=2, hours=1))
+    out = tmp_path / "report.csv"
+    result = site.publish("report", "--from", "2025-12-01", "--to", "2025-12-31", "--csv", str(out))
+    assert result.exit_code == 0, result.output
+    header, lead, second = list(csv.reader(out.open(encoding="utf-8-sig")))
+    assert header[-3:] == ["阅读", "分享", "在看"]
+    assert lead[-3:] == ["180", "18", "9"] and second[-3:] == ["90", "9", "4"]
+
+
+def daily(site, wechat, ledger, name):
+    publisher = WeChatPublisher(wechat.appid, wechat.secret, api_base_url=wechat.url, timeout=CLIENT_TIMEOUT,
+                                sleep=lambda s: None)
+    return DailyFigures(site.config, ledger, name, lambda: publisher)
+
+
+def test_the_daily_fetch_runs_once_after_8_among_several_daemons(site, wechat, clock):
+    ledger = Ledger(site.config.database.url)
+    push(wechat, clock, ledger, "main", MONDAY)
+    first, second = daily(site, wechat, ledger, "a"), daily(site, wechat, ledger, "b")
+    tuesday = MONDAY + timedelta(days=1)
+    for daemon in (first, second):
+        clock.now = (tuesday - timedelta(hours=2)).timestamp()
+        daemon.tick(tuesday - timedelta(hours=2))  # 07:00: too early
+    assert answered(wechat) == 0
+    for minutes in (0, 1, 30):
+        for daemon in (first, second):
+            at = tuesday - timedelta(minutes=59) + timedelta(minutes=minutes)
+            clock.now = at.timestamp()
+            daemon.tick(at)
+    assert answered(wechat) == 1
+    assert fetch_of(ledger, "main", "2025-12-02").done_at is not None
+    at = tuesday + timedelta(days=1)  # Wednesday 09:00: the next day's fetch
+    clock.now = at.timestamp()
+    second.tick(at)
+    first.tick(at)
+    assert answered(wechat) == 2
+
+
+def test_delayed_figures_are_fetched_again_later_by_any_daemon(site, wechat, clock):
+    ledger = Ledger(site.config.database.url)
+    data_id = push(wechat, clock, ledger, "main", MONDAY)
+    wechat.delayed_dates.add("2025-12-01")
+    first, second = daily(site, wechat, ledger, "a"), daily(site, wechat, ledger, "b")
+    at = MONDAY + timedelta(days=1)
+    clock.now = at.timestamp()
+    first.tick(at)
+    held = newest(ledger, "main", [data_id])[(data_id, 1)]
+    assert (held.reads, held.final) == (60, False)
+    assert fetch_of(ledger, "main", "2025-12-02").retry_at is not None
+    at += timedelta(hours=1)
+    second.tick(at)
+    assert answered(wechat) == 1  # not yet
+    wechat.delayed_dates.clear()
+    at += timedelta(hours=1, minutes=1)
+    clock.now = at.timestamp()
+    second.tick(at)
+    first.tick(at)
+    assert answered(wechat) == 2
+    held = newest(ledger, "main", [data_id])[(data_id, 1)]
+    assert (held.reads, held.final) == (120, True)
+
+
+def test_a_failed_fetch_is_logged_and_tried_the_next_day(site, wechat, clock, caplog):
+    ledger = Ledger(site.config.database.url)
+    push(wechat, clock, ledger, "main", MONDAY)
+    wechat.inject("datacube/getarticletotaldetail", {"errcode": 45009, "errmsg": "reach max api daily quota limit"})
+    daemon = daily(site, wechat, ledger, "a")
+    at = MONDAY + timedelta(days=1)
+    clock.now = at.timestamp()
+    daemon.tick(at)  # never raises: figures never affect a push
+    assert "读取阅读数据失败" in caplog.text and "不影响推送" in caplog.text
+    assert "调用次数" in fetch_of(ledger, "main", "2025-12-02").error
+    daemon.tick(at + timedelta(hours=5))
+    assert wechat.count("datacube/getarticletotaldetail") == 1
+    at += timedelta(days=1)
+    clock.now = at.timestamp()
+    daemon.tick(at)
+    assert answered(wechat) == 1
+
+
+def test_a_daemon_that_died_mid_fetch_leaves_a_claim_another_takes_over(site, wechat, clock):
+    ledger = Ledger(site.config.database.url)
+    push(wechat, clock, ledger, "main", MONDAY)
+    at = MONDAY + timedelta(days=1)
+    with ledger.session() as session, session.begin():
+        session.add(FiguresFetch(account="main", day="2025-12-02", by="dead", started_at=at))
+    daemon = daily(site, wechat, ledger, "b")
+    clock.now = at.timestamp()
+    daemon.tick(at + timedelta(minutes=10))
+    assert answered(wechat) == 0
+    clock.now = (at + timedelta(hours=1, minutes=11)).timestamp()
+    daemon.tick(at + timedelta(hours=1, minutes=11))
+    assert answered(wechat) == 1
+
+
+def figure_rows(reads):
+    return [{"msg_data_id": "2247483001", "idx": i, "stat_date": "2025-12-02", "pub_date": "2025-12-01",
+             "reads": reads * i, "shares": 1, "zaikan": 0, "likes": 0, "comments": 0, "collections": 0,
+             "final": True} for i in (1, 2)]
+
+
+def test_storing_figures_again_is_an_update_on_every_database(database_url):
+    ledger = Ledger(database_url)
+    store(ledger, "main", figure_rows(10))
+    store(ledger, "main", figure_rows(10))
+    store(ledger, "main", figure_rows(12))
+    held = newest(ledger, "main", ["2247483001"])
+    assert {k: v.reads for k, v in held.items()} == {("2247483001", 1): 12, ("2247483001", 2): 24}
+    with ledger.session() as session:
+        assert session.execute(text("SELECT COUNT(*) FROM article_figures")).scalar() == 2
+    ledger.close()
+
+
+def test_only_one_claim_per_account_and_day_on_every_database(database_url):
+    from scheduler.figures import claim
+
+    ledger = Ledger(database_url)
+    now = MONDAY + timedelta(days=1)
+    assert claim(ledger, "main", "2025-12-02", "a", now) is True
+    assert claim(ledger, "main", "2025-12-02", "b", now) is False
+    assert claim(ledger, "other", "2025-12-02", "b", now) is True
+    ledger.close()
+
+
+def test_migration_0007_upgrades_an_existing_ledger(tmp_path):
+    from alembic import command
+
+    from scheduler.migrations import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    command.upgrade(alembic_config(engine), "0005")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO release (account, slot, status, attempt, mode, late, forced, created_at, "
+                                "updated_at) VALUES ('main', '2025-12-01 01:00:00', 'confirmed', 1, 'mass_send', 0, 0, "
+                                "'2025-12-01 01:00:00', '2025-12-01 01:00:00')"))
+    engine.dispose()
+    ledger = Ledger(url)
+    assert [r.status for r in ledger.releases("main")] == ["confirmed"]
+    store(ledger, "main", figure_rows(5))
+    assert len(newest(ledger, "main", ["2247483001"])) == 2
+    ledger.close()
