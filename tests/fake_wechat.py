@@ -153,6 +153,7 @@ _ROUTES = {
     "datacube/getarticleread": _Route("_article_read", verified=True),
     "datacube/getarticleshare": _Route("_article_share", verified=True),
     "datacube/getarticletotaldetail": _Route("_article_totaldetail", verified=True),
+    "datacube/getbizsummary": _Route("_biz_summary", verified=True),
 }
 
 
@@ -1089,6 +1090,19 @@ class FakeWeChat:
                 for data_id, pub, articles in self._went_out() for index in range(1, len(articles) + 1)
                 if (share := self._on_day(data_id, index, pub, day)["share_user"])]
         return {"list": rows, "is_delay": self._delayed(day)}
+
+    def _biz_summary(self, request: _Request) -> dict:
+        """The account's figures of the day, summed over every article (one day per call: the
+        page does not give a maximum range, so the stricter one of its siblings holds)."""
+        day = self._figures_day(request.json)
+        totals = {"read_user": 0, "share_user": 0, "zaikan_user": 0}
+        for data_id, pub, articles in self._went_out():
+            for index in range(1, len(articles) + 1):
+                for name, n in self._on_day(data_id, index, pub, day).items():
+                    totals[name] += n
+        detail = {**totals, "read_user_source": [{"scene_desc": "全部", "user_count": totals["read_user"]}],
+                  "like_user": 0, "comment_count": 0, "collection_user": 0}
+        return {"list": [{"ref_date": day, "detail": detail}], "is_delay": self._delayed(day)}
 
     def _article_totaldetail(self, request: _Request) -> dict:
         """The articles published on the day, with running totals per stat_date up to yesterday

@@ -552,6 +552,9 @@ def test_article_figures_follow_a_mass_send_day_by_day(fake, api, clock):
     assert {r["msgid"]: r["detail"]["share_user"] for r in shares["list"]} == {
         f"{sent['msg_data_id']}_1": 6, f"{sent['msg_data_id']}_2": 3}
     assert figures(fake, "getarticletotaldetail", "2026-01-02")["list"] == []  # nothing published then
+    (summary,) = figures(fake, "getbizsummary", "2026-01-02")["list"]
+    assert (summary["ref_date"], summary["detail"]["read_user"], summary["detail"]["zaikan_user"]) == (
+        "2026-01-02", 90, 4)
 
 
 def test_yesterdays_figures_are_delayed_until_8_beijing(fake, api, clock):
@@ -575,7 +578,7 @@ def test_yesterdays_figures_are_delayed_until_8_beijing(fake, api, clock):
     ("2025-12-32", "2025-12-32", 61500),
 ])
 def test_figures_dates_are_checked(fake, begin, end, errcode):
-    for name in ("getarticleread", "getarticleshare", "getarticletotaldetail"):
+    for name in ("getarticleread", "getarticleshare", "getarticletotaldetail", "getbizsummary"):
         assert figures(fake, name, begin, end)["errcode"] == errcode
 
 

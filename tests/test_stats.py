@@ -248,3 +248,23 @@ def test_migration_0007_upgrades_an_existing_ledger(tmp_path):
     store(ledger, "main", figure_rows(5))
     assert len(newest(ledger, "main", ["2247483001"])) == 2
     ledger.close()
+
+
+def test_the_client_asks_the_configured_base_for_all_four_endpoints(wechat, clock):
+    publisher = WeChatPublisher(wechat.appid, wechat.secret, api_base_url=wechat.url, timeout=CLIENT_TIMEOUT,
+                                sleep=lambda s: None)
+    api = Api(wechat)
+    sent = api.sendall(api.draft())
+    clock.now += 86_400
+    cube = publisher.client.datacube
+    assert cube.getarticleread("2025-12-01")["list"][0]["msgid"] == f"{sent['msg_data_id']}_1"
+    assert cube.getarticleshare("2025-12-01")["list"][0]["detail"]["share_user"] == 12
+    assert cube.getbizsummary("2025-12-01")["list"][0]["detail"]["read_user"] == 120
+    figures = publisher.article_figures("2025-12-01")
+    assert not figures.delayed and [(a.index, a.reads, a.zaikan, a.notified) for a in figures.articles] == [
+        (1, 120, 6, True)]
+    from publishers.base import PublishError
+
+    with pytest.raises(PublishError) as refused:
+        publisher.article_figures("2025-10-31")
+    assert refused.value.code == 61501 and "2025-11-01" in refused.value.message
