@@ -11,6 +11,8 @@ import csv
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from publishers.wechat import WeChatPublisher
@@ -268,3 +270,33 @@ def test_the_client_asks_the_configured_base_for_all_four_endpoints(wechat, cloc
     with pytest.raises(PublishError) as refused:
         publisher.article_figures("2025-10-31")
     assert refused.value.code == 61501 and "2025-11-01" in refused.value.message
+
+
+def test_a_running_daemons_reconcile_fetches_figures_and_a_one_shot_publish_does_not(site, wechat, clock):
+    from scheduler.daemon import Daemon
+
+    ledger = Ledger(site.config.database.url)
+    push(wechat, clock, ledger, "main", MONDAY)
+
+    class Idle:  # nothing due: the releaser is never asked
+        should_stop = staticmethod(lambda: False)
+
+    at = MONDAY + timedelta(days=1)
+    clock.now = at.timestamp()
+    daemon = Daemon(site.config, ledger, Idle(), now=lambda: at)
+    daemon.figures = daily(site, wechat, ledger, daemon.name)
+    daemon.reconcile(beat=False)  # `publish` run by hand
+    assert wechat.count("datacube/getarticletotaldetail") == 0
+    report = daemon.reconcile()
+    assert report.faults == [] and answered(wechat) == 1
+    daemon.reconcile()
+    assert answered(wechat) == 1
+
+
+@given(st.from_regex(r"[0-9]{1,12}", fullmatch=True), st.integers(1, 8), st.text(alphabet="0123456789_x", max_size=12))
+def test_an_article_name_is_a_message_and_an_index_from_1(data_id, index, noise):
+    from publishers.figures import split_msgid
+
+    assert split_msgid(f"{data_id}_{index}") == (data_id, index)
+    head, _, tail = noise.rpartition("_")
+    assert (split_msgid(noise) is not None) == (bool(head) and tail.isdigit() and int(tail) >= 1)
