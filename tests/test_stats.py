@@ -300,3 +300,39 @@ def test_an_article_name_is_a_message_and_an_index_from_1(data_id, index, noise)
     assert split_msgid(f"{data_id}_{index}") == (data_id, index)
     head, _, tail = noise.rpartition("_")
     assert (split_msgid(noise) is not None) == (bool(head) and tail.isdigit() and int(tail) >= 1)
+
+
+def test_stats_of_several_accounts_totals_each_and_one_can_be_picked(tmp_path, clock, monkeypatch):
+    from click.testing import CliRunner
+
+    from scheduler.cli import main
+    from tests.test_accounts import TWO_ACCOUNTS
+
+    with FakeWeChat("wx_quyuan_appid", clock=clock, send_polls=0) as quyuan, \
+         FakeWeChat("wx_miluo_appid", clock=clock, send_polls=0) as miluo:
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        config = tmp_path / "config.toml"
+        config.write_text(TWO_ACCOUNTS.format(url=url, quyuan_url=quyuan.url, miluo_url=miluo.url), encoding="utf-8")
+        for key, fake in (("quyuan", quyuan), ("miluo", miluo)):
+            monkeypatch.setenv(f"{key.upper()}_APP_ID", fake.appid)
+            monkeypatch.setenv(f"{key.upper()}_APP_SECRET", fake.secret)
+        ledger = Ledger(url)
+        push(quyuan, clock, ledger, "quyuan", MONDAY)
+        push(miluo, clock, ledger, "miluo", MONDAY + timedelta(days=1), ["汨罗医保动态"])
+        ledger.close()
+        at = MONDAY + timedelta(days=3, hours=1)
+        clock.now = at.timestamp()
+        out = tmp_path / "all.csv"
+
+        def stats(*args):
+            return CliRunner().invoke(main, ["--config", str(config), "stats", "--at", f"{at:%Y-%m-%d %H:%M}",
+                                             "--from", "2025-12-01", *args], catch_exceptions=False)
+
+        result = stats("--csv", str(out))
+        assert result.exit_code == 0, result.output
+        rows = list(csv.reader(out.open(encoding="utf-8-sig")))[1:]
+        assert sorted((r[1], r[3], r[4]) for r in rows) == [
+            ("屈原医保", TITLES[0], "220"), ("屈原医保", TITLES[1], "110"), ("汨罗医保", "汨罗医保动态", "180")]
+        assert "屈原医保" in result.output and "汨罗医保" in result.output and result.output.count("合计") == 2
+        only = stats("--account", "miluo")
+        assert only.exit_code == 0 and "汨罗医保动态" in only.output and TITLES[0] not in only.output
