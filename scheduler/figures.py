@@ -119,6 +119,17 @@ def newest(ledger: Ledger, account: str, msg_data_ids: Sequence[str]) -> dict[tu
                 for r in session.scalars(query)}
 
 
+def pushed(ledger: Ledger, account: str, low: datetime, high: datetime, statuses: Sequence[str]) -> list:
+    """Releases of ``account`` in these statuses with a msg_data_id and a slot in [low, high)."""
+    from .ledger import Release
+
+    query = (select(Release).where(Release.account == account, Release.status.in_(list(statuses)),
+                                   Release.msg_data_id.is_not(None), Release.slot >= low, Release.slot < high)
+             .order_by(Release.slot))
+    with ledger.session() as session:
+        return list(session.scalars(query))
+
+
 def claim(ledger: Ledger, account: str, day: str, by: str, now: datetime) -> bool:
     """True when this caller is the one to fetch ``account``'s figures on ``day`` now."""
     with ledger.session() as session:

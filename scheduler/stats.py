@@ -77,11 +77,14 @@ def check_period(start: date, end: date, today: date) -> tuple[date, date]:
 
 def pushed_days(config: Config, ledger: Any, start: date, end: date) -> dict[str, list]:
     """Local publication day → the releases that went out that day with a msg_data_id."""
+    from .figures import pushed
+
     tz = config.account.tz
     days: dict[str, list] = {}
-    for release in ledger.releases(config.account.key):
-        if release.status not in WENT_OUT or not release.msg_data_id:
-            continue
+    # A day of margin each side: a send may be confirmed (sent_at) after its slot.
+    low = datetime.combine(start - timedelta(days=1), datetime.min.time(), tz)
+    high = datetime.combine(end + timedelta(days=2), datetime.min.time(), tz)
+    for release in pushed(ledger, config.account.key, low, high, WENT_OUT):
         day = (release.sent_at or release.slot).astimezone(tz).date()
         if start <= day <= end:
             days.setdefault(day.isoformat(), []).append(release)
