@@ -102,8 +102,10 @@ def _complete(day: str, releases: list, held: dict, yesterday: date) -> bool:
     return True
 
 
-def fetch(config: Config, ledger: Any, publisher: Any, start: date, end: date, today: date) -> Fetched:
-    """Ask WeChat for the figures of the days in [start, end] not held complete yet; store them."""
+def fetch(config: Config, ledger: Any, publisher: Callable[[], Any], start: date, end: date, today: date) -> Fetched:
+    """Ask WeChat for the figures of the days in [start, end] not held complete yet; store them.
+
+    ``publisher`` builds the WeChat publisher: only when there is something to ask."""
     from .figures import newest, store
 
     yesterday = today - timedelta(days=1)
@@ -112,9 +114,10 @@ def fetch(config: Config, ledger: Any, publisher: Any, start: date, end: date, t
     ours = {r.msg_data_id for releases in days.values() for r in releases}
     held = newest(ledger, config.account.key, sorted(ours))
     wanted = [d for d in sorted(days, reverse=True) if not _complete(d, days[d], held, yesterday)]
-    done = Fetched()
+    done, client = Fetched(), None
     for day in wanted[:MAX_CALLS]:
-        answer = publisher.article_figures(day)
+        client = client or publisher()
+        answer = client.article_figures(day)
         rows = [{"msg_data_id": a.msg_data_id, "idx": a.index, "stat_date": a.stat_date, "pub_date": day,
                  "reads": a.reads, "shares": a.shares, "zaikan": a.zaikan, "likes": a.likes,
                  "comments": a.comments, "collections": a.collections, "final": not answer.delayed}
@@ -205,7 +208,7 @@ class DailyFigures:
         key, today = self.config.account.key, date.fromisoformat(day)
         local = now.astimezone(self.config.account.tz)
         try:
-            done = fetch(self.config, self.ledger, self.publisher(), today - timedelta(days=WINDOW), today, today)
+            done = fetch(self.config, self.ledger, self.publisher, today - timedelta(days=WINDOW), today, today)
         except Exception as exc:  # noqa: BLE001 - figures never affect a push: say so, try tomorrow
             message = describe(exc)
             log.error("读取阅读数据失败（不影响推送，明天再试）：%s", message)

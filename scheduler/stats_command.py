@@ -39,10 +39,13 @@ def stats(configs: list[Config], start: date | None, end: date | None, csv_path:
 
 
 def _defaults(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """Unless given: to yesterday, from 30 days before (not before WeChat keeps figures)."""
     from datetime import timedelta
 
+    from .stats import SINCE, WINDOW
+
     end = end or today - timedelta(days=1)
-    return start or end - timedelta(days=29), end
+    return start or max(end - timedelta(days=WINDOW - 1), SINCE), end
 
 
 def _account(config: Config, start: date, end: date, today: date, con: Console) -> tuple[int, list[Line]]:
@@ -58,13 +61,13 @@ def _account(config: Config, start: date, end: date, today: date, con: Console) 
         return EXIT_OK, []
     code = EXIT_OK
     try:
-        done = fetch(config, ledger, make_publisher(config, ledger), start, end, today)
+        done = fetch(config, ledger, lambda: make_publisher(config, ledger), start, end, today)
         if done.days:
             note = "；其中有微信尚未最终统计的数据，明天再看会更准" if done.delayed else ""
             con.print(f"已从微信读取 {len(done.days)} 个推送日的阅读数据{note}。")
     except (ConfigError, PublishError) as exc:
         con.print(f"[yellow]未能从微信读取阅读数据：{escape(describe(exc))}\n下面是台账里已有的数据。[/]")
-        code = EXIT_REMOTE
+        code = EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_REMOTE
     rows = lines(config, ledger, start, end)
     _print(config, rows, start, end, con)
     return code, rows

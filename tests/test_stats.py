@@ -336,3 +336,21 @@ def test_stats_of_several_accounts_totals_each_and_one_can_be_picked(tmp_path, c
         assert "屈原医保" in result.output and "汨罗医保" in result.output and result.output.count("合计") == 2
         only = stats("--account", "miluo")
         assert only.exit_code == 0 and "汨罗医保动态" in only.output and TITLES[0] not in only.output
+
+
+def test_without_credentials_stats_still_shows_what_the_ledger_holds(site, wechat, clock, monkeypatch):
+    ledger = Ledger(site.config.database.url)
+    push(wechat, clock, ledger, "main", MONDAY)
+    stats_at(site, clock, MONDAY + timedelta(days=2, hours=1))
+    monkeypatch.delenv("WECHAT_APP_SECRET")
+    result = stats_at(site, clock, MONDAY + timedelta(days=3, hours=1))
+    assert result.exit_code == 2 and "未能从微信读取阅读数据" in result.output
+    assert "180" in result.output and "2025-12-02" in result.output  # what was read the day before
+
+
+def test_no_push_in_the_period_needs_no_credentials_and_no_call(site, wechat, clock, monkeypatch):
+    monkeypatch.delenv("WECHAT_APP_SECRET")
+    Ledger(site.config.database.url).close()
+    result = stats_at(site, clock, MONDAY + timedelta(days=3))
+    assert result.exit_code == 0 and "没有推送出去的文章" in result.output
+    assert wechat.calls == []
