@@ -13,7 +13,7 @@ import csv
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from .config import Config
 
 log = logging.getLogger(__name__)
 
+BEIJING = timezone(timedelta(hours=8))  # WeChat's figures are dated in Beijing time
 SINCE = date(2025, 11, 1)  # WeChat keeps figures from this day on
 WINDOW = 30  # days of running totals after publication
 FETCH_HOUR = 8  # yesterday's figures are ready after 08:00
@@ -76,10 +77,11 @@ def check_period(start: date, end: date, today: date) -> tuple[date, date]:
 
 
 def pushed_days(config: Config, ledger: Any, start: date, end: date) -> dict[str, list]:
-    """Local publication day → the releases that went out that day with a msg_data_id."""
+    """Publication day (as WeChat dates it: Beijing time) → the releases that went out that day
+    with a msg_data_id."""
     from .figures import pushed
 
-    tz = config.account.tz
+    tz = BEIJING
     days: dict[str, list] = {}
     # A day of margin each side: a send may be confirmed (sent_at) after its slot.
     low = datetime.combine(start - timedelta(days=1), datetime.min.time(), tz)
