@@ -2,7 +2,9 @@
 
 It follows docs/wechat-api.md; where sources disagree it takes the stricter value, so
 whatever passes against it should pass against the real WeChat. Endpoints live under
-``<url>cgi-bin/…`` as on api.weixin.qq.com. Tests observe ``calls``, ``drafts``, ``published``,
+``<url>cgi-bin/…`` as on api.weixin.qq.com, the 数据统计 ones under ``<url>datacube/…``; their
+figures follow what the fake has really mass-sent or published (``daily_figures``,
+``delayed_dates``). Tests observe ``calls``, ``drafts``, ``published``,
 ``mass_sends``, ``filtered`` … and inject faults with ``inject(path, fault)``.
 
 Run by hand: ``python tests/fake_wechat.py --port 8765`` and point ``api_base_url`` at the URL.
