@@ -104,10 +104,12 @@ def _complete(day: str, releases: list, held: dict, yesterday: date) -> bool:
     return True
 
 
-def fetch(config: Config, ledger: Any, publisher: Callable[[], Any], start: date, end: date, today: date) -> Fetched:
+def fetch(config: Config, ledger: Any, publisher: Callable[[], Any], start: date, end: date, today: date,
+          should_stop: Callable[[], bool] = lambda: False) -> Fetched:
     """Ask WeChat for the figures of the days in [start, end] not held complete yet; store them.
 
-    ``publisher`` builds the WeChat publisher: only when there is something to ask."""
+    ``publisher`` builds the WeChat publisher: only when there is something to ask.  A stopping
+    daemon stops between days (what was stored stays; the rest is asked for next time)."""
     from .figures import newest, store
 
     yesterday = today - timedelta(days=1)
@@ -118,6 +120,8 @@ def fetch(config: Config, ledger: Any, publisher: Callable[[], Any], start: date
     wanted = [d for d in sorted(days, reverse=True) if not _complete(d, days[d], held, yesterday)]
     done, client = Fetched(), None
     for day in wanted[:MAX_CALLS]:
+        if should_stop():
+            break
         client = client or publisher()
         answer = client.article_figures(day)
         rows = [{"msg_data_id": a.msg_data_id, "idx": a.index, "stat_date": a.stat_date, "pub_date": day,
@@ -181,9 +185,10 @@ class DailyFigures:
     """
 
     def __init__(self, config: Config, ledger: Any, name: str, publisher: Callable[[], Any],
-                 run: Callable[[Callable[[], None]], Any] = lambda job: job()) -> None:
+                 run: Callable[[Callable[[], None]], Any] = lambda job: job(),
+                 should_stop: Callable[[], bool] = lambda: False) -> None:
         self.config, self.ledger, self.name = config, ledger, name
-        self.publisher, self.run = publisher, run
+        self.publisher, self.run, self.should_stop = publisher, run, should_stop
         self._next: datetime | None = None  # no need to look at the ledger before this
 
     def tick(self, now: datetime) -> None:
@@ -210,7 +215,8 @@ class DailyFigures:
         key, today = self.config.account.key, date.fromisoformat(day)
         local = now.astimezone(self.config.account.tz)
         try:
-            done = fetch(self.config, self.ledger, self.publisher, today - timedelta(days=WINDOW), today, today)
+            done = fetch(self.config, self.ledger, self.publisher, today - timedelta(days=WINDOW), today, today,
+                         self.should_stop)
         except Exception as exc:  # noqa: BLE001 - figures never affect a push: say so, try tomorrow
             message = describe(exc)
             log.error("读取阅读数据失败（不影响推送，明天再试）：%s", message)
@@ -220,7 +226,8 @@ class DailyFigures:
             except Exception as again:  # noqa: BLE001 - the claim then goes stale and is taken over
                 log.error("记录阅读数据读取结果时出错：%s", describe(again))
             return
-        retry = now + RETRY_DELAYED if done.delayed else None
+        # Delayed figures, or a daemon stopped half-way: any daemon asks again later today.
+        retry = now + RETRY_DELAYED if done.delayed or self.should_stop() else None
         finish(self.ledger, key, day, now, retry_at=retry)
         self._next = retry or _next_morning(local)
         log.info("已读取 %d 天的阅读数据（%d 行）%s", len(done.days), done.rows,
@@ -243,4 +250,4 @@ def daily_figures(daemon: Any, run: Callable[[Callable[[], None]], Any]) -> Dail
             built.append(make_publisher(daemon.config, daemon.ledger))
         return built[0]
 
-    return DailyFigures(daemon.config, daemon.ledger, daemon.name, publisher, run)
+    return DailyFigures(daemon.config, daemon.ledger, daemon.name, publisher, run, daemon.stopping.is_set)

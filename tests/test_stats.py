@@ -354,3 +354,17 @@ def test_no_push_in_the_period_needs_no_credentials_and_no_call(site, wechat, cl
     result = stats_at(site, clock, MONDAY + timedelta(days=3))
     assert result.exit_code == 0 and "没有推送出去的文章" in result.output
     assert wechat.calls == []
+
+
+def test_a_stopping_daemon_asks_no_more_and_leaves_the_day_to_another(site, wechat, clock):
+    ledger = Ledger(site.config.database.url)
+    push(wechat, clock, ledger, "main", MONDAY)
+    at = MONDAY + timedelta(days=1)
+    clock.now = at.timestamp()
+    publisher = daily(site, wechat, ledger, "x").publisher
+    DailyFigures(site.config, ledger, "stopping", publisher, should_stop=lambda: True).tick(at)
+    assert wechat.count("datacube/getarticletotaldetail") == 0
+    later = at + timedelta(hours=2, minutes=1)
+    clock.now = later.timestamp()
+    daily(site, wechat, ledger, "other").tick(later)
+    assert answered(wechat) == 1
