@@ -222,13 +222,20 @@ def test_storing_figures_again_is_an_update_on_every_database(database_url):
 
 
 def test_only_one_claim_per_account_and_day_on_every_database(database_url):
-    from scheduler.figures import claim
+    from scheduler.figures import claim, finish
 
     ledger = Ledger(database_url)
     now = MONDAY + timedelta(days=1)
     assert claim(ledger, "main", "2025-12-02", "a", now) is True
     assert claim(ledger, "main", "2025-12-02", "b", now) is False
     assert claim(ledger, "other", "2025-12-02", "b", now) is True
+    later = now + timedelta(hours=1, minutes=1)  # "a" never finished: its claim is stale
+    assert claim(ledger, "main", "2025-12-02", "c", later) is True
+    assert claim(ledger, "main", "2025-12-02", "d", later) is False
+    finish(ledger, "main", "2025-12-02", later, retry_at=later + timedelta(hours=2))  # delayed figures
+    assert claim(ledger, "main", "2025-12-02", "e", later + timedelta(hours=1)) is False
+    assert claim(ledger, "main", "2025-12-02", "f", later + timedelta(hours=2)) is True
+    assert fetch_of(ledger, "main", "2025-12-02").by == "f"
     ledger.close()
 
 
