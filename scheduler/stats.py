@@ -219,18 +219,18 @@ class DailyFigures:
                          self.should_stop)
         except Exception as exc:  # noqa: BLE001 - figures never affect a push: say so, try tomorrow
             message = describe(exc)
-            log.error("读取阅读数据失败（不影响推送，明天再试）：%s", message)
+            log.error("账号 %s 读取阅读数据失败（不影响推送，明天再试）：%s", key, message)
             self._next = _next_morning(local)
             try:
                 finish(self.ledger, key, day, now, error=message)
             except Exception as again:  # noqa: BLE001 - the claim then goes stale and is taken over
-                log.error("记录阅读数据读取结果时出错：%s", describe(again))
+                log.error("账号 %s 记录阅读数据读取结果时出错：%s", key, describe(again))
             return
         # Delayed figures, or a daemon stopped half-way: any daemon asks again later today.
         retry = now + RETRY_DELAYED if done.delayed or self.should_stop() else None
         finish(self.ledger, key, day, now, retry_at=retry)
         self._next = retry or _next_morning(local)
-        log.info("已读取 %d 天的阅读数据（%d 行）%s", len(done.days), done.rows,
+        log.info("账号 %s 已读取 %d 个推送日的阅读数据（%d 行）%s", key, len(done.days), done.rows,
                  "；部分数据微信尚未最终统计，稍后再读" if done.delayed else "")
 
 
