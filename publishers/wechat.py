@@ -22,8 +22,9 @@ from wechatpy import WeChatClient
 
 from .base import DraftArticle, Publication, PublishError, Sent, UnknownOutcome
 from .errors import describe
+from .figures import DayFigures, parse_totaldetail
 from .limits import MAX_ARTICLES
-from .wechat_api import CommentAPI, DraftAPI, FreePublishAPI, ImageAPI, MassSendAPI
+from .wechat_api import CommentAPI, DataCubeAPI, DraftAPI, FreePublishAPI, ImageAPI, MassSendAPI
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class TuiwenClient(WeChatClient):
     mass = MassSendAPI()
     images = ImageAPI()
     comments = CommentAPI()
+    datacube = DataCubeAPI()  # replaces wechatpy's group of the endpoints no longer maintained
 
     def __init__(self, appid: str, secret: str, *, api_base_url: str, session: Any = None,
                  timeout: float = 30, sleep: Callable[[float], None] = time.sleep,
@@ -388,6 +390,9 @@ class WeChatPublisher:
     def delete_publication(self, article_id: str, index: int = 0) -> None:
         """Delete a 发布's article ``index`` (from 1; 0 = all); irreversible."""
         self.client.freepublish.delete(article_id, index)
+    def article_figures(self, day: str) -> DayFigures:
+        """Running totals of the articles published on ``day`` (YYYY-MM-DD, 2025-11-01 or later)."""
+        return parse_totaldetail(self.client.datacube.getarticletotaldetail(day))
 
     def preview(self, media_id: str, to: str) -> None:
         """``to`` is an openid (28 characters starting with "o") or else a WeChat ID (微信号)."""

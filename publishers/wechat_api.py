@@ -92,6 +92,37 @@ class MassSendAPI(BaseWeChatAPI):
                           safe=False)
 
 
+class DataCubeAPI(BaseWeChatAPI):
+    """数据统计 · 图文分析 (2025 版): 获取发表内容每日阅读数据, 每日分享数据, 概况总数据, 发表详细数据.
+
+    wechatpy's ``client.datacube`` has only the old endpoints (停止维护), always calls
+    api.weixin.qq.com whatever the configured base, and drops ``is_delay``: hence these.
+    Each takes one day (WeChat refuses longer ranges with 61501); dates are ``YYYY-MM-DD``.
+    """
+
+    def _day(self, endpoint: str, begin_date: str, end_date: str | None) -> dict:
+        base = self._client.API_BASE_URL.rsplit("cgi-bin/", 1)[0] + "datacube/"
+        return self._post(endpoint, api_base_url=base,
+                          data={"begin_date": begin_date, "end_date": end_date or begin_date})
+
+    def getarticleread(self, begin_date: str, end_date: str | None = None) -> dict:
+        """``datacube/getarticleread``: every article read that day, ``detail.read_user``."""
+        return self._day("getarticleread", begin_date, end_date)
+
+    def getarticleshare(self, begin_date: str, end_date: str | None = None) -> dict:
+        """``datacube/getarticleshare``: every article shared that day, ``detail.share_user``."""
+        return self._day("getarticleshare", begin_date, end_date)
+
+    def getbizsummary(self, begin_date: str, end_date: str | None = None) -> dict:
+        """``datacube/getbizsummary``: the account's totals for the day (not per article)."""
+        return self._day("getbizsummary", begin_date, end_date)
+
+    def getarticletotaldetail(self, begin_date: str, end_date: str | None = None) -> dict:
+        """``datacube/getarticletotaldetail``: the articles published that day, running totals
+        per ``stat_date`` for up to 30 days after."""
+        return self._day("getarticletotaldetail", begin_date, end_date)
+
+
 class ImageAPI(BaseWeChatAPI):
     """上传图文消息内的图片获取URL, 新增其他类型永久素材 (image): multipart field ``media``."""
 

@@ -177,6 +177,7 @@ def main(ctx: click.Context, dry_run: bool, out: Path | None, force_slot: bool, 
       publish new          新建文章（草稿）
       publish approve      记录审核签发（初审、复审、终审）
       publish report       一段时间的推送报表（可导出 CSV）
+      publish stats        文章阅读数据（阅读、分享、在看）
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -370,6 +371,21 @@ def new(ctx: click.Context, category: str, title: str) -> None:
 
     config = load_settings(ctx)
     sys.exit(commands.new(config, category, title, when(ctx, config), console()))
+
+
+@main.command()
+@common_options
+@click.option("--from", "start", metavar="DATE", callback=_date, help="起始推送日期（含），默认 30 天前。")
+@click.option("--to", "end", metavar="DATE", callback=_date, help="结束推送日期（含），默认昨天。")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="另存为 CSV 文件（UTF-8，Excel 可直接打开）。")
+@click.pass_context
+def stats(ctx: click.Context, start, end, csv_path: Path | None) -> None:
+    """阅读数据：先从微信读取台账里还没有的数据，再列出每篇文章的阅读、分享、在看人数和各账号合计。"""
+    from .stats_command import stats as run
+
+    configs = load_all(ctx)
+    sys.exit(run(configs, start, end, csv_path, lambda config: when(ctx, config), console()))
 
 
 @main.command()

@@ -445,13 +445,13 @@ def _print_report(config: Config, result, con: Console, *, several: bool = False
         for name, n in result.per_category():
             counts.add_row(*account, escape(name), str(n))
         con.print(counts)
-        table = Table(*head, "推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", "留言/已回/按时",
-                      title="推送文章")
+        table = Table(*head, "推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", "阅读",
+                      "留言/已回/按时", title="推送文章")
         for row in result.rows:
             title = row.title + ("（已撤回）" if row.withdrawn else "")
             cells = (row.category, title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
             table.add_row(*account, local(config, row.slot), str(row.position), *map(escape, cells),
-                          f"{row.comments}/{row.answered}/{row.in_time}")
+                          "—" if row.reads is None else str(row.reads), f"{row.comments}/{row.answered}/{row.in_time}")
         con.print(table)
     if result.not_out:
         table = Table(*head, "推送时间", "状态", "原因", title="未成功的推送", title_style="dim")
@@ -552,9 +552,12 @@ def resolve(config: Config, release_id: int, sent: bool, con: Console) -> int:
 def daemon(configs: list[Config]) -> int:
     """Serve every account given from one process; an account whose credentials are missing is
     left out (and said so) while the others are served."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .daemon import Daemon, serve
     from .ledger import Ledger
     from .runtime import DeferredReleaser, open_ledger
+    from .stats import daily_figures
 
     _daemon_logging(configs[0])
     logger = logging.getLogger(__name__)
@@ -577,7 +580,13 @@ def daemon(configs: list[Config]) -> int:
         daemons.append(Daemon(config, ledger, releaser))
     if not daemons:
         return EXIT_CONFIG
-    serve(daemons, configs[0].daemon.workers)
+    figures = ThreadPoolExecutor(1, thread_name_prefix="tuiwen-figures")  # read figures: never in a release's way
+    for one in daemons:
+        one.figures = daily_figures(one, figures.submit)
+    try:
+        serve(daemons, configs[0].daemon.workers)
+    finally:
+        figures.shutdown(wait=False, cancel_futures=True)
     return EXIT_OK
 
 

@@ -36,6 +36,7 @@ from .states import (
 if TYPE_CHECKING:  # the releaser (and the renderer behind it) is not needed to name them
     from .ledger import Release
     from .release import Outcome
+    from .stats import DailyFigures
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class Daemon:
         self._alerted = datetime.min.replace(tzinfo=UTC)  # alerts last looked for
         self._first_start: datetime | None = None  # the first daemon start in the ledger (never changes)
         self._comments_next = datetime.min.replace(tzinfo=UTC)  # comments looked for no sooner than this
+        self.figures: DailyFigures | None = None  # the daily read-figures fetch (a running daemon only)
         releaser.should_stop = self.stopping.is_set
 
     # --- the work ---------------------------------------------------------
@@ -129,6 +131,8 @@ class Daemon:
             # and retried at the next reconcile, and never escapes into the scheduler.
             for part in (self._resume_unfinished, self._record_missed, self._serve_due):
                 self._guarded(part, now, report)
+            if beat and self.figures is not None:
+                self._fetch_figures(now)
             if not (report.errors or report.faults):
                 self._trouble.clear()
             if snapshot is None or self._eventful(report) or now - self._alerted >= ALERT_EVERY:
@@ -160,6 +164,15 @@ class Daemon:
         if not self._announced:
             self.ledger.event(self.account, DAEMON_STARTED, f"守护进程启动：{self.name}")
             self._announced = True
+
+    def _fetch_figures(self, now: datetime) -> None:
+        """Once a day, hand the read-figures fetch on (it runs apart); never part of a release."""
+        if self.stopping.is_set() or self.figures is None:
+            return
+        try:
+            self.figures.tick(now)
+        except Exception as exc:  # noqa: BLE001 - figures never affect a push
+            log.error("安排读取阅读数据时出错（不影响推送）：%s", describe(exc))
 
     def _alert(self, now: datetime, report: Report) -> None:
         """Failures, missed slots, a stale account, an empty push ahead: tell people once. Never raises."""

@@ -20,7 +20,7 @@ from .ledger import Ledger
 from .withdraw import withdrawn
 
 COLUMNS = ("推送时间", "方式", "状态", "位置", "分类", "标题", "作者", "审核", "签发", "审核记录",
-           "文件", "内容指纹", "检查结果", "链接", "撤回", "留言数", "已回复", "按时回复")
+           "文件", "内容指纹", "检查结果", "链接", "撤回", "留言数", "已回复", "按时回复", "阅读", "分享", "在看")
 MODES_ZH = {"mass_send": "群发", "publish": "发布"}
 STATUS_ZH = {L.SENT: "已发送", L.CONFIRMED: "成功", L.FAILED: "失败", L.MISSED: "错过",
              L.UNCONFIRMED: "结果待确认", L.EMPTY: "无文章"}
@@ -49,12 +49,16 @@ class Row:
     answered: int = 0
     in_time: int = 0  # answered within [comments].reply_days working days
     withdrawn: str = ""  # "已撤回 <when> <who>：<why>" after publish withdraw
+    reads: int | None = None  # WeChat's figures held in the ledger (publish stats); None: none yet
+    shares: int | None = None
+    zaikan: int | None = None
 
     def cells(self, config: Config) -> list[str]:
         return [self.slot.astimezone(config.account.tz).strftime("%Y-%m-%d %H:%M"), MODES_ZH.get(self.mode, self.mode),
                 STATUS_ZH.get(self.status, self.status), str(self.position), self.category, self.title, self.author,
                 self.reviewed_by, self.approved_by, self.approvals, self.path, self.sha256, self.check, self.url,
-                self.withdrawn, str(self.comments), str(self.answered), str(self.in_time)]
+                self.withdrawn, str(self.comments), str(self.answered), str(self.in_time),
+                *("" if n is None else str(n) for n in (self.reads, self.shares, self.zaikan))]
 
 
 @dataclass
@@ -105,6 +109,9 @@ def build(config: Config, ledger: Ledger | None, start: date, end: date) -> Repo
 
     comments = counts(config, ledger, [r.id for r in releases if r.status in WENT_OUT])
     taken = withdrawn(ledger, config.account.key, [r.id for r in releases]) if releases else {}
+    from .stats import figures_by_item
+
+    figures = figures_by_item(config, ledger, [r for r in releases if r.status in WENT_OUT])
     for release in sorted(releases, key=lambda r: r.slot):
         if release.status not in WENT_OUT:
             report.not_out.append((release.slot, release.status, release.error or ""))
@@ -117,6 +124,9 @@ def build(config: Config, ledger: Ledger | None, start: date, end: date) -> Repo
             if (gone := taken.get((release.id, item.position))) is not None:
                 when = gone.at.astimezone(config.account.tz).strftime("%Y-%m-%d %H:%M")
                 row = replace(row, withdrawn=f"已撤回 {when} {gone.by}：{gone.reason}")
+            held = figures.get((release.id, item.position))
+            if held is not None:
+                row = replace(row, reads=held.reads, shares=held.shares, zaikan=held.zaikan)
             report.rows.append(row)
     return report
 

@@ -2,7 +2,9 @@
 
 It follows docs/wechat-api.md; where sources disagree it takes the stricter value, so
 whatever passes against it should pass against the real WeChat. Endpoints live under
-``<url>cgi-bin/…`` as on api.weixin.qq.com. Tests observe ``calls``, ``drafts``, ``published``,
+``<url>cgi-bin/…`` as on api.weixin.qq.com, the 数据统计 ones under ``<url>datacube/…``; their
+figures follow what the fake has really mass-sent or published (``daily_figures``,
+``delayed_dates``). Tests observe ``calls``, ``drafts``, ``published``,
 ``mass_sends``, ``filtered``, ``comment_threads`` … and inject faults with ``inject(path, fault)``;
 followers comment on a sent article through ``add_user_comment(msg_data_id, index, text)``.
 
@@ -59,6 +61,13 @@ DEFAULT_QUOTAS = {"token": 2000, "draft/add": 1000, "freepublish/submit": 100,
 # "proxy_page_after": the request reached WeChat and took effect, then a proxy on the way back
 # answered HTTP 200 with its own HTML page (a captive portal, a WAF, a gateway error page).
 FAULTS = ("busy", "rate", "http500", "timeout", "lost", "hang_after", "token_expired", "proxy_page_after")
+
+# 数据统计 (2025): data from 2025-11-01 on, one day per call, the newest day yesterday; a day's
+# figures are final after 08:00 Beijing time the next day (is_delay before); running totals for
+# 30 days after publication.
+FIGURES_SINCE = "2025-11-01"
+FIGURES_FINAL_HOUR = 8
+FIGURES_DAYS = 30
 
 _EXTENSIONS = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "gif": "gif", "bmp": "bmp"}
 _HTML_404 = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not"
@@ -153,6 +162,11 @@ _ROUTES = {
     "comment/reply/add": _Route("_comment_reply_add", verified=True),
     "comment/reply/delete": _Route("_comment_reply_delete", verified=True),
     "message/mass/delete": _Route("_mass_delete", verified=True),
+    # 数据统计 lives beside cgi-bin: https://api.weixin.qq.com/datacube/…
+    "datacube/getarticleread": _Route("_article_read", verified=True),
+    "datacube/getarticleshare": _Route("_article_share", verified=True),
+    "datacube/getarticletotaldetail": _Route("_article_totaldetail", verified=True),
+    "datacube/getbizsummary": _Route("_biz_summary", verified=True),
 }
 
 
@@ -160,6 +174,14 @@ def route_key(path: str) -> str:
     """"cgi-bin/draft/add", "/cgi-bin/draft/add" and "draft/add" all name route "draft/add"."""
     path = path.lstrip("/")
     return path[len("cgi-bin/"):] if path.startswith("cgi-bin/") else path
+
+
+def _served_key(path: str) -> str | None:
+    """The route a request path names: ``cgi-bin/…``, or ``datacube/…`` (never under cgi-bin)."""
+    if path.startswith("datacube/"):
+        return path
+    key = route_key(path) if path.startswith("cgi-bin/") else None
+    return None if key is None or key.startswith("datacube/") else key
 
 
 def utf16_len(text: str) -> int:
@@ -544,6 +566,10 @@ class FakeWeChat:
         self.ghid = "gh_" + os.urandom(6).hex()
         self.followers = 296                   # TotalCount of a mass send to all followers
         self._push_threads: list[threading.Thread] = []
+        # 数据统计: new readers/sharers/在看 of an article on the k-th day after its publication
+        # (tests may replace it), and days whose figures WeChat still marks is_delay.
+        self.daily_figures: Callable[[int, int, int], dict] = _default_daily_figures
+        self.delayed_dates: set[str] = set()
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._faults: dict[str, list[dict]] = {}
@@ -671,8 +697,8 @@ class FakeWeChat:
         if self.latency[1] > 0:
             time.sleep(random.uniform(*self.latency))
         content_type = http.headers.get("Content-Type", "")
-        key = route_key(path) if path.startswith("cgi-bin/") else None
-        route = _ROUTES.get(key)
+        key = _served_key(path)
+        route = _ROUTES.get(key) if key else None
         with self._lock:
             fault = self._take_fault(key) if route else None
         record = dict(method=method, path=path, query=query, body=_summary(content_type, body),
@@ -1390,6 +1416,112 @@ class FakeWeChat:
             raise WeChatError(88009, "reply is not exists")
         comment["reply"] = None
         return {"errcode": 0, "errmsg": "ok"}
+    # ----- 数据统计 (article figures) ----------------------------------------------------------
+    # Codes: a date not written YYYY-MM-DD 61500; begin_date after end_date, a range of more
+    # than one day, a day before 2025-11-01 (whose data the pages call invalid) or not before
+    # today 61501 (“date range error”).
+
+    def _figures_day(self, body: dict) -> str:
+        begin, end = body.get("begin_date"), body.get("end_date")
+        for value in (begin, end):
+            if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise WeChatError(61500, "date format error")
+            try:
+                datetime.strptime(value, "%Y-%m-%d")
+            except ValueError:
+                raise WeChatError(61500, "date format error") from None
+        today = _beijing(self.clock()).date().isoformat()
+        if begin != end or begin < FIGURES_SINCE or end >= today:
+            raise WeChatError(61501, "date range error")
+        return begin
+
+    def _delayed(self, day: str) -> bool:
+        """Figures of ``day`` are final only after 08:00 Beijing time the next day."""
+        final = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=BEIJING) + timedelta(
+            days=1, hours=FIGURES_FINAL_HOUR)
+        return day in self.delayed_dates or _beijing(self.clock()) < final
+
+    def _went_out(self, notified: bool | None = None) -> list[tuple[int, str, list[dict]]]:
+        """(msg_data_id, Beijing publish date, articles) of every mass send (followers notified)
+        and publish (not notified) that reached readers; ``notified`` picks one kind."""
+        sent = [(s["msg_data_id"], s["time"], s["articles"]) for s in self.mass_sends
+                if notified is not False and s["outcome"] == "SEND_SUCCESS"
+                and not (self.mass_protection and not s.get("confirmed"))]
+        sent += [(j["msg_data_id"], j["time"], j["articles"]) for j in self.published.values()
+                 if notified is not True and j["status"] == 0]
+        return [(data_id, _beijing(when).date().isoformat(), articles) for data_id, when, articles in sent]
+
+    def _on_day(self, data_id: int, index: int, pub: str, day: str) -> dict:
+        """New figures of one article on ``day`` (halved while the day is delayed)."""
+        k = (datetime.strptime(day, "%Y-%m-%d") - datetime.strptime(pub, "%Y-%m-%d")).days
+        if k < 0:
+            return {"read_user": 0, "share_user": 0, "zaikan_user": 0}
+        figures = self.daily_figures(data_id, index, k)
+        return {name: (n // 2 if self._delayed(day) else n) for name, n in figures.items()}
+
+    def _article_read(self, request: _Request) -> dict:
+        day = self._figures_day(request.json)
+        rows = []
+        for data_id, pub, articles in self._went_out():
+            for index in range(1, len(articles) + 1):
+                read = self._on_day(data_id, index, pub, day)["read_user"]
+                if read:
+                    rows.append({"ref_date": day, "msgid": f"{data_id}_{index}", "detail": {
+                        "read_user": read, "read_user_source": [{"scene_desc": "全部", "user_count": read}]}})
+        return {"list": rows, "is_delay": self._delayed(day)}
+
+    def _article_share(self, request: _Request) -> dict:
+        day = self._figures_day(request.json)
+        rows = [{"ref_date": day, "msgid": f"{data_id}_{index}", "detail": {"share_user": share}}
+                for data_id, pub, articles in self._went_out() for index in range(1, len(articles) + 1)
+                if (share := self._on_day(data_id, index, pub, day)["share_user"])]
+        return {"list": rows, "is_delay": self._delayed(day)}
+
+    def _biz_summary(self, request: _Request) -> dict:
+        """The account's figures of the day, summed over every article (one day per call: the
+        page does not give a maximum range, so the stricter one of its siblings holds)."""
+        day = self._figures_day(request.json)
+        totals = {"read_user": 0, "share_user": 0, "zaikan_user": 0}
+        for data_id, pub, articles in self._went_out():
+            for index in range(1, len(articles) + 1):
+                for name, n in self._on_day(data_id, index, pub, day).items():
+                    totals[name] += n
+        detail = {**totals, "read_user_source": [{"scene_desc": "全部", "user_count": totals["read_user"]}],
+                  "like_user": 0, "comment_count": 0, "collection_user": 0}
+        return {"list": [{"ref_date": day, "detail": detail}], "is_delay": self._delayed(day)}
+
+    def _article_totaldetail(self, request: _Request) -> dict:
+        """The articles published on the day, with running totals per stat_date up to yesterday
+        (30 days at most)."""
+        day = self._figures_day(request.json)
+        yesterday = (_beijing(self.clock()).date() - timedelta(days=1)).isoformat()
+        first = datetime.strptime(day, "%Y-%m-%d")
+        stat_dates = [d for d in ((first + timedelta(days=k)).date().isoformat() for k in range(FIGURES_DAYS))
+                      if d <= yesterday]
+        rows = []
+        kinds = [(0, sent) for sent in self._went_out(notified=True)]
+        kinds += [(1, sent) for sent in self._went_out(notified=False)]
+        for publish_type, (data_id, pub, articles) in kinds:
+            if pub != day:
+                continue
+            for index in range(1, len(articles) + 1):
+                totals = {"read_user": 0, "share_user": 0, "zaikan_user": 0}
+                details = []
+                for stat in stat_dates:
+                    for name, n in self._on_day(data_id, index, pub, stat).items():
+                        totals[name] += n
+                    details.append({"stat_date": stat, **totals,
+                                    "read_user_source": [{"scene_desc": "全部", "user_count": totals["read_user"]}],
+                                    "like_user": 0, "comment_count": 0, "collection_user": 0})
+                rows.append({"ref_date": day, "msgid": f"{data_id}_{index}", "publish_type": publish_type,
+                             "detail_list": details})
+        return {"list": rows, "is_delay": any(self._delayed(stat) for stat in stat_dates)}
+
+
+def _default_daily_figures(msg_data_id: int, index: int, k: int) -> dict:
+    """New readers fall day by day, fewer for later articles of a bundle."""
+    read = 120 // (k + 1) // index
+    return {"read_user": read, "share_user": read // 10, "zaikan_user": read // 20}
 
 
 def _text(article: dict, name: str) -> str:

@@ -823,3 +823,76 @@ def test_an_empty_answer_is_accepted_and_a_slow_one_is_not(fake, api):
     finally:
         quick.close()
         slow.close()
+# --- 数据统计 (article figures) -----------------------------------------------------------------
+
+def figures(fake, name, begin, end=None, *, under="datacube/") -> dict:
+    body = {"begin_date": begin, "end_date": end or begin}
+    return requests.post(fake.url + under + name, params={"access_token": fake.valid_token()},
+                         data=json.dumps(body).encode(), timeout=2.0).json()
+
+
+def test_article_figures_follow_a_mass_send_day_by_day(fake, api, clock):
+    sent = api.sendall(api.draft(2))  # 2026-01-01 08:00 Beijing
+    clock.advance(3 * 86_400)  # 2026-01-04 08:00: the 1st to the 3rd are final
+    answer = figures(fake, "getarticletotaldetail", "2026-01-01")
+    assert answer["is_delay"] is False
+    lead, second = answer["list"]
+    assert (lead["msgid"], second["msgid"]) == (f"{sent['msg_data_id']}_1", f"{sent['msg_data_id']}_2")
+    assert lead["publish_type"] == 0 and lead["ref_date"] == "2026-01-01"
+    assert [d["stat_date"] for d in lead["detail_list"]] == ["2026-01-01", "2026-01-02", "2026-01-03"]
+    assert [d["read_user"] for d in lead["detail_list"]] == [120, 180, 220]  # running totals
+    assert lead["detail_list"][-1]["zaikan_user"] == 6 + 3 + 2
+    daily = figures(fake, "getarticleread", "2026-01-02")
+    assert {r["msgid"]: r["detail"]["read_user"] for r in daily["list"]} == {
+        f"{sent['msg_data_id']}_1": 60, f"{sent['msg_data_id']}_2": 30}
+    shares = figures(fake, "getarticleshare", "2026-01-02")
+    assert {r["msgid"]: r["detail"]["share_user"] for r in shares["list"]} == {
+        f"{sent['msg_data_id']}_1": 6, f"{sent['msg_data_id']}_2": 3}
+    assert figures(fake, "getarticletotaldetail", "2026-01-02")["list"] == []  # nothing published then
+    (summary,) = figures(fake, "getbizsummary", "2026-01-02")["list"]
+    assert (summary["ref_date"], summary["detail"]["read_user"], summary["detail"]["zaikan_user"]) == (
+        "2026-01-02", 90, 4)
+
+
+def test_yesterdays_figures_are_delayed_until_8_beijing(fake, api, clock):
+    api.sendall(api.draft())
+    clock.advance(86_400 - 3600)  # 2026-01-02 07:00
+    early = figures(fake, "getarticletotaldetail", "2026-01-01")
+    assert early["is_delay"] is True and early["list"][0]["detail_list"][0]["read_user"] == 60
+    clock.advance(3600)
+    final = figures(fake, "getarticletotaldetail", "2026-01-01")
+    assert final["is_delay"] is False and final["list"][0]["detail_list"][0]["read_user"] == 120
+    fake.delayed_dates.add("2026-01-01")  # WeChat may keep a day open longer
+    assert figures(fake, "getarticleread", "2026-01-01")["is_delay"] is True
+
+
+@pytest.mark.parametrize("begin, end, errcode", [
+    ("2026-01-01", "2026-01-01", 61501),   # today: the newest day is yesterday
+    ("2025-12-30", "2025-12-31", 61501),   # one day per call
+    ("2025-12-31", "2025-12-30", 61501),   # begin after end
+    ("2025-10-31", "2025-10-31", 61501),   # before 2025-11-01: no valid data
+    ("2025/12/31", "2025/12/31", 61500),
+    ("2025-12-32", "2025-12-32", 61500),
+])
+def test_figures_dates_are_checked(fake, begin, end, errcode):
+    for name in ("getarticleread", "getarticleshare", "getarticletotaldetail", "getbizsummary"):
+        assert figures(fake, name, begin, end)["errcode"] == errcode
+
+
+def test_figures_live_beside_cgi_bin_not_under_it(fake):
+    assert requests.post(fake.url + "cgi-bin/datacube/getarticleread", timeout=2.0).status_code == 404
+    assert figures(fake, "getarticleread", "2025-12-31")["list"] == []
+
+
+def test_figures_need_a_verified_account(clock):
+    with FakeWeChat(clock=clock, verified=False) as fake:
+        assert figures(fake, "getarticleread", "2025-12-31")["errcode"] == 48001
+
+
+def test_a_publish_is_counted_but_not_notified(fake, api, clock):
+    submitted = api.post("freepublish/submit", {"media_id": api.draft()})
+    api.post("freepublish/get", {"publish_id": submitted["publish_id"]})
+    api.post("freepublish/get", {"publish_id": submitted["publish_id"]})
+    clock.advance(86_400)
+    (row,) = figures(fake, "getarticletotaldetail", "2026-01-01")["list"]
+    assert row["msgid"] == f"{submitted['msg_data_id']}_1" and row["publish_type"] == 1

@@ -1,7 +1,7 @@
 """Comments (留言) on pushed articles, and when each account's comments were last fetched.
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0007
 Create Date: 2026-11-29
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import mysql
 UTCDateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """WeChat's pushed job events (MASSSENDJOBFINISH, PUBLISHJOBFINISH), each job recorded once.
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-29
 """
 import sqlalchemy as sa
