@@ -201,6 +201,9 @@ class ServeSettings:
     def link(self, path: str) -> str:
         """The console address of ``path`` ("a/quyuan/releases/7"), or "" without a base_url."""
         return self.base_url + path.lstrip("/") if self.base_url else ""
+
+
+@dataclass(frozen=True)
 class ArchiveSettings:
     dir: Path = setting("state/archive", _path,
                         "发布存档目录（每次确认成功的推送一份：发出的 HTML、草稿内容、图片、封面和清单），相对配置文件")
