@@ -448,7 +448,7 @@ def _print_report(config: Config, result, con: Console, *, several: bool = False
         table = Table(*head, "推送时间", "位置", "分类", "标题", "作者", "审核", "签发", "检查结果", "阅读",
                       "留言/已回/按时", title="推送文章")
         for row in result.rows:
-            title = row.title + ("（已撤回）" if row.withdrawn else "")
+            title = ("（已撤回）" if row.withdrawn else "") + row.title  # first: a narrow column folds the end
             cells = (row.category, title, row.author, row.reviewed_by or "—", row.approved_by or "—", row.check)
             table.add_row(*account, local(config, row.slot), str(row.position), *map(escape, cells),
                           "—" if row.reads is None else str(row.reads), f"{row.comments}/{row.answered}/{row.in_time}")
