@@ -14,50 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from .ledger import Ledger
-from .tables import Base, UTCDateTime, utcnow
-
-
-class Comment(Base):
-    """A follower's comment on one article of a push, and what was done with it."""
-
-    __tablename__ = "comment"
-    __table_args__ = (
-        UniqueConstraint("account", "msg_data_id", "idx", "user_comment_id", name="uq_comment_wechat_id"),
-        Index("ix_comment_account_release", "account", "release_id"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account: Mapped[str] = mapped_column(String(64))
-    release_id: Mapped[int] = mapped_column(Integer)
-    msg_data_id: Mapped[str] = mapped_column(String(64))
-    idx: Mapped[int] = mapped_column(Integer)  # the article's index in the push, from 0
-    user_comment_id: Mapped[int] = mapped_column(Integer)
-    openid_hash: Mapped[str | None] = mapped_column(String(64))  # None: commented without a WeChat identity
-    content: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when the follower wrote it (WeChat's time)
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)  # first fetched
-    selected: Mapped[bool] = mapped_column(Boolean, default=False)  # 精选
-    reply: Mapped[str | None] = mapped_column(Text)
-    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    replied_by: Mapped[str | None] = mapped_column(String(64))  # None: replied in WeChat's own back office
-    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
-    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the reply-deadline alert, once
-
-
-class CommentFetch(Base):
-    """When an account's comments were last fetched: a lease that several daemons share."""
-
-    __tablename__ = "comment_fetch"
-
-    account: Mapped[str] = mapped_column(String(64), primary_key=True)
-    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+from .tables import Base, Comment, CommentFetch, UTCDateTime, utcnow  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

@@ -17,45 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
-from .ledger import Base, Ledger, UTCDateTime, utcnow
+from .ledger import Ledger, utcnow
+from .tables import ArticleFigure, FiguresFetch
 
 STALE_CLAIM = timedelta(hours=1)  # a claim this old, never finished, was left by a daemon that died
 FIGURES = ("reads", "shares", "zaikan", "likes", "comments", "collections")
-
-
-class ArticleFigure(Base):
-    __tablename__ = "article_figures"
-    __table_args__ = (Index("ix_article_figures_account_pub", "account", "pub_date"),)
-
-    account: Mapped[str] = mapped_column(String(64), primary_key=True)
-    msg_data_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # from 1
-    stat_date: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
-    pub_date: Mapped[str] = mapped_column(String(10))
-    reads: Mapped[int] = mapped_column(Integer, default=0)
-    shares: Mapped[int] = mapped_column(Integer, default=0)
-    zaikan: Mapped[int] = mapped_column(Integer, default=0)  # 在看
-    likes: Mapped[int] = mapped_column(Integer, default=0)
-    comments: Mapped[int] = mapped_column(Integer, default=0)
-    collections: Mapped[int] = mapped_column(Integer, default=0)
-    final: Mapped[bool] = mapped_column(Boolean, default=False)  # WeChat's is_delay was false
-    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class FiguresFetch(Base):
-    __tablename__ = "figures_fetch"
-
-    account: Mapped[str] = mapped_column(String(64), primary_key=True)
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # the account's local date
-    by: Mapped[str] = mapped_column(String(128))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # is_delay: fetch again then
-    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    error: Mapped[str | None] = mapped_column(Text)
 
 
 @dataclass(frozen=True)

@@ -427,8 +427,3 @@ def _items(account: str, release_id: int | None, items: Sequence[ItemPlan]) -> l
 def _local(slot: datetime) -> str:
     return slot.strftime("%Y-%m-%d %H:%M UTC")
 
-
-# Tables kept in modules of their own, mapped on Base whenever the ledger is (the migrations check
-# the models against the schema, and a session must know every table it may meet).
-from . import figures as _figures  # noqa: E402, F401
-from . import withdraw as _withdraw  # noqa: E402, F401

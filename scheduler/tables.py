@@ -215,3 +215,109 @@ class Token(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- after the push: withdrawals, read figures, comments, WeChat's job events ---------------
+
+class ArticleFigure(Base):
+    __tablename__ = "article_figures"
+    __table_args__ = (Index("ix_article_figures_account_pub", "account", "pub_date"),)
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    msg_data_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # from 1
+    stat_date: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    pub_date: Mapped[str] = mapped_column(String(10))
+    reads: Mapped[int] = mapped_column(Integer, default=0)
+    shares: Mapped[int] = mapped_column(Integer, default=0)
+    zaikan: Mapped[int] = mapped_column(Integer, default=0)  # 在看
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+    comments: Mapped[int] = mapped_column(Integer, default=0)
+    collections: Mapped[int] = mapped_column(Integer, default=0)
+    final: Mapped[bool] = mapped_column(Boolean, default=False)  # WeChat's is_delay was false
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FiguresFetch(Base):
+    __tablename__ = "figures_fetch"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # the account's local date
+    by: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # is_delay: fetch again then
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class WeChatEvent(Base):
+    """One job event WeChat pushed to ``/wechat/<key>``, recorded once."""
+
+    __tablename__ = "wechat_event"
+    __table_args__ = (UniqueConstraint("account", "kind", "job_id", name="uq_wechat_event_job"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))        # MASSSENDJOBFINISH | PUBLISHJOBFINISH
+    job_id: Mapped[str] = mapped_column(String(64))      # MsgID of a mass send, publish_id of a publish
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created: Mapped[int | None] = mapped_column(Integer)  # WeChat's CreateTime (Unix seconds)
+    status: Mapped[str | None] = mapped_column(String(64))  # "send success", "err(20001)", publish_status
+    counts: Mapped[dict | None] = mapped_column(JSON)     # total / filter / sent / error (mass sends)
+    urls: Mapped[dict | None] = mapped_column(JSON)       # {"1": url, ...}: article index from 1
+    article_id: Mapped[str | None] = mapped_column(String(128))
+    release_id: Mapped[int | None] = mapped_column(Integer)  # the release it reported on, once known
+
+
+class Comment(Base):
+    """A follower's comment on one article of a push, and what was done with it."""
+
+    __tablename__ = "comment"
+    __table_args__ = (
+        UniqueConstraint("account", "msg_data_id", "idx", "user_comment_id", name="uq_comment_wechat_id"),
+        Index("ix_comment_account_release", "account", "release_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    release_id: Mapped[int] = mapped_column(Integer)
+    msg_data_id: Mapped[str] = mapped_column(String(64))
+    idx: Mapped[int] = mapped_column(Integer)  # the article's index in the push, from 0
+    user_comment_id: Mapped[int] = mapped_column(Integer)
+    openid_hash: Mapped[str | None] = mapped_column(String(64))  # None: commented without a WeChat identity
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when the follower wrote it (WeChat's time)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)  # first fetched
+    selected: Mapped[bool] = mapped_column(Boolean, default=False)  # 精选
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    replied_by: Mapped[str | None] = mapped_column(String(64))  # None: replied in WeChat's own back office
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the reply-deadline alert, once
+
+
+class CommentFetch(Base):
+    """When an account's comments were last fetched: a lease that several daemons share."""
+
+    __tablename__ = "comment_fetch"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Withdrawal(Base):
+    """One article taken down: which release and position, who, when and why."""
+
+    __tablename__ = "withdrawal"
+    __table_args__ = (UniqueConstraint("release_id", "position", name="uq_withdrawal_article"),
+                      Index("ix_withdrawal_account", "account"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    whole: Mapped[bool] = mapped_column(Boolean, default=False)  # taken down with the whole push
+    by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, UniqueConstraint, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from .ledger import Base, Event, Ledger, Release, ReleaseItem, UTCDateTime, utcnow
+from .ledger import Event, Ledger, Release, ReleaseItem
+from .tables import WeChatEvent
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +29,6 @@ PUBLISH = "PUBLISHJOBFINISH"
 KINDS = (MASS_SEND, PUBLISH)
 PUBLISH_STATUS_ZH = {0: "发布成功", 1: "发布中", 2: "原创校验未通过", 3: "发布失败", 4: "平台审核不通过",
                      5: "发布后已被删除", 6: "发布后被系统封禁"}
-
-
-class WeChatEvent(Base):
-    """One job event WeChat pushed to ``/wechat/<key>``, recorded once."""
-
-    __tablename__ = "wechat_event"
-    __table_args__ = (UniqueConstraint("account", "kind", "job_id", name="uq_wechat_event_job"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))        # MASSSENDJOBFINISH | PUBLISHJOBFINISH
-    job_id: Mapped[str] = mapped_column(String(64))      # MsgID of a mass send, publish_id of a publish
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    created: Mapped[int | None] = mapped_column(Integer)  # WeChat's CreateTime (Unix seconds)
-    status: Mapped[str | None] = mapped_column(String(64))  # "send success", "err(20001)", publish_status
-    counts: Mapped[dict | None] = mapped_column(JSON)     # total / filter / sent / error (mass sends)
-    urls: Mapped[dict | None] = mapped_column(JSON)       # {"1": url, ...}: article index from 1
-    article_id: Mapped[str | None] = mapped_column(String(128))
-    release_id: Mapped[int | None] = mapped_column(Integer)  # the release it reported on, once known
 
 
 @dataclass(frozen=True)

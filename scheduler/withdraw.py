@@ -12,16 +12,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from . import states as S
-from .ledger import Base, Ledger, Release, ReleaseItem, UTCDateTime, utcnow
+from .ledger import Ledger, Release, ReleaseItem, utcnow
 from .ledger_view import WithdrawalRow
+from .tables import Withdrawal
 
 if TYPE_CHECKING:
     from publishers.base import PublishError
@@ -31,23 +30,6 @@ log = logging.getLogger(__name__)
 EVENT = "withdrawn"
 REFUSED = "withdraw_refused"
 MODES_ZH = {"mass_send": "群发", "publish": "发布"}
-
-
-class Withdrawal(Base):
-    """One article taken down: which release and position, who, when and why."""
-
-    __tablename__ = "withdrawal"
-    __table_args__ = (UniqueConstraint("release_id", "position", name="uq_withdrawal_article"),
-                      Index("ix_withdrawal_account", "account"))
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account: Mapped[str] = mapped_column(String(64))
-    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"))
-    position: Mapped[int] = mapped_column(Integer)
-    whole: Mapped[bool] = mapped_column(Boolean, default=False)  # taken down with the whole push
-    by: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class WithdrawError(Exception):

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy.exc import StatementError
 
 from scheduler import ledger as L
-from scheduler import wechat_events  # noqa: F401 - its table is part of the ledger's schema
 from scheduler.ledger import ItemPlan, Ledger, PostTaken
 from scheduler.migrations import current, head
 from tests.conftest import run_together

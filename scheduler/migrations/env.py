@@ -2,7 +2,6 @@
 
 from alembic import context
 
-from scheduler import comment_ledger  # noqa: F401 - its tables join Base.metadata
 from scheduler.ledger import Base
 
 engine = context.config.attributes["engine"]
