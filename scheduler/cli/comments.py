@@ -2,7 +2,7 @@
 
 ``publish comments`` (or ``comments list``) fetches new comments from WeChat and lists those
 without a reply; ``reply ID TEXT``, ``select ID``, ``unselect ID`` and ``delete ID`` act on one
-comment by the number the list shows.  Registered on ``publish`` by ``scheduler.cli``.
+comment by the number the list shows.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import sys
 
 import click
 
-from .cli import EXIT_CONFIG, EXIT_REMOTE, common_options, console, fail, load_all, when
-from .usage import ChineseGroup
+from ..usage import ChineseGroup
+from .group import main
+from .options import EXIT_CONFIG, EXIT_REMOTE, common_options, console, fail, load_all, when
 
 NEXT_STEPS = ('回复：publish comments reply 编号 "回复内容"；精选：publish comments select 编号；'
               "取消精选：publish comments unselect 编号；删除：publish comments delete 编号")
@@ -29,7 +30,7 @@ def _by() -> str:
 _BY = click.option("--by", "by", metavar="姓名", default=None, help="记入台账的操作人（默认当前系统用户名）。")
 
 
-@click.group(cls=ChineseGroup, invoke_without_command=True)
+@main.group(cls=ChineseGroup, invoke_without_command=True)
 @common_options
 @click.option("--all", "show_all", is_flag=True, help="也列出已回复的留言。")
 @click.option("--no-fetch", is_flag=True, help="不联网取新留言，只看台账里已有的。")
@@ -47,7 +48,7 @@ def comments(ctx: click.Context, show_all: bool, no_fetch: bool) -> None:
 @click.pass_context
 def list_comments(ctx: click.Context, show_all: bool, no_fetch: bool) -> None:
     """从微信取新留言，列出近期群发文章中待回复的留言（编号、文章、内容、回复期限）。"""
-    from . import fleet
+    from .. import fleet
 
     configs = load_all(ctx)
     sys.exit(fleet.each(configs, console(), lambda config, con: _list(config, con, show_all, no_fetch,
@@ -58,9 +59,9 @@ def _list(config, con, show_all: bool, no_fetch: bool, now) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from . import comments as core
-    from .commands import local
-    from .runtime import make_publisher, open_ledger
+    from .. import comments as core
+    from ..commands import local
+    from ..runtime import make_publisher, open_ledger
 
     ledger = open_ledger(config)
     try:
@@ -93,9 +94,9 @@ def _list(config, con, show_all: bool, no_fetch: bool, now) -> int:
 
 def _act(ctx: click.Context, comment_id: int, action) -> None:
     """Run ``action(config, ledger, client)`` on the account that holds the comment."""
-    from . import comment_ledger as C
-    from .comments import CommentError
-    from .runtime import make_publisher, open_ledger
+    from .. import comment_ledger as C
+    from ..comments import CommentError
+    from ..runtime import make_publisher, open_ledger
 
     for config in load_all(ctx):
         ledger = open_ledger(config)
@@ -120,7 +121,7 @@ def _act(ctx: click.Context, comment_id: int, action) -> None:
 @click.pass_context
 def reply(ctx: click.Context, comment_id: int, text: str, by: str | None) -> None:
     """回复一条留言（每条留言只能回复一次）。"""
-    from . import comments as core
+    from .. import comments as core
 
     def run(config, ledger, client) -> str:
         core.reply(config, ledger, client, comment_id, text, by or _by(), when(ctx, config))
@@ -131,7 +132,7 @@ def reply(ctx: click.Context, comment_id: int, text: str, by: str | None) -> Non
 
 def _selector(selected: bool):
     def command(ctx: click.Context, comment_id: int, by: str | None) -> None:
-        from . import comments as core
+        from .. import comments as core
 
         def run(config, ledger, client) -> str:
             core.select(config, ledger, client, comment_id, selected, by or _by())
@@ -156,7 +157,7 @@ comments.command("unselect", help="取消一条留言的精选。")(
 @click.pass_context
 def delete(ctx: click.Context, comment_id: int, by: str | None, yes: bool) -> None:
     """删除一条留言（微信上删除后不能恢复；台账保留记录）。"""
-    from . import comments as core
+    from .. import comments as core
 
     if not yes and not click.confirm(f"删除留言 {comment_id}？删除后读者看不到，也不能恢复", default=False):
         fail("未删除。", EXIT_CONFIG)
