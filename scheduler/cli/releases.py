@@ -104,7 +104,7 @@ def report(ctx: click.Context, start, end, csv_path: Path | None) -> None:
 @click.pass_context
 def stats(ctx: click.Context, start, end, csv_path: Path | None) -> None:
     """阅读数据：先从微信读取台账里还没有的数据，再列出每篇文章的阅读、分享、在看人数和各账号合计。"""
-    from ..stats_command import stats as run
+    from ..commands.stats import stats as run
 
     configs = load_all(ctx)
     sys.exit(run(configs, start, end, csv_path, lambda config: when(ctx, config), console()))
@@ -138,7 +138,7 @@ def resolve(ctx: click.Context, release_id: int, sent: bool | None) -> None:
 def withdraw(ctx: click.Context, release_id: int, article: int | None, reason: str | None, by: str | None,
              yes: bool) -> None:
     """撤回已推送的文章：删除群发（或发布）中的一篇或整次推送，并记下操作人、时间和原因。"""
-    from ..withdraw_command import run
+    from ..commands.withdraw import run
 
     sys.exit(run(load_settings(ctx), release_id, article, reason, by, yes, console()))
 

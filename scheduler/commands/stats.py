@@ -10,9 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .config import Config, ConfigError
-from .fleet import EXIT_CONFIG, EXIT_OK, EXIT_REMOTE, each, label
-from .stats import Line, StatsError, check_period, fetch, lines, write_csv
+from ..config import Config, ConfigError
+from ..fleet import EXIT_CONFIG, EXIT_OK, EXIT_REMOTE, each, label
+from ..stats import Line, StatsError, check_period, fetch, lines, write_csv
 
 
 def stats(configs: list[Config], start: date | None, end: date | None, csv_path: Path | None,
@@ -42,7 +42,7 @@ def _defaults(start: date | None, end: date | None, today: date) -> tuple[date, 
     """Unless given: to yesterday, from 30 days before (not before WeChat keeps figures)."""
     from datetime import timedelta
 
-    from .stats import SINCE, WINDOW
+    from ..stats import SINCE, WINDOW
 
     end = end or today - timedelta(days=1)
     return start or max(end - timedelta(days=WINDOW - 1), SINCE), end
@@ -51,11 +51,11 @@ def _defaults(start: date | None, end: date | None, today: date) -> tuple[date, 
 def _account(config: Config, start: date, end: date, today: date, con: Console) -> tuple[int, list[Line]]:
     from publishers.base import PublishError
 
-    from .commands import _existing_ledger
-    from .faults import describe
-    from .runtime import make_publisher
+    from ..faults import describe
+    from ..runtime import make_publisher
+    from .common import existing_ledger
 
-    ledger = _existing_ledger(config)
+    ledger = existing_ledger(config)
     if ledger is None:
         con.print("还没有台账（尚未推送过），没有阅读数据。")
         return EXIT_OK, []

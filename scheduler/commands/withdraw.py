@@ -8,8 +8,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .commands import EXIT_CONFIG, EXIT_OK, EXIT_REMOTE, local
-from .config import Config, ConfigError
+from ..config import Config, ConfigError
+from .common import EXIT_CONFIG, EXIT_OK, EXIT_REMOTE, local
 
 
 def os_user() -> str:
@@ -22,8 +22,8 @@ def os_user() -> str:
 
 def run(config: Config, release_id: int, article: int | None, reason: str | None, by: str | None, yes: bool,
         con: Console) -> int:
-    from .runtime import make_publisher, open_ledger
-    from .withdraw import AlreadyWithdrawn, WithdrawError, describe, target, withdraw
+    from ..runtime import make_publisher, open_ledger
+    from ..withdraw import AlreadyWithdrawn, WithdrawError, describe, target, withdraw
 
     if not (reason or "").strip():
         con.print("[red]用法错误：请用 --reason \"原因\" 写明为什么撤回（记入台账，供日后查阅）。[/]")
