@@ -62,6 +62,14 @@ class Sent:
 
 
 @dataclass(frozen=True)
+class Submitted:
+    """WeChat took a free publish: the job to ask about, and the message its figures and comments are filed under."""
+
+    publish_id: str
+    msg_data_id: str = ""
+
+
+@dataclass(frozen=True)
 class Publication:
     """The state of a free publish or a mass send, as WeChat reports it."""
 
@@ -107,8 +115,8 @@ class Publisher(Protocol):
 
     def mass_status(self, msg_id: str) -> Publication: ...
 
-    def submit(self, media_id: str) -> str:
-        """Free-publish a draft (no notification); its publish_id."""
+    def submit(self, media_id: str) -> Submitted:
+        """Free-publish a draft (no notification)."""
 
     def publish_status(self, publish_id: str) -> Publication: ...
 

@@ -20,7 +20,7 @@ import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 from wechatpy import WeChatClient
 
-from .base import DraftArticle, Publication, PublishError, Sent, UnknownOutcome
+from .base import DraftArticle, Publication, PublishError, Sent, Submitted, UnknownOutcome
 from .errors import describe
 from .figures import DayFigures, parse_totaldetail
 from .limits import MAX_ARTICLES
@@ -347,8 +347,9 @@ class WeChatPublisher:
         state, detail = _MASS_STATES.get(status, ("pending", f"未知状态 {status}"))
         return Publication(state, detail)
 
-    def submit(self, media_id: str) -> str:
-        return _field(self.client.freepublish.submit(media_id), "publish_id")
+    def submit(self, media_id: str) -> Submitted:
+        answer = self.client.freepublish.submit(media_id)
+        return Submitted(_field(answer, "publish_id"), str(answer.get("msg_data_id") or ""))
 
     def publish_status(self, publish_id: str) -> Publication:
         answer = self.client.freepublish.get(publish_id)

@@ -361,9 +361,9 @@ class Releaser:
                 note = "微信已有此次群发（45065），采用其 msg_id" if sent.adopted else "已群发"
                 return self.ledger.advance(release.id, L.SENT, note, msg_id=sent.msg_id,
                                            msg_data_id=sent.msg_data_id, sent_at=self.now(), error=None)
-            publish_id = self.publisher.submit(_recorded(release.draft_media_id, "draft_media_id"))
-            return self.ledger.advance(release.id, L.SENT, "已提交发布", publish_id=publish_id,
-                                       sent_at=self.now(), error=None)
+            submitted = self.publisher.submit(_recorded(release.draft_media_id, "draft_media_id"))
+            return self.ledger.advance(release.id, L.SENT, "已提交发布", publish_id=submitted.publish_id,
+                                       msg_data_id=submitted.msg_data_id or None, sent_at=self.now(), error=None)
         except PublishError as exc:
             if exc.retryable or isinstance(exc, UnknownOutcome):
                 # Busy, lost, or "wait a minute" (45066): whether it went out is asked, not assumed.

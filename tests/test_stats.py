@@ -90,6 +90,23 @@ def test_stats_fetches_what_it_lacks_and_prints_each_article(site, wechat, clock
     assert answered(wechat) == 2  # a day more to add
 
 
+def test_a_free_publish_gets_its_figures_too(site, wechat, clock, tmp_path):
+    """A 发布 (mode = "publish") keeps the msg_data_id WeChat answers, so its reads are fetched like a mass send's."""
+    site.write_config(MINIMAL_CONFIG + f'mode = "publish"\napi_base_url = "{wechat.url}"\n')
+    site.post("news/2025-12-01-reads.md", "title: 发布的文章也有阅读数据\nstatus: ready\n")
+    tuesday = MONDAY + timedelta(days=1)
+    clock.now = tuesday.timestamp()
+    pushed = site.publish("--at", f"{tuesday:%Y-%m-%d %H:%M}")
+    assert pushed.exit_code == 0, pushed.output
+    [release] = Ledger(site.config.database.url).releases("main")
+    assert release.status == L.CONFIRMED and release.mode == "publish" and release.msg_data_id
+    out = tmp_path / "reads.csv"
+    result = stats_at(site, clock, tuesday + timedelta(days=2, hours=1), "--from", "2025-12-02", "--csv", str(out))
+    assert result.exit_code == 0, result.output
+    [_header, row] = list(csv.reader(out.open(encoding="utf-8-sig")))
+    assert row[:4] == ["2025-12-02", "测试医保", "1", "发布的文章也有阅读数据"] and int(row[4]) > 0
+
+
 def test_a_period_before_wechat_keeps_figures_is_refused(site, clock):
     result = stats_at(site, clock, MONDAY, "--from", "2025-10-01", "--to", "2025-10-31")
     assert result.exit_code == 2 and "2025-11-01" in result.output
