@@ -19,7 +19,7 @@ class Article:
     digest: str = ""
     cover: Path | None = None
     source_url: str = ""
-    comments: bool = False
+    comments: bool = True  # 留言 opened unless the front matter says comments: false
     category: str = ""  # display name, for the category header
     color: str = "#2b6cb0"  # the category's accent colour
     reviewed_by: str = ""
@@ -59,6 +59,14 @@ class Sent:
     msg_id: str
     msg_data_id: str = ""
     adopted: bool = False
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """WeChat took a free publish: the job to ask about, and the message its figures and comments are filed under."""
+
+    publish_id: str
+    msg_data_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,8 +115,8 @@ class Publisher(Protocol):
 
     def mass_status(self, msg_id: str) -> Publication: ...
 
-    def submit(self, media_id: str) -> str:
-        """Free-publish a draft (no notification); its publish_id."""
+    def submit(self, media_id: str) -> Submitted:
+        """Free-publish a draft (no notification)."""
 
     def publish_status(self, publish_id: str) -> Publication: ...
 
@@ -117,3 +125,9 @@ class Publisher(Protocol):
 
     def preview(self, media_id: str, to: str) -> None:
         """Send a draft to one person's phone (openid or WeChat ID)."""
+
+    def delete_mass(self, msg_id: str, index: int = 0) -> None:
+        """Take down article ``index`` (from 1; 0 = every one) of a mass send."""
+
+    def delete_publication(self, article_id: str, index: int = 0) -> None:
+        """Delete article ``index`` (from 1; 0 = every one) of a 发布; irreversible."""

@@ -20,10 +20,11 @@ import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 from wechatpy import WeChatClient
 
-from .base import DraftArticle, Publication, PublishError, Sent, UnknownOutcome
+from .base import DraftArticle, Publication, PublishError, Sent, Submitted, UnknownOutcome
 from .errors import describe
+from .figures import DayFigures, parse_totaldetail
 from .limits import MAX_ARTICLES
-from .wechat_api import DraftAPI, FreePublishAPI, ImageAPI, MassSendAPI
+from .wechat_api import CommentAPI, DataCubeAPI, DraftAPI, FreePublishAPI, ImageAPI, MassSendAPI
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ class TuiwenClient(WeChatClient):
     freepublish = FreePublishAPI()
     mass = MassSendAPI()
     images = ImageAPI()
+    comments = CommentAPI()
+    datacube = DataCubeAPI()  # replaces wechatpy's group of the endpoints no longer maintained
 
     def __init__(self, appid: str, secret: str, *, api_base_url: str, session: Any = None,
                  timeout: float = 30, sleep: Callable[[float], None] = time.sleep,
@@ -344,8 +347,9 @@ class WeChatPublisher:
         state, detail = _MASS_STATES.get(status, ("pending", f"未知状态 {status}"))
         return Publication(state, detail)
 
-    def submit(self, media_id: str) -> str:
-        return _field(self.client.freepublish.submit(media_id), "publish_id")
+    def submit(self, media_id: str) -> Submitted:
+        answer = self.client.freepublish.submit(media_id)
+        return Submitted(_field(answer, "publish_id"), str(answer.get("msg_data_id") or ""))
 
     def publish_status(self, publish_id: str) -> Publication:
         answer = self.client.freepublish.get(publish_id)
@@ -379,6 +383,17 @@ class WeChatPublisher:
         if news and all(a.get("is_deleted") for a in news):
             return Publication("failed", "已删除", article_id=article_id)
         return Publication("success", article_id=article_id, urls=urls)
+
+    def delete_mass(self, msg_id: str, index: int = 0) -> None:
+        """Take a mass send's article ``index`` (from 1; 0 = all) down: its page stops opening."""
+        self.client.mass.delete(msg_id, index)
+
+    def delete_publication(self, article_id: str, index: int = 0) -> None:
+        """Delete a 发布's article ``index`` (from 1; 0 = all); irreversible."""
+        self.client.freepublish.delete(article_id, index)
+    def article_figures(self, day: str) -> DayFigures:
+        """Running totals of the articles published on ``day`` (YYYY-MM-DD, 2025-11-01 or later)."""
+        return parse_totaldetail(self.client.datacube.getarticletotaldetail(day))
 
     def preview(self, media_id: str, to: str) -> None:
         """``to`` is an openid (28 characters starting with "o") or else a WeChat ID (微信号)."""

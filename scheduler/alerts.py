@@ -50,6 +50,8 @@ EVENTS = {
     "post_invalid": "文章有错误未发出",
     "freshness": "更新提醒",
     "empty_bundle": "没有可发布的文章",
+    "comment_due": "留言待回复",
+    "archive_failed": "发布存档失败",
 }
 
 
@@ -70,10 +72,16 @@ class Alert:
     message: str
     slot: datetime | None = None
     status: str = ""
+    link: str = ""  # the console page that shows it, when [serve].base_url is set
 
     @property
     def title(self) -> str:
         return EVENTS[self.event]
+
+    @property
+    def text(self) -> str:
+        """What people read: the message, and where to look when the console is reachable."""
+        return f"{self.message}详情：{self.link}" if self.link else self.message
 
 
 # --- what to say ----------------------------------------------------------------
@@ -89,6 +97,15 @@ def _slot_key(slot: datetime) -> str:
 
 def release_alert(config: Config, release: Any) -> Alert | None:
     """The alert a release in this state deserves, or None."""
+    alert = _release_alert(config, release)
+    return alert and replace(alert, link=config.serve.link(f"a/{config.account.key}/releases/{release.id}"))
+
+
+def _slot_page(config: Config, slot: datetime) -> str:
+    return config.serve.link(f"a/{config.account.key}/slots/{slot.astimezone(config.account.tz):%Y-%m-%dT%H:%M}")
+
+
+def _release_alert(config: Config, release: Any) -> Alert | None:
     when = _local(config, release.slot)
     key = f"release:{_slot_key(release.slot)}:{release.status}"
     if release.status == L.FAILED:
@@ -119,7 +136,7 @@ def freshness_alert(config: Config, fresh: Freshness | None) -> Alert | None:
     line = fresh.inspection_days if fresh.failing else fresh.level
     key = f"fresh:{_slot_key(fresh.last_update)}:{line}"
     return Alert(key, "freshness", f"{fresh.message()}。上次群发：{_local(config, fresh.last_update)}。",
-                 None, f"{fresh.days}d")
+                 None, f"{fresh.days}d", config.serve.link(f"a/{config.account.key}/calendar"))
 
 
 def empty_alert(config: Config, ledger: Ledger, now: datetime) -> Alert | None:
@@ -152,7 +169,7 @@ def empty_alert(config: Config, ledger: Ledger, now: datetime) -> Alert | None:
     return Alert(key, "empty_bundle",
                  f"{_local(config, slot)} 的推送目前没有可发布的文章" + (f"（未入选：{detail}）" if detail else "")
                  + "。请在推送前准备好文章（status: ready，并完成审核），可用 publish --dry-run 查看。",
-                 slot, "empty")
+                 slot, "empty", _slot_page(config, slot))
 
 
 def collect(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None, now: datetime,
@@ -172,11 +189,16 @@ def collect(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None
         key = f"release:{_slot_key(slot)}:{L.MISSED}"
         if key not in known:
             alerts.append(Alert(key, "release_missed", f"{_local(config, slot)} 的推送错过了补发时限，未发送。",
-                                slot, L.MISSED))
+                                slot, L.MISSED, _slot_page(config, slot)))
     for left in getattr(report, "invalid", []):
         alerts.append(Alert(f"post:{left.post.rel}:{left.post.sha256[:12]}", "post_invalid",
                             f"文章 {left.post.rel} {left.message_zh}。它没有随本次推送发出，其他文章照常推送；"
-                            "改正后运行 publish check 确认。", None, "invalid"))
+                            "改正后运行 publish check 确认。", None, "invalid",
+                            config.serve.link(f"a/{config.account.key}/posts/{left.post.rel}")))
+    if failed := ledger.count_events(config.account.key, "archive_failed"):  # one alert for each new failure
+        alerts.append(Alert(f"archive:{failed}", "archive_failed",
+                            f"有推送未能写入发布存档（共 {failed} 次），推送本身不受影响。请查看守护进程日志或 "
+                            "publish log 中的原因（多为磁盘已满或目录无写权限），修好后运行 publish archive verify 检查。"))
     alerts.sort(key=lambda a: a.slot or now)
     if (alert := freshness_alert(config, fresh)) is not None:
         alerts.append(alert)
@@ -260,6 +282,7 @@ class Webhook:
             "status": alert.status,
             "message": text,
             "key": alert.key,
+            "link": alert.link or None,
         })
 
 
@@ -331,7 +354,7 @@ def scrub(text: str, config: Config) -> str:
 
 def deliver(alert: Alert, config: Config, channels: Iterable, sleep: Callable[[float], None] = time.sleep) -> list[str]:
     """Send one alert on every channel, retrying briefly; the names of the channels that took it."""
-    text = scrub(alert.message, config)
+    text = scrub(alert.text, config)
     account = config.account.name
     took = []
     for channel in channels:
@@ -376,7 +399,7 @@ def _notify(config: Config, ledger: Ledger, report: Any, fresh: Freshness | None
     for alert in collect(config, ledger, report, fresh, now, forecast=bool(channels)):
         if _delivered(ledger, account, alert.key):
             continue
-        text = scrub(alert.message, config)
+        text = scrub(alert.text, config)
         if not channels:
             log.warning("%s：%s（未配置告警渠道，见 [alerts]）", alert.title, text)
             ledger.event(account, "alert", f"{_tag(alert.key)} 未配置告警渠道，仅记入日志：{alert.title}：{text}")

@@ -36,6 +36,7 @@ from .states import (
 if TYPE_CHECKING:  # the releaser (and the renderer behind it) is not needed to name them
     from .ledger import Release
     from .release import Outcome
+    from .stats import DailyFigures
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def reconcile_seconds() -> float:
 DAEMON_STARTED = "daemon"  # the event kind recorded at a daemon's first reconcile
 LOOKBACK = timedelta(days=62)  # older gaps are history, not missed slots to record now
 ALERT_EVERY = timedelta(minutes=15)  # a quiet sweep looks for alerts (a stale account) this often
+COMMENTS_QUIET = timedelta(minutes=15)  # no comment fetch this close to a slot
+COMMENTS_BUDGET = 60.0  # seconds a fetch may take; the rest waits for the next one
 RETRY_PAUSES = tuple(timedelta(minutes=m) for m in (5, 15, 30, 60))  # then every hour, inside catch-up
 
 
@@ -104,6 +107,8 @@ class Daemon:
         self._snapshot: Snapshot | None = None  # the running sweep's look at the ledger
         self._alerted = datetime.min.replace(tzinfo=UTC)  # alerts last looked for
         self._first_start: datetime | None = None  # the first daemon start in the ledger (never changes)
+        self._comments_next = datetime.min.replace(tzinfo=UTC)  # comments looked for no sooner than this
+        self.figures: DailyFigures | None = None  # the daily read-figures fetch (a running daemon only)
         releaser.should_stop = self.stopping.is_set
 
     # --- the work ---------------------------------------------------------
@@ -126,11 +131,15 @@ class Daemon:
             # and retried at the next reconcile, and never escapes into the scheduler.
             for part in (self._resume_unfinished, self._record_missed, self._serve_due):
                 self._guarded(part, now, report)
+            if beat and self.figures is not None:
+                self._fetch_figures(now)
             if not (report.errors or report.faults):
                 self._trouble.clear()
             if snapshot is None or self._eventful(report) or now - self._alerted >= ALERT_EVERY:
                 self._alerted = now
                 self._alert(now, report)
+            if beat and not self._eventful(report):
+                self._comments(now)
         finally:
             self._snapshot = None
             self._lock.release()
@@ -156,6 +165,15 @@ class Daemon:
             self.ledger.event(self.account, DAEMON_STARTED, f"守护进程启动：{self.name}")
             self._announced = True
 
+    def _fetch_figures(self, now: datetime) -> None:
+        """Once a day, hand the read-figures fetch on (it runs apart); never part of a release."""
+        if self.stopping.is_set() or self.figures is None:
+            return
+        try:
+            self.figures.tick(now)
+        except Exception as exc:  # noqa: BLE001 - figures never affect a push
+            log.error("安排读取阅读数据时出错（不影响推送）：%s", describe(exc))
+
     def _alert(self, now: datetime, report: Report) -> None:
         """Failures, missed slots, a stale account, an empty push ahead: tell people once. Never raises."""
         if self.stopping.is_set():
@@ -167,6 +185,27 @@ class Daemon:
             notify(self.config, self.ledger, report, freshness(self.config, self.ledger, now), now)
         except Exception as exc:  # noqa: BLE001 - an alert must never break a release
             log.error("处理告警时出错（不影响发布）：%s", describe(exc))
+
+    def _comments(self, now: datetime) -> None:
+        """New comments and reply-deadline alerts, every ``[comments].fetch_minutes`` (one daemon of
+        several does it), only in a quiet reconcile and never close to a slot: a push waits for nothing."""
+        every = timedelta(minutes=self.config.comments.fetch_minutes)
+        if self.stopping.is_set() or not every or now < self._comments_next:
+            return
+        self._comments_next = now + every  # no look at the ledger before then (whichever daemon fetched)
+        try:
+            from .plan import next_slots
+
+            slots = self.config.schedule.slots
+            if slots and next_slots(slots, self.config.account.tz, now, 1)[0] - now < COMMENTS_QUIET:
+                return
+            from .comments import daemon_work
+            from .runtime import make_publisher
+
+            daemon_work(self.config, self.ledger, now, lambda: make_publisher(self.config, self.ledger).client,
+                        budget=COMMENTS_BUDGET)
+        except Exception as exc:  # noqa: BLE001 - comments are a courtesy: never break a release
+            log.error("取留言时出错（不影响发布，稍后重试）：%s", describe(exc))
 
     def _resume_unfinished(self, now: datetime, report: Report) -> None:
         if self._snapshot is not None and self.account not in self._snapshot.unfinished:

@@ -73,12 +73,12 @@ def overview(configs: list[Config], at: Callable[[Config], datetime], con: Conso
 
 
 def _row(config: Config, at: datetime) -> list[str]:
-    from .commands import _reader, local
+    from .commands.common import ledger_reader, local
     from .freshness import freshness
     from .plan import next_slots
     from .states import RECONCILE_MINUTES
 
-    ledger = _reader(config)
+    ledger = ledger_reader(config)
     key = config.account.key
     releases = ledger.releases(key, 50) if ledger else []
     pushed = [r for r in releases if r.status in (L.SENT, L.CONFIRMED) and r.slot <= at]

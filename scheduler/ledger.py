@@ -1,6 +1,7 @@
 """The release ledger: what was pushed, when, and what WeChat answered.
 
-SQLAlchemy 2.0 models and the queries the scheduler needs.  The database, not
+The queries the scheduler needs (the tables are in ``tables``, engines and locks in
+``engine``; both are re-exported here, so callers write ``ledger.Release``).  The database, not
 the job store, decides who publishes a slot: the claim is an INSERT guarded by
 UNIQUE(account, slot), and a post path can be live in only one release
 (UNIQUE(account, post_path, live), where ``live`` is 1 or NULL — NULLs never
@@ -11,42 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    delete,
-    event,
-    func,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Session, sessionmaker
 
-log = logging.getLogger(__name__)
+from .engine import LOCK_CLASS, file_lock, make_engine
 
-# Release states (defined apart, so the CLI can name them without importing SQLAlchemy).
-from .states import (  # noqa: E402, F401 - re-exported: callers write ledger.CLAIMED
+# Release states are defined apart, so the CLI can name them without importing SQLAlchemy.
+from .states import (  # noqa: F401 - re-exported: callers write ledger.CLAIMED
     CLAIMED,
     CONFIRMED,
     DRAFTED,
@@ -59,206 +39,25 @@ from .states import (  # noqa: E402, F401 - re-exported: callers write ledger.CL
     UNCONFIRMED,
     UPLOADED,
 )
+from .tables import (  # noqa: F401 - re-exported: callers write ledger.Release
+    ACCOUNT_TABLES,
+    Account,
+    Base,
+    ConsoleGrant,
+    ConsoleUser,
+    Event,
+    Heartbeat,
+    Media,
+    Release,
+    ReleaseItem,
+    Token,
+    UTCDateTime,
+    WebApproval,
+    rekey,
+    utcnow,
+)
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out; stored naive UTC (MySQL has no zones)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect):
-        if dialect.name in ("mysql", "mariadb"):
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
-        return dialect.type_descriptor(DateTime())
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the ledger")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Release(Base):
-    __tablename__ = "release"
-    __table_args__ = (UniqueConstraint("account", "slot", name="uq_release_account_slot"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account: Mapped[str] = mapped_column(String(64))
-    slot: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16), default=CLAIMED)
-    attempt: Mapped[int] = mapped_column(Integer, default=1)
-    mode: Mapped[str] = mapped_column(String(16))
-    late: Mapped[bool] = mapped_column(Boolean, default=False)
-    forced: Mapped[bool] = mapped_column(Boolean, default=False)
-    draft_media_id: Mapped[str | None] = mapped_column(String(128))
-    msg_id: Mapped[str | None] = mapped_column(String(64))
-    msg_data_id: Mapped[str | None] = mapped_column(String(64))
-    publish_id: Mapped[str | None] = mapped_column(String(64))
-    clientmsgid: Mapped[str | None] = mapped_column(String(32))
-    digest: Mapped[str | None] = mapped_column(String(64))
-    commit_sha: Mapped[str | None] = mapped_column(String(64))  # the content commit it was read from
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # intent, before the call
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    error: Mapped[str | None] = mapped_column(Text)
-
-    items: Mapped[list[ReleaseItem]] = relationship(
-        back_populates="release", order_by="ReleaseItem.position", lazy="selectin")
-
-
-class ReleaseItem(Base):
-    __tablename__ = "release_item"
-    __table_args__ = (
-        UniqueConstraint("release_id", "position", name="uq_item_position"),
-        UniqueConstraint("account", "post_path", "live", name="uq_item_live_post"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    release_id: Mapped[int] = mapped_column(ForeignKey("release.id", ondelete="CASCADE"))
-    account: Mapped[str] = mapped_column(String(64))
-    position: Mapped[int] = mapped_column(Integer)
-    post_path: Mapped[str] = mapped_column(String(512))
-    sha256: Mapped[str] = mapped_column(String(64))
-    title: Mapped[str] = mapped_column(String(255))
-    category: Mapped[str | None] = mapped_column(String(64))
-    live: Mapped[int | None] = mapped_column(Integer, default=1)  # 1, or NULL once its release failed
-    article_url: Mapped[str | None] = mapped_column(Text)
-    commit_sha: Mapped[str | None] = mapped_column(String(64))  # the post's last commit
-    commit_author: Mapped[str | None] = mapped_column(String(128))
-    commit_date: Mapped[str | None] = mapped_column(String(40))  # ISO 8601, as git reports it
-    extra: Mapped[dict | None] = mapped_column(JSON)
-
-    release: Mapped[Release] = relationship(back_populates="items")
-
-
-class Media(Base):
-    """Uploaded images, by content: the same bytes are never uploaded twice."""
-
-    __tablename__ = "media"
-
-    account: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # "body" | "cover"
-    media_id: Mapped[str | None] = mapped_column(String(128))
-    url: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class Event(Base):
-    """Append-only audit log."""
-
-    __tablename__ = "event"
-    __table_args__ = (Index("ix_event_account_release", "account", "release_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    account: Mapped[str] = mapped_column(String(64))
-    release_id: Mapped[int | None] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(32))
-    message: Mapped[str] = mapped_column(Text)
-
-
-class Heartbeat(Base):
-    """One row per running daemon, touched on every reconcile."""
-
-    __tablename__ = "heartbeat"
-
-    name: Mapped[str] = mapped_column(String(128), primary_key=True)  # account@host:pid
-    account: Mapped[str] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    beat_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class Account(Base):
-    """The accounts this ledger files rows for: the stable key, and the display name it last had."""
-
-    __tablename__ = "account"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128))
-
-
-# The tables whose rows belong to an account (by its key; by its display name before 0003).
-ACCOUNT_TABLES = ("release", "release_item", "media", "event", "heartbeat")
-
-
-def rekey(connection, name: str, key: str) -> int:
-    """File the rows written under an account's display name under its key; how many moved."""
-    from sqlalchemy import column, table
-
-    moved = 0
-    for name_of_table in ACCOUNT_TABLES:  # table constructs: "release" and "key" need quoting on MariaDB
-        rows = table(name_of_table, column("account"))
-        result = connection.execute(update(rows).where(rows.c.account == name).values(account=key))
-        moved += result.rowcount or 0
-    return moved
-
-
-class ConsoleUser(Base):
-    """A person who signs in to the web console (``publish user add``); the password only as an argon2id hash."""
-
-    __tablename__ = "console_user"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    failures: Mapped[int] = mapped_column(Integer, default=0)  # failed logins in a row
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class ConsoleGrant(Base):
-    """A console user's role on one account: what the server lets them see and sign."""
-
-    __tablename__ = "console_grant"
-
-    user: Mapped[str] = mapped_column(ForeignKey("console_user.name", ondelete="CASCADE"), primary_key=True)
-    account: Mapped[str] = mapped_column(String(64), primary_key=True)
-    role: Mapped[str] = mapped_column(String(32), primary_key=True)
-
-
-class WebApproval(Base):
-    """An approval given in the web console: the same record as a line of content/.signoff.toml.
-
-    Kept in the ledger so it counts at once on every machine that reads this ledger,
-    whether or not the content folder is a git clone; an edit voids it as it voids a
-    file record, because it names the sha256 of the content that was approved.
-    """
-
-    __tablename__ = "web_approval"
-    __table_args__ = (Index("ix_web_approval_account_path", "account", "post_path"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account: Mapped[str] = mapped_column(String(64))
-    post_path: Mapped[str] = mapped_column(String(512))
-    sha256: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(32))
-    by: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class Token(Base):
-    """Access tokens shared by every process on this ledger, so none invalidates another's."""
-
-    __tablename__ = "token"
-
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -439,13 +238,13 @@ class Ledger:
         """
         dialect = self.engine.dialect.name
         if dialect == "sqlite":
-            with _file_lock(self.url, release_id) as held:
+            with file_lock(self.url, release_id) as held:
                 yield held
             return
         if dialect == "postgresql":
             take = text("SELECT pg_try_advisory_lock(:a, :b)")
             give = text("SELECT pg_advisory_unlock(:a, :b)")
-            params: dict[str, object] = {"a": _LOCK_CLASS, "b": release_id}
+            params: dict[str, object] = {"a": LOCK_CLASS, "b": release_id}
         elif dialect in ("mysql", "mariadb"):
             take = text("SELECT GET_LOCK(:name, 0)")
             give = text("SELECT RELEASE_LOCK(:name)")
@@ -617,65 +416,6 @@ class Ledger:
             session.commit()
 
 
-def make_engine(url: str, threads: int = 1) -> Engine:
-    """An engine with the settings each backend needs for several processes at once.
-
-    A thread carrying a release holds two connections (its run lock's session and its
-    queries): the pool of a server database has room for that in every thread.
-    """
-    if url.startswith("sqlite"):
-        _ensure_sqlite_folder(url)
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, record):  # pragma: no cover - trivial
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=max(5, 2 * threads + 1), max_overflow=10)
-
-
-_LOCK_CLASS = 0x74770001  # PostgreSQL advisory locks of tuiwen releases: (this, release id)
-_LOCAL_LOCKS: dict[str, threading.Lock] = {}  # in-memory SQLite: one process, so a process lock
-
-
-@contextmanager
-def _file_lock(url: str, release_id: int) -> Iterator[bool]:
-    """An exclusive, non-blocking flock on ``<database>.locks/release-<id>.lock``.
-
-    flock belongs to the open file, so two threads of one process exclude each other too; the
-    files are never deleted (deleting a lock file while another process opens it breaks it).
-    """
-    import fcntl
-
-    path = url.split("///", 1)[-1]
-    if not path or path == ":memory:":
-        lock = _LOCAL_LOCKS.setdefault(f"{url}#{release_id}", threading.Lock())
-        held = lock.acquire(blocking=False)
-        try:
-            yield held
-        finally:
-            if held:
-                lock.release()
-        return
-    folder = os.path.abspath(path) + ".locks"
-    os.makedirs(folder, exist_ok=True)
-    fd = os.open(os.path.join(folder, f"release-{release_id}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)  # closing the file drops the lock
-
-
 def _items(account: str, release_id: int | None, items: Sequence[ItemPlan]) -> list[ReleaseItem]:
     return [ReleaseItem(account=account, release_id=release_id, position=i.position, post_path=i.post_path,
                         sha256=i.sha256, title=i.title[:255], category=i.category, commit_sha=i.commit_sha,
@@ -684,11 +424,6 @@ def _items(account: str, release_id: int | None, items: Sequence[ItemPlan]) -> l
             for i in items]
 
 
-def _ensure_sqlite_folder(url: str) -> None:
-    path = url.split("///", 1)[-1]
-    if path and path != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-
-
 def _local(slot: datetime) -> str:
     return slot.strftime("%Y-%m-%d %H:%M UTC")
+

@@ -34,6 +34,23 @@ class ReleaseRow:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class WithdrawalRow:
+    """An article taken down (``publish withdraw``), as status shows it."""
+
+    release_id: int
+    position: int
+    title: str
+    by: str
+    at: datetime
+    reason: str
+
+
+WITHDRAWALS_SQL = ("SELECT w.release_id, w.position, COALESCE(i.title, ''), w.by, w.at, w.reason FROM withdrawal w "
+                   "LEFT JOIN release_item i ON i.release_id = w.release_id AND i.position = w.position "
+                   "WHERE w.account = ? ORDER BY w.at DESC, w.id DESC LIMIT ?")
+
+
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite ledger URL, or None for any other backend."""
     return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
@@ -89,6 +106,14 @@ class SQLiteView:
             return None
         return [ReleaseRow(_utc(slot), status, mode, bool(late), bool(forced), _utc(sent), _utc(started), error)
                 for slot, status, mode, late, forced, sent, started, error in rows]
+
+    def withdrawals(self, account: str, limit: int) -> list[WithdrawalRow] | None:
+        """The latest withdrawals, newest first (None for a ledger from before them)."""
+        rows = self._rows(WITHDRAWALS_SQL, (account, limit))
+        if rows is None:
+            return None
+        return [WithdrawalRow(release, position, title, by, _utc(at), reason)
+                for release, position, title, by, at, reason in rows]
 
     def knows(self, key: str) -> bool:
         """Whether the ledger files rows under this account key yet (else the Ledger must adopt it)."""

@@ -26,7 +26,7 @@ status: draft                    # 草稿：写好、`publish check` 无误后�
 # source_url: https://...          # “阅读原文”链接
 # reviewed_by: 张三                 # 审核人（[review].required 时必填；用 publish approve 审核时不必写）
 # approved_by: 李四                 # 签发人（同上）
-# comments: false                  # 是否开放留言
+# comments: false                  # 关闭留言（默认开放留言）
 # category: {category}        # 分类，默认取文件夹名（{category_name}）
 # 图片放在旁边的 images/ 文件夹里，正文中用 ![图片说明](images/图片.jpg) 引用。
 ---

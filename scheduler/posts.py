@@ -85,7 +85,7 @@ class Post:
     source_url: str = ""
     reviewed_by: str = ""
     approved_by: str = ""
-    comments: bool = False
+    comments: bool = True  # 留言 opened unless the front matter says comments: false
     problems: list[Problem] = field(default_factory=list)
     parsed: bool = False  # the front matter was read: field rules can run
 

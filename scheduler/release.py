@@ -202,6 +202,7 @@ class Releaser:
                 self.publisher.delete_draft(release.draft_media_id)
             except PublishError as exc:  # a leftover draft harms nothing: say so and go on
                 self.ledger.event(self.account, "draft", f"未能删除草稿：{exc.message}", release.id)
+        self._discard_staged(release)
         return self.ledger.advance(release.id, L.MISSED, message, error=message)
 
     def _steps(self, release: Release, bundle: Bundle | None, posts: dict[str, Post] | None,
@@ -296,6 +297,7 @@ class Releaser:
         articles = self._draft_articles(prepared)
         if articles is None:
             return self.ledger.advance(release.id, L.CLAIMED, "图片缓存缺失，重新上传")
+        self._stage(release, articles, prepared)
         media_id = self._attempt(release, lambda: self.publisher.create_draft(articles))
         return self.ledger.advance(release.id, L.DRAFTED, f"草稿已创建（{len(articles)} 篇）", draft_media_id=media_id)
 
@@ -359,9 +361,9 @@ class Releaser:
                 note = "微信已有此次群发（45065），采用其 msg_id" if sent.adopted else "已群发"
                 return self.ledger.advance(release.id, L.SENT, note, msg_id=sent.msg_id,
                                            msg_data_id=sent.msg_data_id, sent_at=self.now(), error=None)
-            publish_id = self.publisher.submit(_recorded(release.draft_media_id, "draft_media_id"))
-            return self.ledger.advance(release.id, L.SENT, "已提交发布", publish_id=publish_id,
-                                       sent_at=self.now(), error=None)
+            submitted = self.publisher.submit(_recorded(release.draft_media_id, "draft_media_id"))
+            return self.ledger.advance(release.id, L.SENT, "已提交发布", publish_id=submitted.publish_id,
+                                       msg_data_id=submitted.msg_data_id or None, sent_at=self.now(), error=None)
         except PublishError as exc:
             if exc.retryable or isinstance(exc, UnknownOutcome):
                 # Busy, lost, or "wait a minute" (45066): whether it went out is asked, not assumed.
@@ -424,16 +426,52 @@ class Releaser:
         return release
 
     def _record(self, release: Release, status: Publication) -> Release:
+        from .wechat_events import settle
+
         if status.urls:
             self.ledger.set_urls(release.id, status.urls)
+        settle(self.ledger, release.account)  # links WeChat pushed before this release knew its msg_id
         if status.state == "success":
-            return self.ledger.advance(release.id, L.CONFIRMED, "微信确认发送成功", error=None)
+            found = {"article_id": status.article_id} if status.article_id else {}  # a 发布 is deleted by it
+            confirmed = self.ledger.advance(release.id, L.CONFIRMED, "微信确认发送成功", error=None, **found)
+            self._archive(confirmed)
+            return confirmed
         if status.state == "failed":
             detail = status.detail
             if release.error == PROTECTION_MESSAGE:
                 detail = "群发保护：管理员拒绝或 30 分钟内没有在手机上确认，群发已被微信取消"
+            self._discard_staged(release)
             return self.ledger.advance(release.id, L.FAILED, f"微信报告失败：{detail}", error=detail)
         return self.ledger.advance(release.id, L.SENT, "已提交，等待微信处理")
+
+    # --- the archive: never a reason for a release to fail ----------------------
+
+    def _stage(self, release: Release, articles: list[DraftArticle], prepared: list[_Prepared]) -> None:
+        """Keep what goes to WeChat (HTML, payload, image bytes) for the archive, before the draft is made."""
+        from publishers.images import prepare_body_image, prepare_cover
+
+        from . import archive
+
+        try:
+            staged = [archive.StagedArticle(
+                article.payload(),
+                tuple((ref.sha256, prepare_body_image(ref.path.read_bytes()).data) for ref in p.rendered.images),
+                (p.cover.sha256, prepare_cover(p.cover.read()).data))
+                for article, p in zip(articles, prepared, strict=True)]
+            archive.stage(self.config, release.id, staged)
+        except Exception as exc:  # noqa: BLE001 - a full disk must not hold a push back
+            self._archive_failed(release, exc)
+
+    def _archive(self, release: Release) -> None:
+        """Write the release's archive once; a failure is logged and recorded, the push stands."""
+        from . import archive
+
+        archive.keep(self.config, self.ledger, release)
+
+    def _archive_failed(self, release: Release, exc: Exception) -> None:
+        from . import archive
+
+        archive.failed(self.config, self.ledger, release.id, exc)
 
     # --- preview to one phone ------------------------------------------------
 
@@ -475,7 +513,13 @@ class Releaser:
 
     def _fail(self, release: Release, message: str, code: int | None = None) -> _Stop:
         failed = self.ledger.advance(release.id, L.FAILED, message, error=message)
+        self._discard_staged(release)
         return _Stop(failed, message)
+
+    def _discard_staged(self, release: Release) -> None:
+        from .archive import discard
+
+        discard(self.config, release.id)
 
 
 class _Unusable(PublishError):

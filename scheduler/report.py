@@ -9,7 +9,7 @@ a CSV with fixed columns, UTF-8 with a BOM so Excel opens the Chinese correctly.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -17,9 +17,10 @@ from . import ledger as L
 from . import signoff
 from .config import Config
 from .ledger import Ledger
+from .withdraw import withdrawn
 
 COLUMNS = ("推送时间", "方式", "状态", "位置", "分类", "标题", "作者", "审核", "签发", "审核记录",
-           "文件", "内容指纹", "检查结果", "链接")
+           "文件", "内容指纹", "检查结果", "链接", "撤回", "留言数", "已回复", "按时回复", "阅读", "分享", "在看")
 MODES_ZH = {"mass_send": "群发", "publish": "发布"}
 STATUS_ZH = {L.SENT: "已发送", L.CONFIRMED: "成功", L.FAILED: "失败", L.MISSED: "错过",
              L.UNCONFIRMED: "结果待确认", L.EMPTY: "无文章"}
@@ -44,11 +45,20 @@ class Row:
     sha256: str
     check: str
     url: str
+    comments: int = 0  # received (deleted ones too: they were received)
+    answered: int = 0
+    in_time: int = 0  # answered within [comments].reply_days working days
+    withdrawn: str = ""  # "已撤回 <when> <who>：<why>" after publish withdraw
+    reads: int | None = None  # WeChat's figures held in the ledger (publish stats); None: none yet
+    shares: int | None = None
+    zaikan: int | None = None
 
     def cells(self, config: Config) -> list[str]:
         return [self.slot.astimezone(config.account.tz).strftime("%Y-%m-%d %H:%M"), MODES_ZH.get(self.mode, self.mode),
                 STATUS_ZH.get(self.status, self.status), str(self.position), self.category, self.title, self.author,
-                self.reviewed_by, self.approved_by, self.approvals, self.path, self.sha256, self.check, self.url]
+                self.reviewed_by, self.approved_by, self.approvals, self.path, self.sha256, self.check, self.url,
+                self.withdrawn, str(self.comments), str(self.answered), str(self.in_time),
+                *("" if n is None else str(n) for n in (self.reads, self.shares, self.zaikan))]
 
 
 @dataclass
@@ -63,6 +73,11 @@ class Report:
     @property
     def articles(self) -> int:
         return len(self.rows)
+
+    def comment_totals(self) -> tuple[int, int, int]:
+        """(received, answered, answered in time) over every article."""
+        return (sum(r.comments for r in self.rows), sum(r.answered for r in self.rows),
+                sum(r.in_time for r in self.rows))
 
     def per_category(self) -> list[tuple[str, int]]:
         counts: dict[str, int] = {}
@@ -90,13 +105,29 @@ def build(config: Config, ledger: Ledger | None, start: date, end: date) -> Repo
         records = signoff.load(signoff.records_path(config))
     except signoff.SignoffError:
         records = {}
+    from .comments import Counts, counts
+
+    comments = counts(config, ledger, [r.id for r in releases if r.status in WENT_OUT])
+    taken = withdrawn(ledger, config.account.key, [r.id for r in releases]) if releases else {}
+    from .stats import figures_by_item
+
+    figures = figures_by_item(config, ledger, [r for r in releases if r.status in WENT_OUT])
     for release in sorted(releases, key=lambda r: r.slot):
         if release.status not in WENT_OUT:
             report.not_out.append((release.slot, release.status, release.error or ""))
             continue
         report.pushes[release.mode] = report.pushes.get(release.mode, 0) + 1
         for item in release.items:
-            report.rows.append(_row(config, release, item, records))
+            got = comments.get((release.id, item.position), Counts())
+            row = replace(_row(config, release, item, records), comments=got.received,
+                          answered=got.answered, in_time=got.in_time)
+            if (gone := taken.get((release.id, item.position))) is not None:
+                when = gone.at.astimezone(config.account.tz).strftime("%Y-%m-%d %H:%M")
+                row = replace(row, withdrawn=f"已撤回 {when} {gone.by}：{gone.reason}")
+            held = figures.get((release.id, item.position))
+            if held is not None:
+                row = replace(row, reads=held.reads, shares=held.shares, zaikan=held.zaikan)
+            report.rows.append(row)
     return report
 
 
@@ -162,5 +193,7 @@ def summary(report: Report) -> str:
     mass, free = report.pushes.get("mass_send", 0), report.pushes.get("publish", 0)
     pushes = f"群发 {mass} 次" + (f"、发布 {free} 次" if free else "")
     categories = "、".join(f"{name} {n} 篇" for name, n in report.per_category()) or "无"
+    received, answered, in_time = report.comment_totals()
     return (f"{report.start:%Y-%m-%d} 至 {report.end:%Y-%m-%d}：微信公众号{pushes}，共 {report.articles} 篇文章"
-            f"（{categories}）；未成功的推送 {len(report.not_out)} 次。")
+            f"（{categories}）；收到留言 {received} 条，已回复 {answered} 条，其中按时回复 {in_time} 条；"
+            f"未成功的推送 {len(report.not_out)} 次。")

@@ -2,8 +2,11 @@
 
 It follows docs/wechat-api.md; where sources disagree it takes the stricter value, so
 whatever passes against it should pass against the real WeChat. Endpoints live under
-``<url>cgi-bin/…`` as on api.weixin.qq.com. Tests observe ``calls``, ``drafts``, ``published``,
-``mass_sends``, ``filtered`` … and inject faults with ``inject(path, fault)``.
+``<url>cgi-bin/…`` as on api.weixin.qq.com, the 数据统计 ones under ``<url>datacube/…``; their
+figures follow what the fake has really mass-sent or published (``daily_figures``,
+``delayed_dates``). Tests observe ``calls``, ``drafts``, ``published``,
+``mass_sends``, ``filtered``, ``comment_threads`` … and inject faults with ``inject(path, fault)``;
+followers comment on a sent article through ``add_user_comment(msg_data_id, index, text)``.
 
 Run by hand: ``python tests/fake_wechat.py --port 8765`` and point ``api_base_url`` at the URL.
 """
@@ -29,7 +32,7 @@ from html import escape
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 DEFAULT_APPID = "wx_test_appid"
 DEFAULT_SECRET = "wx_test_secret_0123456789abcdef"
@@ -58,6 +61,13 @@ DEFAULT_QUOTAS = {"token": 2000, "draft/add": 1000, "freepublish/submit": 100,
 # "proxy_page_after": the request reached WeChat and took effect, then a proxy on the way back
 # answered HTTP 200 with its own HTML page (a captive portal, a WAF, a gateway error page).
 FAULTS = ("busy", "rate", "http500", "timeout", "lost", "hang_after", "token_expired", "proxy_page_after")
+
+# 数据统计 (2025): data from 2025-11-01 on, one day per call, the newest day yesterday; a day's
+# figures are final after 08:00 Beijing time the next day (is_delay before); running totals for
+# 30 days after publication.
+FIGURES_SINCE = "2025-11-01"
+FIGURES_FINAL_HOUR = 8
+FIGURES_DAYS = 30
 
 _EXTENSIONS = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "gif": "gif", "bmp": "bmp"}
 _HTML_404 = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not"
@@ -142,6 +152,21 @@ _ROUTES = {
     "message/mass/sendall": _Route("_mass_sendall", verified=True),
     "message/mass/get": _Route("_mass_get", verified=True),
     "message/mass/preview": _Route("_mass_preview", verified=True),
+    # 图文消息留言管理: every page of it says 仅认证 (verified accounts only).
+    "comment/open": _Route("_comment_open", verified=True),
+    "comment/close": _Route("_comment_close", verified=True),
+    "comment/list": _Route("_comment_list", verified=True),
+    "comment/markelect": _Route("_comment_markelect", verified=True),
+    "comment/unmarkelect": _Route("_comment_unmarkelect", verified=True),
+    "comment/delete": _Route("_comment_delete", verified=True),
+    "comment/reply/add": _Route("_comment_reply_add", verified=True),
+    "comment/reply/delete": _Route("_comment_reply_delete", verified=True),
+    "message/mass/delete": _Route("_mass_delete", verified=True),
+    # 数据统计 lives beside cgi-bin: https://api.weixin.qq.com/datacube/…
+    "datacube/getarticleread": _Route("_article_read", verified=True),
+    "datacube/getarticleshare": _Route("_article_share", verified=True),
+    "datacube/getarticletotaldetail": _Route("_article_totaldetail", verified=True),
+    "datacube/getbizsummary": _Route("_biz_summary", verified=True),
 }
 
 
@@ -149,6 +174,14 @@ def route_key(path: str) -> str:
     """"cgi-bin/draft/add", "/cgi-bin/draft/add" and "draft/add" all name route "draft/add"."""
     path = path.lstrip("/")
     return path[len("cgi-bin/"):] if path.startswith("cgi-bin/") else path
+
+
+def _served_key(path: str) -> str | None:
+    """The route a request path names: ``cgi-bin/…``, or ``datacube/…`` (never under cgi-bin)."""
+    if path.startswith("datacube/"):
+        return path
+    key = route_key(path) if path.startswith("cgi-bin/") else None
+    return None if key is None or key.startswith("datacube/") else key
 
 
 def utf16_len(text: str) -> int:
@@ -346,6 +379,141 @@ def _flag(value: Any) -> bool:
     return _int(value) and value in (0, 1)
 
 
+# ----- event pushes to the developer's server (服务器配置) -------------------------------------------
+# WeChat waits 5 s for an answer; anything but HTTP 200 with "success" or an empty body counts as no
+# answer, and the same push is made again: at most 3 deliveries of one event (重试三次).
+PUSH_TIMEOUT = 5.0
+PUSH_ATTEMPTS = 3
+CALLBACK_MODES = ("plain", "compatible", "safe")
+
+
+@dataclass
+class Push:
+    """One delivery of a pushed event, as the fake saw its answer."""
+    event: str                # "MASSSENDJOBFINISH", "PUBLISHJOBFINISH"
+    job_id: str
+    attempt: int              # 1, 2, 3
+    mode: str                 # plain / compatible / safe
+    status: int | None        # the HTTP status; None when no answer came in time
+    answer: str
+    accepted: bool            # "success" or empty within the timeout
+
+
+def _xml(fields: list[tuple[str, Any]]) -> str:
+    """<xml> of (name, value) pairs: strings in CDATA, numbers bare, lists of pairs nested."""
+    def render(name: str, value: Any) -> str:
+        if isinstance(value, list):
+            return f"<{name}>" + "".join(render(n, v) for n, v in value) + f"</{name}>"
+        if isinstance(value, int):
+            return f"<{name}>{value}</{name}>"
+        return f"<{name}><![CDATA[{value}]]></{name}>"
+    return "<xml>" + "".join(render(n, v) for n, v in fields) + "</xml>"
+
+
+def _sha1_sorted(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def encrypt_for_callback(aes_key: str, appid: str, xml: str) -> str:
+    """WeChat's message encryption (消息加解密技术方案), written from the spec, not from wechatpy:
+    AES-256-CBC, key = base64(EncodingAESKey + "="), IV = key[:16], PKCS#7 padding to 32 bytes,
+    over random(16) + len(xml) as 4 bytes big-endian + xml + appid."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key = base64.b64decode(aes_key + "=")
+    body = xml.encode()
+    plain = os.urandom(16) + len(body).to_bytes(4, "big") + body + appid.encode()
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+
+
+class Pusher:
+    """What WeChat does with a developer URL: the GET check when 服务器配置 is saved, and event
+    pushes signed with the Token (and encrypted with the EncodingAESKey in compatible/safe mode)."""
+
+    def __init__(self, appid: str, url: str, token: str, *, aes_key: str = "", mode: str = "plain",
+                 timeout: float = PUSH_TIMEOUT, attempts: int = PUSH_ATTEMPTS):
+        if mode not in CALLBACK_MODES:
+            raise ValueError(f"mode must be one of {CALLBACK_MODES}")
+        if mode != "plain" and len(aes_key) != 43:
+            raise ValueError("compatible and safe mode need a 43-character EncodingAESKey")
+        self.appid, self.url, self.token, self.aes_key, self.mode = appid, url, token, aes_key, mode
+        self.timeout, self.attempts = timeout, attempts
+        self.lost_answers = 0    # answers to treat as never arrived (a slow network): WeChat retries
+        self.pushes: list[Push] = []
+        self._lock = threading.Lock()
+
+    def _signed(self, extra: dict | None = None) -> dict:
+        timestamp, nonce = str(int(time.time())), str(random.randrange(10**9, 10**10))
+        return {"signature": _sha1_sorted(self.token, timestamp, nonce), "timestamp": timestamp,
+                "nonce": nonce, **(extra or {})}
+
+    def verify(self) -> tuple[int, str, str]:
+        """The GET WeChat makes when the URL is saved: (HTTP status, answer, the echostr sent)."""
+        echostr = str(random.randrange(10**18, 10**19))
+        query = urlencode(self._signed({"echostr": echostr}))
+        status, answer = self._request("GET", f"{self.url}?{query}", None)
+        return status or 0, answer, echostr
+
+    def body_and_query(self, fields: list[tuple[str, Any]]) -> tuple[bytes, dict]:
+        """One delivery's body and query string, as the configured mode makes them."""
+        xml = _xml(fields)
+        openid = next((v for n, v in fields if n == "FromUserName"), "")
+        query = self._signed({"openid": openid})
+        if self.mode == "plain":
+            return xml.encode(), query
+        encrypt = encrypt_for_callback(self.aes_key, self.appid, xml)
+        query |= {"encrypt_type": "aes",
+                  "msg_signature": _sha1_sorted(self.token, query["timestamp"], query["nonce"], encrypt)}
+        if self.mode == "safe":
+            return _xml([fields[0], ("Encrypt", encrypt)]).encode(), query
+        return _xml([*fields, ("Encrypt", encrypt)]).encode(), query
+
+    def push(self, fields: list[tuple[str, Any]]) -> list[Push]:
+        """Deliver one event until it is accepted, at most ``attempts`` times; the deliveries made."""
+        event = next(str(v) for n, v in fields if n == "Event")
+        job_id = _job_id(fields)
+        made = []
+        for attempt in range(1, self.attempts + 1):
+            body, query = self.body_and_query(fields)  # each delivery signed anew
+            status, answer = self._request("POST", f"{self.url}?{urlencode(query)}", body)
+            with self._lock:
+                lost = self.lost_answers > 0
+                self.lost_answers -= lost
+            accepted = not lost and status == 200 and answer in ("success", "")
+            made.append(Push(event, job_id, attempt, self.mode, None if lost else status, answer, accepted))
+            if accepted:
+                break
+        with self._lock:
+            self.pushes.extend(made)
+        return made
+
+    def _request(self, method: str, url: str, body: bytes | None) -> tuple[int | None, str]:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(url, data=body, method=method,
+                                         headers={"Content-Type": "text/xml", "User-Agent": "Mozilla/4.0"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                return answer.status, answer.read(4096).decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(4096).decode("utf-8", "replace")
+        except (OSError, ValueError):  # refused, reset, timed out
+            return None, ""
+
+
+def _job_id(fields: list[tuple[str, Any]]) -> str:
+    for name, value in fields:
+        if name == "MsgID":
+            return str(value)
+        if name == "PublishEventInfo":
+            return str(dict(value)["publish_id"])
+    return ""
+
+
 class FakeWeChat:
     """A local HTTP server behaving like the WeChat Official Account API; see the module doc."""
 
@@ -390,6 +558,18 @@ class FakeWeChat:
         self.previews: list[dict] = []
         self.filtered: list[dict] = []         # {media_id, index, kind, snippet}
         self.errors: list[str] = []            # tracebacks of bugs in the fake itself
+        # 留言: (msg_data_id, index from 0) -> {"open": bool, "comments": [comment dicts]}
+        self.comment_threads: dict[tuple[int, int], dict] = {}
+        self.comment_privilege = True          # False: the account has no comment function (88000)
+        # 服务器配置: set with ``configure_callback``; finished mass sends and publishes are pushed there.
+        self.callback: Pusher | None = None
+        self.ghid = "gh_" + os.urandom(6).hex()
+        self.followers = 296                   # TotalCount of a mass send to all followers
+        self._push_threads: list[threading.Thread] = []
+        # 数据统计: new readers/sharers/在看 of an article on the k-th day after its publication
+        # (tests may replace it), and days whose figures WeChat still marks is_delay.
+        self.daily_figures: Callable[[int, int, int], dict] = _default_daily_figures
+        self.delayed_dates: set[str] = set()
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._faults: dict[str, list[dict]] = {}
@@ -427,6 +607,8 @@ class FakeWeChat:
         if self._server is None:
             return
         self._stopping.set()  # wakes requests held by a "timeout" fault
+        for thread in self._push_threads:  # pushes under way end (or give up) before the fake goes
+            thread.join(PUSH_TIMEOUT * PUSH_ATTEMPTS)
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -515,8 +697,8 @@ class FakeWeChat:
         if self.latency[1] > 0:
             time.sleep(random.uniform(*self.latency))
         content_type = http.headers.get("Content-Type", "")
-        key = route_key(path) if path.startswith("cgi-bin/") else None
-        route = _ROUTES.get(key)
+        key = _served_key(path)
+        route = _ROUTES.get(key) if key else None
         with self._lock:
             fault = self._take_fault(key) if route else None
         record = dict(method=method, path=path, query=query, body=_summary(content_type, body),
@@ -848,6 +1030,7 @@ class FakeWeChat:
                 for article in job["articles"]:
                     article["url"] = f"https://mp.weixin.qq.com/s/{self._new_id('url', 22)}"
                     article["is_deleted"] = False
+            self._push_later(self.publish_event(job))
 
     def _publish_get(self, request: _Request) -> dict:
         """publish_status 1 (publishing) for ``publish_polls`` polls, then the outcome."""
@@ -929,6 +1112,9 @@ class FakeWeChat:
             self._refuse_repeat(key, now)
         self._check_mass_quota(now)
         del self.drafts[media_id]
+        for article in draft["articles"]:  # each article of a mass send gets its page
+            article["url"] = f"https://mp.weixin.qq.com/s/{self._new_id('url', 22)}"
+            article["is_deleted"] = False
         send = {"msg_id": 1_000_000_000 + next(self._ids),
                 "msg_data_id": 2_247_483_000 + next(self._ids), "clientmsgid": clientmsgid,
                 "media_id": media_id, "articles": draft["articles"], "filter": selection,
@@ -975,6 +1161,8 @@ class FakeWeChat:
         msg_id = request.json.get("msg_id")
         for send in self.mass_sends:
             if str(send["msg_id"]) == str(msg_id):
+                if send.get("deleted"):
+                    return {"msg_id": send["msg_id"], "msg_status": "DELETE"}
                 if self.mass_protection and not send.get("confirmed"):
                     waited = self.clock() - send["time"]
                     status = "SEND_FAIL" if waited >= PROTECTION_SECONDS else "SENDING"
@@ -982,14 +1170,117 @@ class FakeWeChat:
                 if send["polls_left"] > 0:
                     send["polls_left"] -= 1
                     return {"msg_id": send["msg_id"], "msg_status": "SENDING"}
+                if not send.get("pushed"):  # the job ended: its event goes to the developer's URL
+                    send["pushed"] = True
+                    self._push_later(self.mass_send_event(send))
                 return {"msg_id": send["msg_id"], "msg_status": send["outcome"]}
         raise WeChatError(40035, "invalid args")
+
+    def _mass_delete(self, request: _Request) -> dict:
+        """删除群发消息: ``msg_id`` (or, without it, the article ``url``) and ``article_idx`` from 1,
+        0 or absent = every article. Only a send that succeeded can be deleted; an unknown, unsent or
+        already deleted message (or article) is 40059, the one code WeChat's page names for it."""
+        body = request.json
+        msg_id, index, url = body.get("msg_id"), body.get("article_idx", 0), body.get("url")
+        if index is None:
+            index = 0
+        if not _int(index) or index < 0:
+            raise WeChatError(40035, "invalid args")
+        send = None
+        if msg_id is not None:
+            if not _int(msg_id):
+                raise WeChatError(40059, "invalid msg id")
+            send = next((s for s in self.mass_sends if s["msg_id"] == msg_id), None)
+        elif isinstance(url, str) and url:
+            for candidate in self.mass_sends:
+                found = [i for i, a in enumerate(candidate["articles"], 1) if a.get("url") == url.strip()]
+                if found:
+                    send, index = candidate, found[0]
+        if send is None or send.get("deleted") or not self._mass_succeeded(send):
+            raise WeChatError(40059, "invalid msg id")
+        if index > len(send["articles"]):
+            raise WeChatError(40035, "invalid args")
+        chosen = send["articles"] if index == 0 else [send["articles"][index - 1]]
+        if all(a.get("is_deleted") for a in chosen):
+            raise WeChatError(40059, "invalid msg id")
+        for article in chosen:
+            article["is_deleted"] = True
+        send["deleted"] = all(a.get("is_deleted") for a in send["articles"])
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _mass_succeeded(self, send: dict) -> bool:
+        """Whether message/mass/get would answer SEND_SUCCESS now (without counting as a look)."""
+        if self.mass_protection and not send.get("confirmed"):
+            return False
+        return send["polls_left"] <= 0 and send["outcome"] == "SEND_SUCCESS"
+
+    def served(self, url: str) -> dict | None:
+        """The article WeChat shows at ``url`` (a mass send's or a 发布's), or None once deleted."""
+        with self._lock:
+            jobs = [*self.mass_sends, *self.published.values()]
+            for job in jobs:
+                for article in job["articles"]:
+                    if article.get("url") == url:
+                        return None if article.get("is_deleted") else dict(article)
+        return None
 
     def confirm_mass_send(self, msg_id: Any) -> None:
         """The administrator confirms a protected mass send on the phone."""
         for send in self.mass_sends:
             if str(send["msg_id"]) == str(msg_id):
                 send["confirmed"] = True
+
+    # ----- event pushes ------------------------------------------------------------------------
+
+    def configure_callback(self, url: str, token: str, *, aes_key: str = "", mode: str = "plain",
+                           timeout: float = PUSH_TIMEOUT) -> Pusher:
+        """What an administrator saves under 服务器配置: from now on job events are pushed to ``url``."""
+        self.callback = Pusher(self.appid, url, token, aes_key=aes_key, mode=mode, timeout=timeout)
+        return self.callback
+
+    @property
+    def pushes(self) -> list[Push]:
+        return list(self.callback.pushes) if self.callback else []
+
+    def wait_for_pushes(self, timeout: float = 60.0) -> list[Push]:
+        """Wait until every event push begun so far has ended (accepted or given up); all deliveries."""
+        for thread in list(self._push_threads):
+            thread.join(timeout)
+        return self.pushes
+
+    def mass_send_event(self, send: dict) -> list[tuple[str, Any]]:
+        """MASSSENDJOBFINISH as WeChat pushes it (群发结果事件推送), article links for a success."""
+        ok = send["outcome"] == "SEND_SUCCESS"
+        urls = send.setdefault("urls", [f"https://mp.weixin.qq.com/s/{self._new_id('url', 22)}"
+                                        for _ in send["articles"]]) if ok else []
+        sent = self.followers - 1 if ok else 0
+        return [("ToUserName", self.ghid), ("FromUserName", "o" + self._new_id("openid", 27)),
+                ("CreateTime", int(self.clock())), ("MsgType", "event"), ("Event", "MASSSENDJOBFINISH"),
+                ("MsgID", send["msg_id"]), ("Status", "send success" if ok else "send fail"),
+                ("TotalCount", self.followers), ("FilterCount", self.followers - 1), ("SentCount", sent),
+                ("ErrorCount", self.followers - 1 - sent),
+                ("CopyrightCheckResult", [("Count", 0), ("ResultList", []), ("CheckState", 1)]),
+                ("ArticleUrlResult", [("Count", len(urls)), ("ResultList", [
+                    ("item", [("ArticleIdx", i), ("ArticleUrl", url)]) for i, url in enumerate(urls, 1)])])]
+
+    def publish_event(self, job: dict) -> list[tuple[str, Any]]:
+        """PUBLISHJOBFINISH as WeChat pushes it (发布能力 事件推送)."""
+        info: list[tuple[str, Any]] = [("publish_id", int(job["publish_id"])), ("publish_status", job["status"])]
+        if job["status"] == 0:
+            info += [("article_id", job["article_id"]), ("article_detail", [("count", len(job["articles"])), *[
+                ("item", [("idx", i), ("article_url", a["url"])]) for i, a in enumerate(job["articles"], 1)]])]
+        elif job["status"] in (2, 3):
+            info += [("fail_idx", i) for i in job["fail_idx"]]
+        return [("ToUserName", self.ghid), ("FromUserName", "mphelper"), ("CreateTime", int(self.clock())),
+                ("MsgType", "event"), ("Event", "PUBLISHJOBFINISH"), ("PublishEventInfo", info)]
+
+    def _push_later(self, fields: list[tuple[str, Any]]) -> None:
+        """WeChat pushes on its own time, not inside the API call that noticed the job ended."""
+        if self.callback is None:
+            return
+        thread = threading.Thread(target=self.callback.push, args=(fields,), daemon=True)
+        self._push_threads.append(thread)
+        thread.start()
 
     def _mass_preview(self, request: _Request) -> dict:
         """Sends a draft to one phone; the draft stays in the box."""
@@ -1004,6 +1295,233 @@ class FakeWeChat:
                               "articles": [dict(a) for a in draft["articles"]],
                               "time": self.clock()})
         return {"errcode": 0, "errmsg": "preview success", "msg_id": msg_id}
+
+
+    # ----- 图文消息留言管理 (comments) ------------------------------------------------------------
+    # Documented codes: 88000 without comment privilege, 88001 msg_data is not exists (also an
+    # index past the last article), 88004 comment was deleted by user, 88005 already reply,
+    # 88007 reply content beyond max len or content len is zero, 88008 comment is not exists,
+    # 88009 reply is not exists, 88010 count range error (count ≤ 0 or ≥ 50: "≥50会被拒绝").
+    # Chosen: begin < 0, a non-integer field or type outside 0/1/2 → 40035 invalid args.
+
+    def add_user_comment(self, msg_data_id: Any, index: int, content: str, *,
+                         openid: str | None = "o-fan-1", at: float | None = None) -> int:
+        """A follower comments on article ``index`` (from 0) of a mass send; its
+        user_comment_id. Refused (ValueError) where comments are closed, as WeChat's page is."""
+        with self._lock:
+            thread = self._comment_thread(msg_data_id, index)
+            if not thread["open"]:
+                raise ValueError("comments are closed on this article")
+            comment = {"user_comment_id": len(thread["comments"]) + 1, "content": content,
+                       "create_time": int(self.clock() if at is None else at), "comment_type": 0,
+                       "openid": openid, "reply": None, "deleted": False, "deleted_by_user": False}
+            thread["comments"].append(comment)
+            return comment["user_comment_id"]
+
+    def user_deletes_comment(self, msg_data_id: Any, index: int, user_comment_id: int) -> None:
+        with self._lock:
+            self._user_comment(self._comment_thread(msg_data_id, index), user_comment_id)["deleted_by_user"] = True
+
+    def _articles_of(self, msg_data_id: Any) -> list[dict]:
+        # The pages speak of "群发返回的msg_data_id" only: a publish's ids are not taken (stricter).
+        if _int(msg_data_id):
+            for send in self.mass_sends:
+                if send["msg_data_id"] == msg_data_id:
+                    return send["articles"]
+        raise WeChatError(88001, "msg_data is not exists")
+
+    def _comment_thread(self, msg_data_id: Any, index: Any) -> dict:
+        if not self.comment_privilege:
+            raise WeChatError(88000, "without comment privilege")
+        articles = self._articles_of(msg_data_id)
+        if not _int(index):
+            raise WeChatError(40035, "invalid args")
+        if not 0 <= index < len(articles):  # indexes count from 0: len(articles) is one too far
+            raise WeChatError(88001, "msg_data is not exists")
+        return self.comment_threads.setdefault((msg_data_id, index), {
+            "open": articles[index].get("need_open_comment") == 1, "comments": []})
+
+    def _body_thread(self, body: dict) -> dict:
+        return self._comment_thread(body.get("msg_data_id"), body.get("index", 0))  # absent: the first article
+
+    def _user_comment(self, thread: dict, user_comment_id: Any) -> dict:
+        if not _int(user_comment_id):
+            raise WeChatError(40035, "invalid args")
+        for comment in thread["comments"]:
+            if comment["user_comment_id"] == user_comment_id and not comment["deleted"]:
+                if comment["deleted_by_user"]:
+                    raise WeChatError(88004, "comment was deleted by user")
+                return comment
+        raise WeChatError(88008, "comment is not exists")
+
+    def _comment_open(self, request: _Request) -> dict:
+        self._body_thread(request.json)["open"] = True
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _comment_close(self, request: _Request) -> dict:
+        self._body_thread(request.json)["open"] = False
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _comment_list(self, request: _Request) -> dict:
+        body = request.json
+        thread = self._body_thread(body)
+        begin, count, kind = body.get("begin"), body.get("count"), body.get("type")
+        if not _int(count) or not 0 < count < 50:
+            raise WeChatError(88010, "count range error. cout <= 0 or count >= 50")
+        if not _int(begin) or begin < 0 or not _int(kind) or kind not in (0, 1, 2):
+            raise WeChatError(40035, "invalid args")
+        shown = [c for c in thread["comments"] if not c["deleted"] and not c["deleted_by_user"]
+                 and (kind == 0 or c["comment_type"] == kind - 1)]
+        page = []
+        for c in shown[begin:begin + count]:
+            item = {k: c[k] for k in ("user_comment_id", "create_time", "content", "comment_type")}
+            if c["openid"]:  # not returned for a comment made without a WeChat identity
+                item["openid"] = c["openid"]
+            if c["reply"]:
+                item["reply"] = dict(c["reply"])
+            page.append(item)
+        return {"errcode": 0, "errmsg": "ok", "comment": page, "total": len(shown)}
+
+    def _mark(self, request: _Request, selected: int) -> dict:
+        body = request.json
+        self._user_comment(self._body_thread(body), body.get("user_comment_id"))["comment_type"] = selected
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _comment_markelect(self, request: _Request) -> dict:
+        return self._mark(request, 1)
+
+    def _comment_unmarkelect(self, request: _Request) -> dict:
+        return self._mark(request, 0)
+
+    def _comment_delete(self, request: _Request) -> dict:
+        body = request.json
+        self._user_comment(self._body_thread(body), body.get("user_comment_id"))["deleted"] = True
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _comment_reply_add(self, request: _Request) -> dict:
+        body = request.json
+        comment = self._user_comment(self._body_thread(body), body.get("user_comment_id"))
+        content = body.get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise WeChatError(88007, "reply content beyond max len or content len is zero")
+        if comment["reply"]:
+            raise WeChatError(88005, "already reply")
+        comment["reply"] = {"content": content, "create_time": int(self.clock())}
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def _comment_reply_delete(self, request: _Request) -> dict:
+        body = request.json
+        comment = self._user_comment(self._body_thread(body), body.get("user_comment_id"))
+        if not comment["reply"]:
+            raise WeChatError(88009, "reply is not exists")
+        comment["reply"] = None
+        return {"errcode": 0, "errmsg": "ok"}
+    # ----- 数据统计 (article figures) ----------------------------------------------------------
+    # Codes: a date not written YYYY-MM-DD 61500; begin_date after end_date, a range of more
+    # than one day, a day before 2025-11-01 (whose data the pages call invalid) or not before
+    # today 61501 (“date range error”).
+
+    def _figures_day(self, body: dict) -> str:
+        begin, end = body.get("begin_date"), body.get("end_date")
+        for value in (begin, end):
+            if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise WeChatError(61500, "date format error")
+            try:
+                datetime.strptime(value, "%Y-%m-%d")
+            except ValueError:
+                raise WeChatError(61500, "date format error") from None
+        today = _beijing(self.clock()).date().isoformat()
+        if begin != end or begin < FIGURES_SINCE or end >= today:
+            raise WeChatError(61501, "date range error")
+        return begin
+
+    def _delayed(self, day: str) -> bool:
+        """Figures of ``day`` are final only after 08:00 Beijing time the next day."""
+        final = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=BEIJING) + timedelta(
+            days=1, hours=FIGURES_FINAL_HOUR)
+        return day in self.delayed_dates or _beijing(self.clock()) < final
+
+    def _went_out(self, notified: bool | None = None) -> list[tuple[int, str, list[dict]]]:
+        """(msg_data_id, Beijing publish date, articles) of every mass send (followers notified)
+        and publish (not notified) that reached readers; ``notified`` picks one kind."""
+        sent = [(s["msg_data_id"], s["time"], s["articles"]) for s in self.mass_sends
+                if notified is not False and s["outcome"] == "SEND_SUCCESS"
+                and not (self.mass_protection and not s.get("confirmed"))]
+        sent += [(j["msg_data_id"], j["time"], j["articles"]) for j in self.published.values()
+                 if notified is not True and j["status"] == 0]
+        return [(data_id, _beijing(when).date().isoformat(), articles) for data_id, when, articles in sent]
+
+    def _on_day(self, data_id: int, index: int, pub: str, day: str) -> dict:
+        """New figures of one article on ``day`` (halved while the day is delayed)."""
+        k = (datetime.strptime(day, "%Y-%m-%d") - datetime.strptime(pub, "%Y-%m-%d")).days
+        if k < 0:
+            return {"read_user": 0, "share_user": 0, "zaikan_user": 0}
+        figures = self.daily_figures(data_id, index, k)
+        return {name: (n // 2 if self._delayed(day) else n) for name, n in figures.items()}
+
+    def _article_read(self, request: _Request) -> dict:
+        day = self._figures_day(request.json)
+        rows = []
+        for data_id, pub, articles in self._went_out():
+            for index in range(1, len(articles) + 1):
+                read = self._on_day(data_id, index, pub, day)["read_user"]
+                if read:
+                    rows.append({"ref_date": day, "msgid": f"{data_id}_{index}", "detail": {
+                        "read_user": read, "read_user_source": [{"scene_desc": "全部", "user_count": read}]}})
+        return {"list": rows, "is_delay": self._delayed(day)}
+
+    def _article_share(self, request: _Request) -> dict:
+        day = self._figures_day(request.json)
+        rows = [{"ref_date": day, "msgid": f"{data_id}_{index}", "detail": {"share_user": share}}
+                for data_id, pub, articles in self._went_out() for index in range(1, len(articles) + 1)
+                if (share := self._on_day(data_id, index, pub, day)["share_user"])]
+        return {"list": rows, "is_delay": self._delayed(day)}
+
+    def _biz_summary(self, request: _Request) -> dict:
+        """The account's figures of the day, summed over every article (one day per call: the
+        page does not give a maximum range, so the stricter one of its siblings holds)."""
+        day = self._figures_day(request.json)
+        totals = {"read_user": 0, "share_user": 0, "zaikan_user": 0}
+        for data_id, pub, articles in self._went_out():
+            for index in range(1, len(articles) + 1):
+                for name, n in self._on_day(data_id, index, pub, day).items():
+                    totals[name] += n
+        detail = {**totals, "read_user_source": [{"scene_desc": "全部", "user_count": totals["read_user"]}],
+                  "like_user": 0, "comment_count": 0, "collection_user": 0}
+        return {"list": [{"ref_date": day, "detail": detail}], "is_delay": self._delayed(day)}
+
+    def _article_totaldetail(self, request: _Request) -> dict:
+        """The articles published on the day, with running totals per stat_date up to yesterday
+        (30 days at most)."""
+        day = self._figures_day(request.json)
+        yesterday = (_beijing(self.clock()).date() - timedelta(days=1)).isoformat()
+        first = datetime.strptime(day, "%Y-%m-%d")
+        stat_dates = [d for d in ((first + timedelta(days=k)).date().isoformat() for k in range(FIGURES_DAYS))
+                      if d <= yesterday]
+        rows = []
+        kinds = [(0, sent) for sent in self._went_out(notified=True)]
+        kinds += [(1, sent) for sent in self._went_out(notified=False)]
+        for publish_type, (data_id, pub, articles) in kinds:
+            if pub != day:
+                continue
+            for index in range(1, len(articles) + 1):
+                totals = {"read_user": 0, "share_user": 0, "zaikan_user": 0}
+                details = []
+                for stat in stat_dates:
+                    for name, n in self._on_day(data_id, index, pub, stat).items():
+                        totals[name] += n
+                    details.append({"stat_date": stat, **totals,
+                                    "read_user_source": [{"scene_desc": "全部", "user_count": totals["read_user"]}],
+                                    "like_user": 0, "comment_count": 0, "collection_user": 0})
+                rows.append({"ref_date": day, "msgid": f"{data_id}_{index}", "publish_type": publish_type,
+                             "detail_list": details})
+        return {"list": rows, "is_delay": any(self._delayed(stat) for stat in stat_dates)}
+
+
+def _default_daily_figures(msg_data_id: int, index: int, k: int) -> dict:
+    """New readers fall day by day, fewer for later articles of a bundle."""
+    read = 120 // (k + 1) // index
+    return {"read_user": read, "share_user": read // 10, "zaikan_user": read // 20}
 
 
 def _text(article: dict, name: str) -> str:

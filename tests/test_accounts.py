@@ -271,19 +271,30 @@ def test_an_old_ledger_keyed_by_display_name_is_upgraded_in_place(database_url, 
     """A ledger written before account keys (schema 0002, rows under the display name) opened by
     the new code: its rows are found under the key, and nothing is sent twice."""
     from alembic import command
+    from sqlalchemy import column, func, insert, select, table
 
     from scheduler.ledger import Ledger, make_engine
     from scheduler.migrations import alembic_config
 
     engine = make_engine(database_url)
     command.upgrade(alembic_config(engine), "0002")
+    # The rows as that version wrote them: only the columns schema 0002 has (today's models have more).
+    naive = TUESDAY_UTC.replace(tzinfo=None)
+    with engine.begin() as connection:
+        connection.execute(insert(table(
+            "release", column("account"), column("slot"), column("status"), column("attempt"), column("mode"),
+            column("late"), column("forced"), column("created_at"), column("updated_at"), column("sent_at"),
+        )).values(account="屈原医保", slot=naive, status=L.CONFIRMED, attempt=1, mode="mass_send", late=False,
+                  forced=False, created_at=naive, updated_at=naive, sent_at=naive))
+        release_id = connection.scalar(select(func.max(table("release", column("id")).c.id)))
+        connection.execute(insert(table(
+            "release_item", column("release_id"), column("account"), column("position"), column("post_path"),
+            column("sha256"), column("title"), column("category"), column("live"),
+        )).values(release_id=release_id, account="屈原医保", position=1, post_path="news/2024-03-20-quyuan.md",
+                  sha256="0" * 64, title="屈原区医保宣传", category="news", live=1))
+        connection.execute(insert(table("event", column("at"), column("account"), column("kind"), column("message")))
+                           .values(at=naive, account="屈原医保", kind="daemon", message="守护进程启动"))
     engine.dispose()
-    old = Ledger(database_url, migrate=False)
-    release = old.claim("屈原医保", TUESDAY_UTC, "mass_send",
-                        [L.ItemPlan(1, "news/2024-03-20-quyuan.md", "0" * 64, "屈原区医保宣传", "news")])
-    old.advance(release.id, L.CONFIRMED, "已发送", sent_at=TUESDAY_UTC)
-    old.event("屈原医保", "daemon", "守护进程启动")
-    old.close()
 
     city = City(tmp_path, database_url, *fakes, monkeypatch)
     log = city.publish("log", "--account", "quyuan")

@@ -95,6 +95,30 @@ def test_a_failed_release_reaches_robot_webhook_and_mail_once(repo):
     assert "企业微信机器人、Webhook、邮件" in event.message and "发布失败" in event.message
 
 
+def test_alerts_link_to_the_console_page_when_its_address_is_known(repo):
+    """README: with [serve].base_url set, an alert names the console page that shows the problem."""
+    with HttpReceiver() as hook:
+        config = configure(repo, webhook=hook.url, extra='[serve]\nbase_url = "https://yb.example.cn/tuiwen"\n')
+        ledger = Ledger(config.database.url)
+        release = failed_release(ledger, config.account.key)
+        now = TUESDAY + timedelta(minutes=1)
+        alerts.notify(config, ledger, Report(), None, now, sleep=no_sleep([]))
+    [payload] = [r["json"] for r in hook.requests]
+    page = f"https://yb.example.cn/tuiwen/a/{config.account.key}/releases/{release.id}"
+    assert payload["link"] == page
+    assert payload["message"].endswith(f"详情：{page}")
+
+
+def test_alerts_carry_no_link_without_a_console_address(repo):
+    with HttpReceiver() as hook:
+        config = configure(repo, webhook=hook.url)
+        ledger = Ledger(config.database.url)
+        failed_release(ledger, config.account.key)
+        alerts.notify(config, ledger, Report(), None, TUESDAY + timedelta(minutes=1), sleep=no_sleep([]))
+    [payload] = [r["json"] for r in hook.requests]
+    assert payload["link"] is None and "详情" not in payload["message"] and "http" not in payload["message"]
+
+
 def test_delivery_is_retried_briefly(repo):
     delays = []
     with HttpReceiver(fail_first=2) as hook:

@@ -271,7 +271,7 @@ _ODD = ["", " ", "\u0000", "\u202e", "../../etc/passwd", "/dev/null", -1, 0, 2**
         float("inf"), -0.0, [], [""], ["\u0000"], [0], [-1], [2**62], {}, {"": ""}, "env:", "env:1X", "http://",
         "sqlite://", "Asia", "Asia/", "UTC\u0000", "mon 24:00", ["sun 24:00"], ["mon 09:00", "mon 09:00"]]
 _LENIENT = {("account", "git"), ("content", "git"), ("schedule", "catch_up_hours"), ("alerts", "empty_hours"),
-            ("checks", "local_words")}  # accept more than the default's type (bool or "auto", int or float, a table)
+            ("checks", "local_words"), ("comments", "alert_hours")}  # accept more than the default's type (bool or "auto", int or float, a table)
 
 
 @pytest.mark.parametrize("section, key, default", _keys(), ids=lambda v: v if isinstance(v, str) else None)

@@ -406,8 +406,11 @@ def test_publish_serve_is_a_process_of_its_own_that_stops_on_sigterm(site, monke
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setenv("TMPDIR", str(scratch))  # where the console keeps its preview folders
-    process = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), "serve",
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The port comes from config.toml's [serve] table when the command line does not give one.
+    with site.config_path.open("a", encoding="utf-8") as config:
+        config.write(f"\n[serve]\nport = {port}\n")
+    process = subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), "serve"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         def answers() -> bool:
             try:
@@ -616,6 +619,36 @@ def test_the_overview_draws_articles_per_category_and_the_gaps_between_mass_send
     assert "2024-03" in first and "2 篇" in first
     assert second.count('class="point') == 3 and second.count('class="point over"') == 2
     assert 'class="limit"' in second and "14 天" in second
+
+
+def test_the_overview_draws_readers_per_category_and_month(site, client):
+    from scheduler import states
+    from scheduler.figures import store
+    from scheduler.ledger import ItemPlan
+
+    add_user(site, "zhang", "qy", "初审")
+    ledger = open_ledger(load_accounts(site.config_path)[0])
+    sends = [(datetime(2024, 2, 6, 9, 0), "2247483001", ["fund-supervision", "news"], [300, 40]),
+             (datetime(2024, 3, 5, 9, 0), "2247483002", ["news", "news"], [50, 25]),
+             (datetime(2024, 3, 12, 9, 0), "2247483003", ["policy"], [0])]  # no readers: no segment
+    try:
+        for n, (day, data_id, categories, readers) in enumerate(sends):
+            items = [ItemPlan(i, f"{c}/read-{n}-{i}.md", f"{n:02d}{i:02d}" * 16, f"文章 {n}-{i}", c)
+                     for i, c in enumerate(categories, 1)]
+            release = ledger.claim("qy", day.replace(tzinfo=SHANGHAI), "mass_send", items)
+            ledger.advance(release.id, states.CONFIRMED, "ok", msg_data_id=data_id)
+            store(ledger, "qy", [{"msg_data_id": data_id, "idx": i, "stat_date": f"{day:%Y-%m-%d}",
+                                  "pub_date": f"{day:%Y-%m-%d}", "reads": r, "shares": 0, "zaikan": 0, "likes": 0,
+                                  "comments": 0, "collections": 0, "final": True}
+                                 for i, r in enumerate(readers, 1)])
+    finally:
+        ledger.close()
+    page = login(client, "zhang").text
+    charts = page[page.index('id="charts-qy"'):]
+    assert charts.count("<svg") == 3 and "<script" not in page
+    readers = charts.split("</svg>")[2]
+    assert "阅读人数" in readers and readers.count('class="bar"') == 3  # Feb: 基金监管 + 新闻; Mar: 新闻
+    assert "2024-02" in readers and "300 人" in readers and "2024-03" in readers and "75 人" in readers
 
 
 def test_an_edit_shows_on_the_next_request_though_the_console_keeps_the_posts_in_memory(site, client):

@@ -1,4 +1,5 @@
 """Tests of the WeChat fake itself, through real HTTP."""
+import contextlib
 import io
 import json
 import time
@@ -346,6 +347,69 @@ def test_mass_send_removes_the_draft_and_reports_status(fake, api):
     assert statuses == ["SENDING", "SEND_SUCCESS"]
 
 
+def _sent(fake, api, count=3) -> dict:
+    """A mass send of ``count`` articles that WeChat reports successful."""
+    sent = api.sendall(api.draft(count=count))
+    assert api.post("message/mass/get", {"msg_id": sent["msg_id"]})["msg_status"] == "SENDING"
+    assert api.post("message/mass/get", {"msg_id": sent["msg_id"]})["msg_status"] == "SEND_SUCCESS"
+    return fake.mass_sends[-1]
+
+
+def test_mass_delete_takes_one_article_down_and_a_repeat_is_refused(fake, api):
+    send = _sent(fake, api)
+    urls = [a["url"] for a in send["articles"]]
+    assert all(fake.served(url) for url in urls)
+    assert api.post("message/mass/delete", {"msg_id": send["msg_id"], "article_idx": 2})["errcode"] == 0
+    assert fake.served(urls[1]) is None and fake.served(urls[0]) and fake.served(urls[2])
+    # Deleting what is gone: WeChat's page names one code for a message it cannot delete, 40059.
+    assert api.post("message/mass/delete", {"msg_id": send["msg_id"], "article_idx": 2})["errcode"] == 40059
+    assert api.post("message/mass/get", {"msg_id": send["msg_id"]})["msg_status"] == "SEND_SUCCESS"
+
+
+def test_mass_delete_with_index_0_or_none_takes_the_whole_message(fake, api):
+    first, second = _sent(fake, api, 2), _sent(fake, api, 2)
+    assert api.post("message/mass/delete", {"msg_id": first["msg_id"], "article_idx": 0})["errcode"] == 0
+    assert api.post("message/mass/delete", {"msg_id": second["msg_id"]})["errcode"] == 0
+    for send in (first, second):
+        assert all(fake.served(a["url"]) is None for a in send["articles"])
+        assert api.post("message/mass/get", {"msg_id": send["msg_id"]})["msg_status"] == "DELETE"
+    assert api.post("message/mass/delete", {"msg_id": first["msg_id"]})["errcode"] == 40059
+
+
+def test_mass_delete_by_url_when_there_is_no_msg_id(fake, api):
+    send = _sent(fake, api)
+    url = send["articles"][2]["url"]
+    assert api.post("message/mass/delete", {"url": url, "article_idx": 1})["errcode"] == 0
+    assert fake.served(url) is None and fake.served(send["articles"][0]["url"])  # article_idx ignored
+    assert api.post("message/mass/delete", {"article_idx": 0})["errcode"] == 40059  # neither given
+
+
+def test_mass_delete_refuses_what_it_cannot_delete(fake, api):
+    pending = api.sendall(api.draft())  # still SENDING: only a send that succeeded can be deleted
+    assert api.post("message/mass/delete", {"msg_id": pending["msg_id"]})["errcode"] == 40059
+    send = _sent(fake, api, 2)
+    assert api.post("message/mass/delete", {"msg_id": 42})["errcode"] == 40059
+    assert api.post("message/mass/delete", {"msg_id": str(send["msg_id"])})["errcode"] == 40059  # a number
+    assert api.post("message/mass/delete", {"msg_id": send["msg_id"], "article_idx": 3})["errcode"] == 40035
+    assert api.post("message/mass/delete", {"msg_id": send["msg_id"], "article_idx": -1})["errcode"] == 40035
+    assert all(fake.served(a["url"]) for a in send["articles"])
+
+
+def test_freepublish_delete_one_article_then_all(fake, api):
+    fake.publish_polls = 0
+    publish_id = api.post("freepublish/submit", {"media_id": api.draft(count=2)})["publish_id"]
+    done = api.post("freepublish/get", {"publish_id": publish_id})
+    urls = [item["article_url"] for item in done["article_detail"]["item"]]
+    assert api.post("freepublish/delete", {"article_id": done["article_id"], "index": 3})["errcode"] == 40035
+    assert api.post("freepublish/delete", {"article_id": "nope", "index": 1})["errcode"] == 40035
+    assert api.post("freepublish/delete", {"article_id": done["article_id"], "index": 1})["errcode"] == 0
+    assert fake.served(urls[0]) is None and fake.served(urls[1])
+    assert api.post("freepublish/get", {"publish_id": publish_id})["publish_status"] == 0
+    assert api.post("freepublish/delete", {"article_id": done["article_id"], "index": 0})["errcode"] == 0
+    assert fake.served(urls[1]) is None
+    assert api.post("freepublish/get", {"publish_id": publish_id})["publish_status"] == 5
+
+
 def test_repeated_clientmsgid(fake, api, clock):
     sent = api.sendall(api.draft(), "rel-1")
     again = api.draft()
@@ -524,3 +588,311 @@ def test_calls_are_recorded_and_counted(fake, api):
 def test_from_env():
     fake = FakeWeChat.from_env({"FAKE_WECHAT_APPID": "wx_env", "FAKE_WECHAT_UNVERIFIED": "1"})
     assert fake.appid == "wx_env" and not fake.verified
+
+
+# ----- 图文消息留言管理 (comments) ----------------------------------------------------------------
+
+def sent_bundle(api, *, opened=(1, 1)) -> int:
+    """A mass send of len(opened) articles, comments opened as given; its msg_data_id."""
+    articles = [api.article(need_open_comment=flag) for flag in opened]
+    media_id = api.post("draft/add", {"articles": articles})["media_id"]
+    return api.sendall(media_id, "c-1")["msg_data_id"]
+
+
+def listing(api, msg_data_id, index=0, **body) -> dict:
+    return api.post("comment/list", {"msg_data_id": msg_data_id, "index": index, "begin": 0, "count": 49,
+                                     "type": 0, **body})
+
+
+def test_comment_list_counts_articles_from_0_and_refuses_50_at_a_time(api, fake):
+    msg_data_id = sent_bundle(api)
+    fake.add_user_comment(msg_data_id, 0, "头条")
+    fake.add_user_comment(msg_data_id, 1, "次条")
+    assert [c["content"] for c in listing(api, msg_data_id, 0)["comment"]] == ["头条"]
+    assert [c["content"] for c in listing(api, msg_data_id, 1)["comment"]] == ["次条"]
+    assert listing(api, msg_data_id, 2)["errcode"] == 88001  # two articles: indexes 0 and 1
+    assert listing(api, msg_data_id, count=50)["errcode"] == 88010
+    assert listing(api, msg_data_id, count=0)["errcode"] == 88010
+    assert listing(api, msg_data_id, type=3)["errcode"] == 40035
+    no_index = {"msg_data_id": msg_data_id, "begin": 0, "count": 10, "type": 0}
+    assert [c["content"] for c in api.post("comment/list", no_index)["comment"]] == ["头条"]  # absent: the first
+
+
+def test_comment_list_pages_and_filters_selected(api, fake):
+    msg_data_id = sent_bundle(api)
+    for n in range(60):
+        fake.add_user_comment(msg_data_id, 0, f"第{n}条", openid=None if n == 0 else f"o-{n}")
+    first, second = listing(api, msg_data_id), listing(api, msg_data_id, begin=49)
+    assert first["total"] == second["total"] == 60
+    assert len(first["comment"]) == 49 and len(second["comment"]) == 11
+    assert "openid" not in first["comment"][0] and first["comment"][1]["openid"] == "o-1"
+    assert api.post("comment/markelect", {"msg_data_id": msg_data_id, "index": 0, "user_comment_id": 5})["errcode"] == 0
+    selected = listing(api, msg_data_id, type=2)
+    assert [c["user_comment_id"] for c in selected["comment"]] == [5] and selected["comment"][0]["comment_type"] == 1
+    assert listing(api, msg_data_id, type=1)["total"] == 59
+
+
+def test_unknown_messages_and_comments_get_the_documented_errors(api, fake):
+    msg_data_id = sent_bundle(api)
+    assert listing(api, 999)["errcode"] == 88001
+    assert listing(api, str(msg_data_id))["errcode"] == 88001  # a number, not a string
+    body = {"msg_data_id": msg_data_id, "index": 0, "user_comment_id": 7}
+    for path in ("comment/markelect", "comment/unmarkelect", "comment/delete", "comment/reply/delete"):
+        assert api.post(path, body)["errcode"] == 88008
+    assert api.post("comment/reply/add", {**body, "content": "你好"})["errcode"] == 88008
+
+
+def test_replies_once_and_never_to_a_deleted_comment(api, fake):
+    msg_data_id = sent_bundle(api)
+    for text in ("一", "二", "三"):
+        fake.add_user_comment(msg_data_id, 0, text)
+    reply = {"msg_data_id": msg_data_id, "index": 0, "user_comment_id": 1, "content": "谢谢关注"}
+    assert api.post("comment/reply/add", {**reply, "content": " "})["errcode"] == 88007
+    assert api.post("comment/reply/add", reply)["errcode"] == 0
+    assert api.post("comment/reply/add", reply)["errcode"] == 88005
+    assert listing(api, msg_data_id)["comment"][0]["reply"]["content"] == "谢谢关注"
+    ids = {"msg_data_id": msg_data_id, "index": 0}
+    assert api.post("comment/reply/delete", {**ids, "user_comment_id": 1})["errcode"] == 0
+    assert api.post("comment/reply/delete", {**ids, "user_comment_id": 1})["errcode"] == 88009
+    assert api.post("comment/delete", {**ids, "user_comment_id": 2})["errcode"] == 0
+    assert api.post("comment/reply/add", {**reply, "user_comment_id": 2})["errcode"] == 88008
+    fake.user_deletes_comment(msg_data_id, 0, 3)
+    assert api.post("comment/reply/add", {**reply, "user_comment_id": 3})["errcode"] == 88004
+    assert [c["user_comment_id"] for c in listing(api, msg_data_id)["comment"]] == [1]
+
+
+def test_comments_follow_need_open_comment_and_comment_open_close(api, fake):
+    msg_data_id = sent_bundle(api, opened=(0, 1))
+    with pytest.raises(ValueError):
+        fake.add_user_comment(msg_data_id, 0, "关着")
+    fake.add_user_comment(msg_data_id, 1, "开着")
+    assert api.post("comment/open", {"msg_data_id": msg_data_id, "index": 0})["errcode"] == 0
+    fake.add_user_comment(msg_data_id, 0, "打开后")
+    assert api.post("comment/close", {"msg_data_id": msg_data_id, "index": 1})["errcode"] == 0
+    with pytest.raises(ValueError):
+        fake.add_user_comment(msg_data_id, 1, "又关了")
+
+
+def test_comment_endpoints_need_a_verified_account_with_the_comment_function(api, fake):
+    msg_data_id = sent_bundle(api)
+    fake.comment_privilege = False
+    assert listing(api, msg_data_id)["errcode"] == 88000
+    fake.comment_privilege, fake.verified = True, False
+    assert listing(api, msg_data_id)["errcode"] == 48001
+
+
+def test_comments_are_for_mass_sends_not_publishes(api, fake):
+    media_id = api.post("draft/add", {"articles": [api.article(need_open_comment=1)]})["media_id"]
+    submitted = api.post("freepublish/submit", {"media_id": media_id})
+    assert submitted["errcode"] == 0
+    assert listing(api, submitted["msg_data_id"])["errcode"] == 88001
+
+
+def test_a_draft_comment_flag_must_be_0_or_1(api):
+    answer = api.post("draft/add", {"articles": [api.article(need_open_comment=True)]})
+    assert answer["errcode"] == 40035
+
+
+# --- event pushes to the developer's URL (服务器配置) ------------------------------------------------------
+
+CALLBACK_TOKEN = "fakeCallbackToken"
+CALLBACK_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+class CallbackReceiver:
+    """A developer's server that checks each push with wechatpy, and answers what the test says."""
+
+    def __init__(self, appid: str, answers: list[tuple[int, bytes]] | None = None, delay: float = 0.0):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+        from urllib.parse import parse_qsl, urlsplit
+
+        from wechatpy import parse_message
+        from wechatpy.crypto import WeChatCrypto
+        from wechatpy.utils import check_signature
+
+        self.received: list[dict] = []
+        self.answers = list(answers or [])
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                check_signature(CALLBACK_TOKEN, query["signature"], query["timestamp"], query["nonce"])
+                self._reply(200, query["echostr"].encode())
+
+            def do_POST(self):
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                check_signature(CALLBACK_TOKEN, query["signature"], query["timestamp"], query["nonce"])
+                xml = body
+                if query.get("encrypt_type") == "aes":
+                    crypto = WeChatCrypto(CALLBACK_TOKEN, CALLBACK_AES_KEY, appid)
+                    xml = crypto.decrypt_message(body, query["msg_signature"], query["timestamp"], query["nonce"])
+                receiver.received.append({"query": query, "body": body, "data": parse_message(xml)._data})
+                time.sleep(delay)
+                self._reply(*(receiver.answers.pop(0) if receiver.answers else (200, b"success")))
+
+            def _reply(self, status, data):
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the fake stopped waiting
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/wechat/main"
+        Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(fake):
+    server = CallbackReceiver(fake.appid)
+    yield server
+    server.close()
+
+
+def test_the_url_check_is_signed_with_the_token(fake, receiver):
+    status, answer, echostr = fake.configure_callback(receiver.url, CALLBACK_TOKEN).verify()
+    assert (status, answer) == (200, echostr)
+
+
+@pytest.mark.parametrize("mode", ["plain", "compatible", "safe"])
+def test_a_finished_mass_send_is_pushed_signed_and_as_the_mode_says(fake, api, receiver, mode):
+    fake.configure_callback(receiver.url, CALLBACK_TOKEN, aes_key=CALLBACK_AES_KEY if mode != "plain" else "",
+                            mode=mode)
+    msg_id = api.sendall(api.draft(count=2))["msg_id"]
+    assert fake.wait_for_pushes() == []  # still sending: nothing to push yet
+    assert api.post("message/mass/get", {"msg_id": msg_id})["msg_status"] == "SENDING"
+    assert api.post("message/mass/get", {"msg_id": msg_id})["msg_status"] == "SEND_SUCCESS"
+    assert [(p.event, p.accepted) for p in fake.wait_for_pushes()] == [("MASSSENDJOBFINISH", True)]
+    [push] = receiver.received
+    data = push["data"]
+    assert (data["Event"], data["MsgID"], data["Status"]) == ("MASSSENDJOBFINISH", str(msg_id), "send success")
+    items = data["ArticleUrlResult"]["ResultList"]["item"]
+    assert [i["ArticleIdx"] for i in items] == ["1", "2"]
+    assert all(i["ArticleUrl"].startswith("https://mp.weixin.qq.com/s/") for i in items)
+    assert (b"<Encrypt>" in push["body"]) == (mode != "plain")
+    assert (b"<MsgType>" in push["body"]) == (mode != "safe")  # safe mode: nothing in plain text
+    api.post("message/mass/get", {"msg_id": msg_id})
+    assert len(fake.wait_for_pushes()) == 1  # one job, one event
+
+
+def test_a_finished_publish_is_pushed(fake, api, receiver):
+    fake.configure_callback(receiver.url, CALLBACK_TOKEN, aes_key=CALLBACK_AES_KEY, mode="safe")
+    publish_id = api.post("freepublish/submit", {"media_id": api.draft()})["publish_id"]
+    while api.post("freepublish/get", {"publish_id": publish_id})["publish_status"] == 1:
+        pass
+    fake.wait_for_pushes()
+    [push] = receiver.received
+    info = push["data"]["PublishEventInfo"]
+    assert (info["publish_id"], info["publish_status"]) == (publish_id, "0")
+    assert info["article_detail"]["item"]["article_url"] == fake.published[publish_id]["articles"][0]["url"]
+
+
+@pytest.mark.parametrize("answer", [(200, b"ok"), (500, b""), (200, b"<xml>success</xml>")])
+def test_an_event_not_answered_success_or_empty_is_pushed_again_three_times_at_most(fake, api, answer):
+    receiver = CallbackReceiver(fake.appid, answers=[answer] * 5)
+    try:
+        fake.configure_callback(receiver.url, CALLBACK_TOKEN)
+        msg_id = api.sendall(api.draft())["msg_id"]
+        while api.post("message/mass/get", {"msg_id": msg_id})["msg_status"] == "SENDING":
+            pass
+        assert [p.attempt for p in fake.wait_for_pushes()] == [1, 2, 3]
+        assert len({r["data"]["MsgID"] for r in receiver.received}) == 1  # the same event each time
+    finally:
+        receiver.close()
+
+
+def test_an_empty_answer_is_accepted_and_a_slow_one_is_not(fake, api):
+    quick = CallbackReceiver(fake.appid, answers=[(200, b"")])
+    slow = CallbackReceiver(fake.appid, delay=0.5)
+    try:
+        assert fake.configure_callback(quick.url, CALLBACK_TOKEN).push(
+            fake.mass_send_event({"msg_id": 1, "outcome": "SEND_SUCCESS", "articles": [{}]}))[-1].accepted
+        pushes = fake.configure_callback(slow.url, CALLBACK_TOKEN, timeout=0.2).push(
+            fake.mass_send_event({"msg_id": 2, "outcome": "SEND_SUCCESS", "articles": [{}]}))
+        assert [(p.status, p.accepted) for p in pushes] == [(None, False)] * 3
+    finally:
+        quick.close()
+        slow.close()
+# --- 数据统计 (article figures) -----------------------------------------------------------------
+
+def figures(fake, name, begin, end=None, *, under="datacube/") -> dict:
+    body = {"begin_date": begin, "end_date": end or begin}
+    return requests.post(fake.url + under + name, params={"access_token": fake.valid_token()},
+                         data=json.dumps(body).encode(), timeout=2.0).json()
+
+
+def test_article_figures_follow_a_mass_send_day_by_day(fake, api, clock):
+    sent = api.sendall(api.draft(2))  # 2026-01-01 08:00 Beijing
+    clock.advance(3 * 86_400)  # 2026-01-04 08:00: the 1st to the 3rd are final
+    answer = figures(fake, "getarticletotaldetail", "2026-01-01")
+    assert answer["is_delay"] is False
+    lead, second = answer["list"]
+    assert (lead["msgid"], second["msgid"]) == (f"{sent['msg_data_id']}_1", f"{sent['msg_data_id']}_2")
+    assert lead["publish_type"] == 0 and lead["ref_date"] == "2026-01-01"
+    assert [d["stat_date"] for d in lead["detail_list"]] == ["2026-01-01", "2026-01-02", "2026-01-03"]
+    assert [d["read_user"] for d in lead["detail_list"]] == [120, 180, 220]  # running totals
+    assert lead["detail_list"][-1]["zaikan_user"] == 6 + 3 + 2
+    daily = figures(fake, "getarticleread", "2026-01-02")
+    assert {r["msgid"]: r["detail"]["read_user"] for r in daily["list"]} == {
+        f"{sent['msg_data_id']}_1": 60, f"{sent['msg_data_id']}_2": 30}
+    shares = figures(fake, "getarticleshare", "2026-01-02")
+    assert {r["msgid"]: r["detail"]["share_user"] for r in shares["list"]} == {
+        f"{sent['msg_data_id']}_1": 6, f"{sent['msg_data_id']}_2": 3}
+    assert figures(fake, "getarticletotaldetail", "2026-01-02")["list"] == []  # nothing published then
+    (summary,) = figures(fake, "getbizsummary", "2026-01-02")["list"]
+    assert (summary["ref_date"], summary["detail"]["read_user"], summary["detail"]["zaikan_user"]) == (
+        "2026-01-02", 90, 4)
+
+
+def test_yesterdays_figures_are_delayed_until_8_beijing(fake, api, clock):
+    api.sendall(api.draft())
+    clock.advance(86_400 - 3600)  # 2026-01-02 07:00
+    early = figures(fake, "getarticletotaldetail", "2026-01-01")
+    assert early["is_delay"] is True and early["list"][0]["detail_list"][0]["read_user"] == 60
+    clock.advance(3600)
+    final = figures(fake, "getarticletotaldetail", "2026-01-01")
+    assert final["is_delay"] is False and final["list"][0]["detail_list"][0]["read_user"] == 120
+    fake.delayed_dates.add("2026-01-01")  # WeChat may keep a day open longer
+    assert figures(fake, "getarticleread", "2026-01-01")["is_delay"] is True
+
+
+@pytest.mark.parametrize("begin, end, errcode", [
+    ("2026-01-01", "2026-01-01", 61501),   # today: the newest day is yesterday
+    ("2025-12-30", "2025-12-31", 61501),   # one day per call
+    ("2025-12-31", "2025-12-30", 61501),   # begin after end
+    ("2025-10-31", "2025-10-31", 61501),   # before 2025-11-01: no valid data
+    ("2025/12/31", "2025/12/31", 61500),
+    ("2025-12-32", "2025-12-32", 61500),
+])
+def test_figures_dates_are_checked(fake, begin, end, errcode):
+    for name in ("getarticleread", "getarticleshare", "getarticletotaldetail", "getbizsummary"):
+        assert figures(fake, name, begin, end)["errcode"] == errcode
+
+
+def test_figures_live_beside_cgi_bin_not_under_it(fake):
+    assert requests.post(fake.url + "cgi-bin/datacube/getarticleread", timeout=2.0).status_code == 404
+    assert figures(fake, "getarticleread", "2025-12-31")["list"] == []
+
+
+def test_figures_need_a_verified_account(clock):
+    with FakeWeChat(clock=clock, verified=False) as fake:
+        assert figures(fake, "getarticleread", "2025-12-31")["errcode"] == 48001
+
+
+def test_a_publish_is_counted_but_not_notified(fake, api, clock):
+    submitted = api.post("freepublish/submit", {"media_id": api.draft()})
+    api.post("freepublish/get", {"publish_id": submitted["publish_id"]})
+    api.post("freepublish/get", {"publish_id": submitted["publish_id"]})
+    clock.advance(86_400)
+    (row,) = figures(fake, "getarticletotaldetail", "2026-01-01")["list"]
+    assert row["msgid"] == f"{submitted['msg_data_id']}_1" and row["publish_type"] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from datetime import datetime, timedelta, timezone
 
 from scheduler import ledger as L
@@ -84,8 +85,8 @@ def test_screen_summary_counts_pushes_and_categories(repo):
     publish_history(repo)
     result = repo.publish("report", "--from", "2024-04-01", "--to", "2024-04-30")
     assert result.exit_code == 0, result.output
-    assert ("2024-04-01 至 2024-04-30：微信公众号群发 2 次，共 3 篇文章（基金监管 1 篇、典型案例 1 篇、工作动态 1 篇）；"
-            "未成功的推送 2 次。") in result.output
+    assert ("2024-04-01至2024-04-30：微信公众号群发2次，共3篇文章（基金监管1篇、典型案例1篇、工作动态1篇）；"
+            "收到留言0条，已回复0条，其中按时回复0条；未成功的推送2次。") in re.sub(r"\s+", "", result.output)
     assert "各栏目文章数" in result.output and "未成功的推送" in result.output
     assert "群发次数已用完" in result.output
 

@@ -408,7 +408,9 @@ def test_busy_preview_is_not_retried(fake, wx):
 
 def test_publish_end_to_end_with_urls(fake, wx):
     batch = articles(wx, 3)
-    publish_id = wx.submit(wx.create_draft(batch))
+    submitted = wx.submit(wx.create_draft(batch))
+    assert submitted.msg_data_id  # the figures and comments of a 发布 are filed under it
+    publish_id = submitted.publish_id
     assert wx.publish_status(publish_id).state == "pending"
     done = wx.publish_status(publish_id)
     job = fake.published[publish_id]
@@ -421,7 +423,7 @@ def test_publish_end_to_end_with_urls(fake, wx):
                                             (4, "平台审核不通过")])
 def test_publish_failures_are_explained(fake, wx, outcome, words):
     fake.publish_outcome, fake.publish_fail_idx = outcome, [2]
-    publish_id = wx.submit(draft(wx, 2))
+    publish_id = wx.submit(draft(wx, 2)).publish_id
     wx.publish_status(publish_id)
     failed = wx.publish_status(publish_id)
     assert failed.state == "failed" and words in failed.detail
@@ -458,7 +460,7 @@ def test_find_publication_after_a_lost_submit(fake, wx):
 def test_find_publication_pages_back(fake, wx):
     thumb, _ = wx.upload_cover(image(), "c.jpg")
     for i in range(23):  # the one looked for ends up on the second page
-        publish_id = wx.submit(wx.create_draft([DraftArticle(f"第{i}期", "<p>正文</p>", thumb)]))
+        publish_id = wx.submit(wx.create_draft([DraftArticle(f"第{i}期", "<p>正文</p>", thumb)])).publish_id
         while wx.publish_status(publish_id).state == "pending":
             pass
     assert wx.find_publication(["第0期"]).state == "success"

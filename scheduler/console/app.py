@@ -31,7 +31,7 @@ from .. import signoff
 from ..config import Config
 from ..ledger import Ledger
 from ..plan import next_slots
-from . import links, users, views
+from . import callback, links, users, views, withdrawals
 from .security import CSRF_FIELD, AddressBrake, SecurityHeaders, csrf_ok, csrf_token
 
 log = logging.getLogger(__name__)
@@ -414,23 +414,56 @@ def preview_file(request: Request) -> Response:
 def releases(request: Request) -> Response:
     user = signed_in(request)
     config = account_of(request, user)
-    rows = _console(request).ledger(config).releases(config.account.key, 200)
-    return page(request, "releases.html", user=user, config=config, releases=rows, views=views)
+    from ..withdraw import withdrawn
+
+    ledger = _console(request).ledger(config)
+    rows = ledger.releases(config.account.key, 200)
+    gone: dict[int, set[int]] = {}
+    for release_id, position in withdrawn(ledger, config.account.key, [r.id for r in rows]):
+        gone.setdefault(release_id, set()).add(position)
+    return page(request, "releases.html", user=user, config=config, releases=rows, views=views, withdrawn=gone)
 
 
-def release(request: Request) -> Response:
+def release(request: Request, *, status_code: int = 200, notice: str = "", error: str = "") -> Response:
+    from ..withdraw import withdrawn
+
     user = signed_in(request)
     config = account_of(request, user)
     ledger = _console(request).ledger(config)
-    try:
-        release_id = int(request.path_params["id"])
-    except ValueError:
-        raise HTTPException(404, "没有这次发布") from None
+    release_id = _release_id(request)
     found = ledger.find_id(config.account.key, release_id)
     if found is None:
         raise HTTPException(404, "没有这次发布")
     events = ledger.events(config.account.key, release_id)
-    return page(request, "release.html", user=user, config=config, release=found, events=events, views=views)
+    return page(request, "release.html", status_code, user=user, config=config, release=found, events=events,
+                views=views, withdrawn=withdrawn(ledger, config.account.key, [release_id]), notice=notice,
+                error=error, may_withdraw=withdrawals.allowed(config, user), final_role=withdrawals.final_role(config))
+
+
+def _release_id(request: Request) -> int:
+    try:
+        return int(request.path_params["id"])
+    except ValueError:
+        raise HTTPException(404, "没有这次发布") from None
+
+
+async def withdraw(request: Request) -> Response:
+    """POST …/releases/<id>/withdraw (fields ``article``, ``reason``): what ``publish withdraw`` does."""
+    form = await form_with_csrf(request)
+    return await run_in_threadpool(_withdraw, request, form)
+
+
+def _withdraw(request: Request, form: dict[str, str]) -> Response:
+    from ..runtime import make_publisher
+
+    user = signed_in(request)
+    config = account_of(request, user)
+    ledger = _console(request).ledger(config)
+    try:
+        done = withdrawals.submit(config, ledger, user, _release_id(request), form, make_publisher)
+    except withdrawals.Refused as exc:
+        raise HTTPException(403, str(exc)) from None
+    return release(request, status_code=400 if done.error else 200, notice=done.notice, error=done.error)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -474,7 +507,14 @@ def create_app(configs: list[Config], *, secret: str, secure: bool = False,
         Route("/a/{key}/previews/{name}/{file:path}", preview_file, methods=["GET"]),
         Route("/a/{key}/releases", releases, methods=["GET"]),
         Route("/a/{key}/releases/{id}", release, methods=["GET"]),
+        # WeChat's server callback: no sign-in and no CSRF (WeChat calls it), its own signature instead.
+        Route("/wechat/{key}", callback.verify, methods=["GET"]),
+        Route("/wechat/{key}", callback.receive, methods=["POST"]),
+        Route("/a/{key}/releases/{id}/withdraw", withdraw, methods=["POST"]),
     ]
+    from .inbox import ROUTES as INBOX  # after this module's names exist: inbox uses them
+
+    routes += INBOX
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(SessionMiddleware, secret_key=secret, session_cookie=SESSION_COOKIE,

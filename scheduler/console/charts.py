@@ -1,8 +1,9 @@
 """Charts drawn on the server as inline SVG: no script, readable on a phone, printable.
 
-Two charts per account, from the ledger: articles per category per month (stacked
-bars, one segment per category that month), and the days between mass sends
-against the 14-day line of the inspection rule (one point per gap).
+Three charts per account, from the ledger: articles per category per month (stacked
+bars, one segment per category that month), the days between mass sends against the
+14-day line of the inspection rule (one point per gap), and readers per category per
+month (WeChat's figures held in the ledger, counted in the month of publication).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ PALETTE = ("#1f4e79", "#2f855a", "#b7791f", "#c53030", "#6b46c1", "#2c7a7b", "#9
 class Charts:
     by_category: Markup
     gaps: Markup
+    reads: Markup
 
 
 def went_out(releases, tz) -> list:
@@ -55,6 +57,25 @@ def by_category(releases, names: dict[str, str], tz, at: datetime) -> Markup:
                 counts[(month, names.get(item.category or "", "其他"))] += 1
     if not counts:
         return Markup('<p class="muted">近 12 个月没有推送记录。</p>')
+    return _stacked(counts, months, "近 12 个月各分类推送篇数", "篇")
+
+
+def reads(releases, figures: dict[tuple[int, int], int], names: dict[str, str], tz, at: datetime) -> Markup:
+    """Stacked bars: readers of the articles sent each month of the last twelve, per category."""
+    months = months_back(at.astimezone(tz))
+    counts: Counter[tuple[str, str]] = Counter()
+    for release in went_out(releases, tz):
+        month = release.slot.astimezone(tz).strftime("%Y-%m")
+        if month in months:
+            for item in release.items:
+                if (n := figures.get((release.id, item.position))):
+                    counts[(month, names.get(item.category or "", "其他"))] += n
+    if not counts:
+        return Markup('<p class="muted">还没有阅读数据（守护进程每天 8 点后从微信读取，也可运行 publish stats）。</p>')
+    return _stacked(counts, months, "近 12 个月各分类阅读人数（按推送月份）", "人")
+
+
+def _stacked(counts: Counter[tuple[str, str]], months: list[str], title: str, unit: str) -> Markup:
     totals = _totals(counts)
     order = [c for c, _ in totals.most_common()]
     colour = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(order)}
@@ -70,12 +91,12 @@ def by_category(releases, names: dict[str, str], tz, at: datetime) -> Markup:
             h = n / most * plot_h
             base -= h
             parts.append(f'<rect class="bar" x="{x:.1f}" y="{base:.1f}" width="{step - 6:.1f}" height="{h:.1f}" '
-                         f'fill="{colour[category]}"><title>{escape(month)} {escape(category)}：{n} 篇</title></rect>')
+                         f'fill="{colour[category]}"><title>{escape(month)} {escape(category)}：{n} {unit}</title></rect>')
         parts.append(f'<text x="{x + (step - 6) / 2:.1f}" y="{HEIGHT - 6}" font-size="10" text-anchor="middle">'
                      f'{int(month[5:])}月</text>')
     legend = "".join(f'<span style="white-space:nowrap;margin-right:10px"><span style="display:inline-block;width:10px;'
                      f'height:10px;background:{colour[c]}"></span> {escape(c)}</span> ' for c in order)
-    return Markup(_svg("近 12 个月各分类推送篇数", parts) + f'<div class="muted">{legend}</div>')
+    return Markup(_svg(title, parts) + f'<div class="muted">{legend}</div>')
 
 
 def _totals(counts: Counter[tuple[str, str]]) -> Counter[str]:
@@ -130,4 +151,15 @@ def charts(config, ledger, at: datetime) -> Charts:
     releases = ledger.releases(config.account.key, 400) if ledger is not None else []
     names = {key: c.name for key, c in config.categories.items()}
     tz = config.account.tz
-    return Charts(by_category(releases, names, tz, at), gaps(releases, tz))
+    return Charts(by_category(releases, names, tz, at), gaps(releases, tz),
+                  reads(releases, _reads(config, ledger, releases), names, tz, at))
+
+
+def _reads(config, ledger, releases) -> dict[tuple[int, int], int]:
+    """(release id, position) → readers held in the ledger; none from a ledger that cannot say."""
+    if ledger is None or not hasattr(ledger, "session"):
+        return {}
+    from ..stats import figures_by_item
+
+    return {key: held.reads for key, held in figures_by_item(config, ledger, went_out(releases, config.account.tz))
+            .items()}

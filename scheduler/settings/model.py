@@ -9,15 +9,18 @@ from pathlib import Path
 from .sections import (
     AccountSettings,
     AlertSettings,
+    ArchiveSettings,
     CampaignSettings,
     Category,
     CheckSettings,
+    CommentSettings,
     ContentSettings,
     DaemonSettings,
     DatabaseSettings,
     FreshnessSettings,
     ReviewSettings,
     ScheduleSettings,
+    ServeSettings,
     ThemeSettings,
 )
 
@@ -43,6 +46,9 @@ class Config:
     freshness: FreshnessSettings
     alerts: AlertSettings
     daemon: DaemonSettings
+    comments: CommentSettings
+    serve: ServeSettings
+    archive: ArchiveSettings
     categories: dict[str, Category]
     campaigns: tuple[CampaignSettings, ...]
     # Approvals given in the web console, read from the ledger (``signoff.with_ledger``):

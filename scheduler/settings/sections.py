@@ -30,6 +30,7 @@ from .values import (
     _numbers,
     _optional_cap,
     _optional_env_name,
+    _optional_http_url,
     _optional_path,
     _path,
     _redis_url,
@@ -62,6 +63,10 @@ class AccountSettings:
                                            "存放 AppSecret 的文件（权限须为 600），相对配置文件；设置后代替 app_secret_env")
     api_base_url: str = setting("https://api.weixin.qq.com/", _http_url,
                                 "微信接口地址：官方、网关、代理或本地测试服务器")
+    callback_token_env: str = setting("WECHAT_CALLBACK_TOKEN", _env_name,
+                                      "存放服务器配置令牌（Token）的环境变量名：微信推送事件到 /wechat/<键> 时用它验签")
+    callback_aes_key_env: str = setting("WECHAT_CALLBACK_AES_KEY", _env_name,
+                                        "存放消息加解密密钥（EncodingAESKey）的环境变量名：兼容模式和安全模式用它解密")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -174,6 +179,36 @@ class DaemonSettings:
                            "一个守护进程服务多个账号时，最多同时为几个账号推送（其余排队）")
 
 
+@dataclass(frozen=True)
+class CommentSettings:
+    reply_days: int = setting(5, _int_between(1, 30),
+                              "留言应在几个工作日内回复（周一至周五，不计法定节假日调休）；超时在报表中记为未按时回复")
+    alert_hours: float = setting(24, _hours, "回复期限前这么多小时仍未回复就告警（每条留言一次）")
+    fetch_minutes: int = setting(30, _int_between(0, 1440), "守护进程每隔几分钟从微信取一次新留言（0 为不取）")
+    days: int = setting(30, _int_between(1, 365), "取最近多少天内群发的文章的留言")
+    roles: tuple[str, ...] = setting([], _names,
+                                     "控制台中可以回复、精选、删除留言的角色；为空则除“查看”外的角色都可以")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    host: str = setting("127.0.0.1", _nonempty_str, "控制台监听地址（默认只接受本机访问，对外请经 nginx 等反向代理）")
+    port: int = setting(8080, _int_between(1, 65535), "控制台监听端口")
+    base_url: str = setting("", _optional_http_url,
+                            "控制台对外地址，如 \"https://tuiwen.example.gov.cn/\"：设了之后告警附上相应页面的链接")
+    behind_https: bool = setting(False, _bool, "经 HTTPS 反向代理访问：会话 Cookie 加 Secure 标记，并信任代理转发的地址")
+
+    def link(self, path: str) -> str:
+        """The console address of ``path`` ("a/quyuan/releases/7"), or "" without a base_url."""
+        return self.base_url + path.lstrip("/") if self.base_url else ""
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    dir: Path = setting("state/archive", _path,
+                        "发布存档目录（每次确认成功的推送一份：发出的 HTML、草稿内容、图片、封面和清单），相对配置文件")
+
+
 SECTIONS: dict[str, type] = {
     "account": AccountSettings,
     "content": ContentSettings,
@@ -185,6 +220,9 @@ SECTIONS: dict[str, type] = {
     "freshness": FreshnessSettings,
     "alerts": AlertSettings,
     "daemon": DaemonSettings,
+    "comments": CommentSettings,
+    "serve": ServeSettings,
+    "archive": ArchiveSettings,
 }
 
 # Seed 000's campaign calendar: April is the fund-supervision publicity month, and

@@ -152,6 +152,10 @@ def _http_url(value: Any, ctx: _Context) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _optional_http_url(value: Any, ctx: _Context) -> str:
+    return "" if value == "" else _http_url(value, ctx)
+
+
 def _slots(value: Any, ctx: _Context) -> tuple[Slot, ...]:
     if not isinstance(value, list) or not value:
         raise ValueError('应为非空列表，例如 ["tue 09:00", "fri 09:00"]')

@@ -1,0 +1,5 @@
+"""``python -m scheduler.cli``."""
+
+from . import run
+
+run()  # pragma: no cover
