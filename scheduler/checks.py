@@ -7,7 +7,6 @@ one run (``publish check``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -19,40 +18,13 @@ from publishers.render import Theme, content_problems
 from .articles import render_post
 from .config import Config
 from .frontmatter import clip
-from .posts import ERROR, WARNING, Post, Problem
+from .posts import ERROR, WARNING, Post
 from .signoff import check_signoff
 from .workbounds import RENDER_SECONDS, OverBudget, body_too_heavy, time_budget
 
 if TYPE_CHECKING:
-    from .cache import Cache
+    pass
 from .wording import check_wording
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    posts: list[Post]
-    problems: list[Problem]
-
-    @property
-    def errors(self) -> int:
-        return sum(p.severity == ERROR for p in self.problems)
-
-    @property
-    def warnings(self) -> int:
-        return sum(p.severity == WARNING for p in self.problems)
-
-
-def check_repository(config: Config, *, cache: Cache | None = None, workers: int | None = None) -> CheckResult:
-    """Read and validate every post; problems sorted by file and line.
-
-    With a cache, unchanged posts are not read again; with many posts to read, every
-    core works on them (``workers``: see ``bulk.read_checked``).  Same result either way.
-    """
-    from .bulk import read_checked
-
-    posts = read_checked(config, render=True, cache=cache, workers=workers)
-    problems = sorted(p for post in posts for p in post.problems)
-    return CheckResult(posts, _config_problems(config) + _uncommitted_problems(config) + problems)
 
 
 def check_post(post: Post, config: Config, images: _ImageChecker | None = None, records: dict | None = None) -> None:
@@ -284,11 +256,11 @@ class _ImageChecker:
 
     def _examine(self, path: Path) -> str | None:
         if path not in self._seen:
-            self._seen[path] = _image_problem(path)
+            self._seen[path] = image_problem(path)
         return self._seen[path]
 
 
-def _image_problem(path: Path) -> str | None:
+def image_problem(path: Path) -> str | None:
     if not path.is_file():
         return "不存在" if not path.exists() else "不是文件"
     try:
@@ -299,24 +271,3 @@ def _image_problem(path: Path) -> str | None:
     if sniff_image(head) is None:
         return "不是图片（支持 JPG、PNG、GIF、WebP、BMP）"
     return None
-
-
-def _uncommitted_problems(config: Config) -> list[Problem]:
-    """In an editor's clone: files the publishing machine will not see until they are committed."""
-    from .gitcontent import enabled, uncommitted
-
-    if not enabled(config):
-        return []
-    return [Problem(rel, 1, WARNING, "尚未提交到 git：服务器只发布已提交并推送的内容")
-            for rel in uncommitted(config)]
-
-
-def _config_problems(config: Config) -> list[Problem]:
-    """Covers named in config.toml that do not exist: warned, since a cover is generated instead."""
-    problems = []
-    named = [("[account].cover", config.account.cover)]
-    named += [(f"[categories.{c.key}].cover", c.cover) for c in config.categories.values()]
-    for key, path in named:
-        if path is not None and (reason := _image_problem(path)):
-            problems.append(Problem(config.path.name, 1, WARNING, f"{key} 封面 {path.name} {reason}，将使用自动生成的封面"))
-    return problems

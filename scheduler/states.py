@@ -9,6 +9,12 @@ FAILED, MISSED, UNCONFIRMED, EMPTY = "failed", "missed", "unconfirmed", "empty"
 IN_PROGRESS = (CLAIMED, UPLOADED, DRAFTED, SENT, UNCONFIRMED)
 FINAL = (CONFIRMED, FAILED, MISSED, EMPTY)
 
+# How people read each state, in the log, status and messages.
+STATUS_ZH = {
+    CLAIMED: "已认领", UPLOADED: "图片已上传", DRAFTED: "草稿已建", SENT: "已发送，待确认",
+    CONFIRMED: "成功", FAILED: "失败", MISSED: "错过", UNCONFIRMED: "结果待确认", EMPTY: "无文章",
+}
+
 # The daemon reconciles (and beats) this often; `publish status` calls it unresponsive after two misses.
 RECONCILE_MINUTES = 5
 

@@ -213,9 +213,7 @@ def _refused(release: Release, exc: PublishError) -> str:
 
 
 def _status_zh(status: str) -> str:
-    from .commands import STATUS_ZH
-
-    return STATUS_ZH.get(status, status)
+    return S.STATUS_ZH.get(status, status)
 
 
 def may_withdraw(roles: Iterable[str], final_role: str) -> bool:

@@ -12,7 +12,7 @@ import pytest
 from scheduler import bulk
 from scheduler import cache as cache_module
 from scheduler.cache import Cache
-from scheduler.checks import check_repository
+from scheduler.repository import check_repository
 from tests.conftest import REPO_ROOT, Repo
 
 HOUR_AGO = time.time() - 3600
@@ -148,7 +148,7 @@ def test_cached_uncached_and_parallel_checks_agree(sample):
 
 
 def bulk_check(config, workers):
-    from scheduler.checks import CheckResult
+    from scheduler.repository import CheckResult
 
     posts = bulk.read_checked(config, render=True, cache=Cache.for_config(config), workers=workers, parallel_min=1)
     return CheckResult(posts, sorted(p for post in posts for p in post.problems))

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from scheduler.checks import check_repository
+from scheduler.repository import check_repository
 from tests.conftest import GOOD_FRONT
 
 

@@ -21,8 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from scheduler.checks import check_post, check_rendered, check_repository
+from scheduler.checks import check_post, check_rendered
 from scheduler.posts import read_post
+from scheduler.repository import check_repository
 from tests.conftest import REPO_ROOT, Repo, image_bytes
 
 SLOT_AT = "2024-04-02 09:00"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from scheduler.checks import check_repository
 from scheduler.newpost import PLACEHOLDER
 from scheduler.posts import FIELDS
+from scheduler.repository import check_repository
 
 
 def test_new_creates_a_dated_draft(repo):

@@ -11,8 +11,8 @@ import pytest
 
 from scheduler import signoff
 from scheduler.articles import render_post
-from scheduler.checks import check_repository
 from scheduler.posts import read_post
+from scheduler.repository import check_repository
 from tests.conftest import GOOD_FRONT, MINIMAL_CONFIG, run_together
 
 ROLES = MINIMAL_CONFIG + '[review]\nroles = ["初审", "复审", "终审"]\n'

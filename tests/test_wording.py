@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler import wording
-from scheduler.checks import check_repository
 from scheduler.config import ConfigError, load_config
 from scheduler.privacy import id_checksum_ok, luhn_ok, private_numbers
+from scheduler.repository import check_repository
 from scheduler.wording import BUILTIN_WORDS, Leader, WordChecker, read_words_file
 from tests.conftest import GOOD_FRONT, MINIMAL_CONFIG, REPO_ROOT
 

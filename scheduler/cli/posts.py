@@ -34,8 +34,8 @@ def check(ctx: click.Context, jobs: int | None) -> None:
 
 def _check(ctx: click.Context, config, several: bool, jobs: int | None = None) -> int:
     from ..cache import Cache
-    from ..checks import check_repository
     from ..commands import account_warnings
+    from ..repository import check_repository
 
     tag = f"[{config.account.key}] " if several else ""  # every line says whose it is
     if (message := missing_content(config)) is not None:

@@ -7,19 +7,11 @@ from datetime import datetime
 from rich.console import Console
 from rich.markup import escape
 
-from .. import states as L  # not ..ledger: SQLAlchemy is slow to import, and most commands never need it
 from ..config import Config
+from ..states import STATUS_ZH  # noqa: F401 - the commands name states as people read them
 
 EXIT_OK, EXIT_CONTENT, EXIT_CONFIG, EXIT_REMOTE = 0, 1, 2, 3
-
-
 WEEKDAYS_ZH = "一二三四五六日"
-
-
-STATUS_ZH = {
-    L.CLAIMED: "已认领", L.UPLOADED: "图片已上传", L.DRAFTED: "草稿已建", L.SENT: "已发送，待确认",
-    L.CONFIRMED: "成功", L.FAILED: "失败", L.MISSED: "错过", L.UNCONFIRMED: "结果待确认", L.EMPTY: "无文章",
-}
 
 
 def local(config: Config, moment: datetime) -> str:

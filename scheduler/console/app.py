@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
-import tempfile
-import threading
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -29,109 +24,26 @@ from starlette.routing import Route
 
 from .. import signoff
 from ..config import Config
-from ..ledger import Ledger
 from ..plan import next_slots
 from . import callback, links, users, views, withdrawals
-from .security import CSRF_FIELD, AddressBrake, SecurityHeaders, csrf_ok, csrf_token
+from .inbox import ROUTES as INBOX
+from .security import SecurityHeaders, csrf_token
+from .web import (
+    SESSION_COOKIE,
+    SESSION_HOURS,
+    Console,
+    account_of,
+    client,
+    console_of,
+    current_user,
+    form_with_csrf,
+    page,
+    signed_in,
+)
 
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE = "tuiwen_console"
-SESSION_HOURS = 12
 _IMAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9]{1,8}")
-
-
-class Console:
-    """The accounts, their ledgers and the preview folders of one ``publish serve`` process."""
-
-    def __init__(self, configs: list[Config], now: Callable[[Config], datetime] | None = None,
-                 secret: str = "") -> None:
-        from ..runtime import open_ledger
-
-        self.secret = secret  # signs the preview links as it signs the sessions
-
-        self.configs = {c.account.key: c for c in configs}
-        self._ledgers: dict[str, Ledger] = {}
-        for config in configs:  # accounts on one database share one ledger
-            if config.database.url not in self._ledgers:
-                self._ledgers[config.database.url] = open_ledger(config)
-            else:
-                self._ledgers[config.database.url].adopt(config.account.key, config.account.name)
-        # Users live in the ledger of the first account (the top-level [database]).
-        self.users = self._ledgers[configs[0].database.url]
-        self.now = now or (lambda config: datetime.now(config.account.tz))
-        self.brake = AddressBrake()
-        self.previews = Path(tempfile.mkdtemp(prefix="tuiwen-console-"))
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-        self.templates = Environment(loader=PackageLoader("scheduler.console", "templates"),
-                                     autoescape=select_autoescape(["html"]))
-
-    def ledger(self, config: Config) -> Ledger:
-        return self._ledgers[config.database.url]
-
-    def preview_lock(self, name: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(name, threading.Lock())
-
-    def close(self) -> None:
-        for ledger in self._ledgers.values():
-            ledger.close()
-        shutil.rmtree(self.previews, ignore_errors=True)
-
-
-# --- helpers -------------------------------------------------------------------
-
-def _console(request: Request) -> Console:
-    return request.app.state.console
-
-
-def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
-    console = _console(request)
-    user = context.pop("user", None)
-    html = console.templates.get_template(name).render(
-        csrf_field=CSRF_FIELD, csrf=csrf_token(request.session), user=user, **context)
-    return HTMLResponse(html, status_code=status_code)
-
-
-def current_user(request: Request) -> users.User | None:
-    name = request.session.get("user")
-    if not isinstance(name, str):
-        return None
-    user = users.get(_console(request).users, name)
-    if user is None or user.disabled:  # disabled since signing in: out at once
-        request.session.pop("user", None)
-        return None
-    return user
-
-
-def signed_in(request: Request) -> users.User:
-    user = current_user(request)
-    if user is None:
-        raise HTTPException(303, headers={"location": "/login"})
-    return user
-
-
-def account_of(request: Request, user: users.User) -> Config:
-    """The account in the URL, if the user holds a role on it; 403 otherwise (unknown keys too)."""
-    key = request.path_params["key"]
-    config = _console(request).configs.get(key)
-    if config is None or key not in user.accounts:
-        raise HTTPException(403, "你没有这个账号的权限")
-    console = _console(request)
-    return signoff.with_ledger(config, console.ledger(config))  # the console's approvals, as the release sees them
-
-
-async def form_with_csrf(request: Request) -> dict[str, str]:
-    form = await request.form()
-    if not csrf_ok(request.session, form.get(CSRF_FIELD)):
-        raise HTTPException(403, "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-def client(request: Request) -> str:
-    return request.client.host if request.client else "?"
-
 
 # --- login ------------------------------------------------------------------------
 
@@ -147,7 +59,7 @@ async def login(request: Request) -> Response:
 
 
 def _login(request: Request, form: dict[str, str]) -> Response:
-    console = _console(request)
+    console = console_of(request)
     name, password = form.get("username", "").strip(), form.get("password", "")
     address = client(request)
     if console.brake.blocked(address):
@@ -184,7 +96,7 @@ async def logout(request: Request) -> Response:
 
 def overview(request: Request) -> Response:
     user = signed_in(request)
-    console = _console(request)
+    console = console_of(request)
     rows = []
     for key in user.accounts:
         config = console.configs.get(key)
@@ -203,7 +115,7 @@ def overview(request: Request) -> Response:
 def calendar(request: Request) -> Response:
     user = signed_in(request)
     config = account_of(request, user)
-    console = _console(request)
+    console = console_of(request)
     slots = views.calendar(config, console.ledger(config), console.now(config))
     return page(request, "calendar.html", user=user, config=config, slots=slots, weeks=views.CALENDAR_WEEKS)
 
@@ -211,7 +123,7 @@ def calendar(request: Request) -> Response:
 def slot(request: Request, *, new_link: str = "") -> Response:
     user = signed_in(request)
     config = account_of(request, user)
-    console = _console(request)
+    console = console_of(request)
     moment = views.parse_slot(config, request.path_params["slot"])
     if moment is None:
         raise HTTPException(404, "时间应写成 2024-04-02T09:00")
@@ -244,7 +156,7 @@ async def make_link(request: Request) -> Response:
 def _make_link(request: Request) -> Response:
     user = signed_in(request)
     config = account_of(request, user)
-    console = _console(request)
+    console = console_of(request)
     moment = views.parse_slot(config, request.path_params["slot"])
     if moment is None:
         raise HTTPException(404, "时间应写成 2024-04-02T09:00")
@@ -266,7 +178,7 @@ def _revoke_link(request: Request, form: dict[str, str]) -> Response:
     user = signed_in(request)
     config = account_of(request, user)
     link_id = request.path_params["id"]
-    ledger = _console(request).ledger(config)
+    ledger = console_of(request).ledger(config)
     made = [m for m in views.preview_links(config, ledger, None, None) if m.id == link_id]
     if not made:
         raise HTTPException(404, "没有这个预览链接")
@@ -277,7 +189,7 @@ def _revoke_link(request: Request, form: dict[str, str]) -> Response:
 # --- the shared preview: no sign-in, one slot, nothing else ------------------------------------
 
 def _shared(request: Request) -> tuple[Console, Config, links.Link]:
-    console = _console(request)
+    console = console_of(request)
     link = links.read(console.secret, request.path_params["token"])
     config = console.configs.get(link.account) if link is not None else None
     if link is None or config is None:
@@ -316,7 +228,7 @@ def shared_preview(request: Request) -> Response:
                 raise _SharedError(404, "这次推送没有文章", "现在没有可以推送的文章，稍后再看或联系编辑")
             html = index.read_text(encoding="utf-8")
     except _SharedError as exc:
-        return _shared_page(_console(request), exc)
+        return _shared_page(console_of(request), exc)
     # Images are relative ("images/…"): resolved under this link, and only there.
     base = f'<base href="/p/{request.path_params["token"]}/">'
     html = html.replace("<head>", "<head>" + base, 1) if "<head>" in html else base + html
@@ -327,7 +239,7 @@ def shared_image(request: Request) -> Response:
     try:
         console, _config, link = _shared(request)
     except _SharedError as exc:
-        return _shared_page(_console(request), exc)
+        return _shared_page(console_of(request), exc)
     file = request.path_params["file"]
     target = console.previews / f"link-{link.id}" / "images" / file
     if not _IMAGE_NAME.fullmatch(file) or not target.is_file():
@@ -338,7 +250,7 @@ def shared_image(request: Request) -> Response:
 def post(request: Request, *, status_code: int = 200, notice: str = "", error: str = "") -> Response:
     user = signed_in(request)
     config = account_of(request, user)
-    console = _console(request)
+    console = console_of(request)
     rel = request.path_params["path"]
     try:
         path = views.find_post(config, rel)
@@ -372,7 +284,7 @@ def _signed_form(request: Request, form: dict[str, str]) -> Response:
     except views.Refused:
         raise HTTPException(403, "只能审核内容仓库中的文章") from None
     action = request.url.path.rsplit("/", 1)[-1]
-    notice, error = _sign(_console(request), config, user, rel, action, role, comment)
+    notice, error = _sign(console_of(request), config, user, rel, action, role, comment)
     return post(request, status_code=400 if error else 200, notice=notice, error=error)
 
 
@@ -399,7 +311,7 @@ def preview_file(request: Request) -> Response:
     name, file = request.path_params["name"], request.path_params["file"]
     if not re.fullmatch(rf"(slot|post)-{re.escape(config.account.key)}-[0-9a-f]{{12,16}}", name):
         raise HTTPException(403, "预览不存在或不属于这个账号")
-    folder = _console(request).previews / name
+    folder = console_of(request).previews / name
     if file == "index.html":
         target = folder / "index.html"
     elif file.startswith("images/") and _IMAGE_NAME.fullmatch(file.removeprefix("images/")):
@@ -416,7 +328,7 @@ def releases(request: Request) -> Response:
     config = account_of(request, user)
     from ..withdraw import withdrawn
 
-    ledger = _console(request).ledger(config)
+    ledger = console_of(request).ledger(config)
     rows = ledger.releases(config.account.key, 200)
     gone: dict[int, set[int]] = {}
     for release_id, position in withdrawn(ledger, config.account.key, [r.id for r in rows]):
@@ -429,7 +341,7 @@ def release(request: Request, *, status_code: int = 200, notice: str = "", error
 
     user = signed_in(request)
     config = account_of(request, user)
-    ledger = _console(request).ledger(config)
+    ledger = console_of(request).ledger(config)
     release_id = _release_id(request)
     found = ledger.find_id(config.account.key, release_id)
     if found is None:
@@ -458,7 +370,7 @@ def _withdraw(request: Request, form: dict[str, str]) -> Response:
 
     user = signed_in(request)
     config = account_of(request, user)
-    ledger = _console(request).ledger(config)
+    ledger = console_of(request).ledger(config)
     try:
         done = withdrawals.submit(config, ledger, user, _release_id(request), form, make_publisher)
     except withdrawals.Refused as exc:
@@ -471,7 +383,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code in (301, 302, 303) and exc.headers:
         return RedirectResponse(exc.headers["location"], exc.status_code)
     titles = {403: "没有权限", 404: "找不到页面", 405: "不支持的请求方式"}
-    html = _console(request).templates.get_template("error.html").render(
+    html = console_of(request).templates.get_template("error.html").render(
         title=titles.get(exc.status_code, "出错了"), message=exc.detail, user=None)
     return HTMLResponse(html, status_code=exc.status_code)
 
@@ -481,7 +393,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     from ..faults import describe
 
     log.exception("控制台请求 %s 出错", request.url.path)
-    html = _console(request).templates.get_template("error.html").render(
+    html = console_of(request).templates.get_template("error.html").render(
         title="出错了", message=f"{describe(exc)}。请稍后重试；一直这样请联系管理员", user=None)
     return HTMLResponse(html, status_code=500)
 
@@ -512,8 +424,6 @@ def create_app(configs: list[Config], *, secret: str, secure: bool = False,
         Route("/wechat/{key}", callback.receive, methods=["POST"]),
         Route("/a/{key}/releases/{id}/withdraw", withdraw, methods=["POST"]),
     ]
-    from .inbox import ROUTES as INBOX  # after this module's names exist: inbox uses them
-
     routes += INBOX
     middleware = [
         Middleware(SecurityHeaders),

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from ..config import Config, ConfigError
 from . import users, views
-from .app import _console, account_of, form_with_csrf, page, signed_in
+from .web import account_of, console_of, form_with_csrf, page, signed_in
 
 ACTIONS = ("reply", "select", "unselect", "delete")
 
@@ -33,7 +33,7 @@ def inbox(request: Request, *, status_code: int = 200, notice: str = "", error: 
 
     user = signed_in(request)
     config = account_of(request, user)
-    console = _console(request)
+    console = console_of(request)
     ledger = console.ledger(config)
     now = console.now(config)
     with ledger.session() as session:
@@ -65,7 +65,7 @@ def _act(request: Request, form: dict[str, str]) -> Response:
         comment_id = int(request.path_params["id"])
     except ValueError:
         raise HTTPException(404, "没有这条留言") from None
-    console = _console(request)
+    console = console_of(request)
     ledger = console.ledger(config)
     now = console.now(config)
     try:
