@@ -80,6 +80,32 @@ def test_advance_records_fields_and_an_event(ledger):
     assert [e.kind for e in ledger.events("qy", release.id)] == ["claimed", "drafted", "sent"]
 
 
+def test_each_item_records_the_commit_its_post_came_from(ledger):
+    # `publish log` shows who last changed each post and in which commit, as git reported it.
+    plan = ItemPlan(1, "news/a.md", "1" * 64, "标" * 300, "news", commit_sha="a" * 40,
+                    commit_author="很" * 200, commit_date="2024-04-01T18:30:00+08:00")
+    bare = ItemPlan(2, "news/b.md", "2" * 64, "无提交", commit_author="")
+    [first, second] = ledger.claim("qy", SLOT, "mass_send", [plan, bare], commit_sha="b" * 40).items
+    assert (first.commit_sha, first.commit_author, first.commit_date) == (
+        "a" * 40, "很" * 128, "2024-04-01T18:30:00+08:00")
+    assert first.title == "标" * 255  # cut to fit, not refused
+    assert (second.commit_sha, second.commit_author, second.commit_date) == (None, None, None)
+    assert ledger.get(first.release_id).commit_sha == "b" * 40
+
+
+def test_a_step_without_words_is_logged_by_its_state(ledger):
+    release = ledger.claim("qy", SLOT, "mass_send", items("news/a.md"))
+    ledger.advance(release.id, L.UPLOADED)
+    assert ledger.events("qy", release.id)[-1].message == "uploaded"
+
+
+def test_the_newest_releases_come_first_and_can_be_limited_or_filtered_by_state(ledger):
+    for days, status in [(0, L.CONFIRMED), (3, L.EMPTY), (7, L.CLAIMED)]:
+        ledger.claim("qy", SLOT + timedelta(days=days), "mass_send", [], status=status)
+    assert [r.slot for r in ledger.releases("qy", 2)] == [SLOT + timedelta(days=7), SLOT + timedelta(days=3)]
+    assert [r.status for r in ledger.releases("qy", statuses=[L.CONFIRMED, L.EMPTY])] == [L.EMPTY, L.CONFIRMED]
+
+
 def test_empty_and_missed_slots_are_recorded_without_items(ledger):
     ledger.claim("qy", SLOT, "mass_send", [], status=L.MISSED, error="停机超过补发时限")
     ledger.claim("qy", SLOT + timedelta(days=3), "mass_send", [], status=L.EMPTY)
@@ -328,6 +354,8 @@ def test_one_statement_touches_the_heartbeats_of_several_daemons(ledger):
         ledger.beat(name, account, start, start)
     ledger.beat_many([long_name, "b@host:1"], start + timedelta(minutes=5))
     assert [ledger.last_beat(a) for a in "abc"] == [start + timedelta(minutes=5)] * 2 + [start]
+    ledger.stop_beating(long_name)  # a daemon that stops says so, however long its name
+    assert ledger.last_beat("a") is None
 
 
 def test_one_look_tells_which_accounts_have_an_unfinished_release_and_their_latest_slots(ledger):
