@@ -451,3 +451,23 @@ def test_the_run_lock_dies_with_a_killed_process(database_url, tmp_path):
     finally:
         holder.kill()
         holder.stdout.close()
+
+
+def test_a_write_that_keeps_colliding_is_reported_after_three_tries_not_lost(tmp_path, monkeypatch):
+    # Two processes storing one new token collide once, and the loser finds the row on its retry;
+    # a collision that never clears is an error to show, never a token silently not stored.
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import Session
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    tries = []
+
+    def colliding(self):
+        tries.append(1)
+        raise IntegrityError("INSERT INTO token", {}, Exception("UNIQUE constraint failed: token.key"))
+
+    monkeypatch.setattr(Session, "commit", colliding)
+    with pytest.raises(IntegrityError):
+        ledger.store_token("wx_access_token", "T", datetime(2024, 4, 2, tzinfo=UTC))
+    assert len(tries) == 3
+    ledger.close()

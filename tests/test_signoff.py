@@ -311,3 +311,34 @@ def test_a_damaged_records_file_blocks_publishing_and_is_never_overwritten(signe
     again = approve(signed, POST, "王五", "终审")
     assert again.exit_code == 2 and ".signoff.toml 格式错误" in again.output
     assert path.read_bytes() == damaged  # the other records are still there for git to restore
+
+
+# --- approvals given in the web console -------------------------------------------------------
+
+def test_a_console_approval_counts_at_once_without_the_file_and_an_edit_voids_it(signed, tmp_path):
+    from scheduler.ledger import Ledger
+
+    config = signed.config
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    at = datetime(2024, 3, 30, 10, 0, 30, 123456, tzinfo=SHANGHAI)
+    path = signed.content / POST
+    post, approval, state = signoff.approve_in_ledger(config, ledger, POST, " 张三 ", "初审", at)
+    assert post.rel == POST
+    assert (approval.role, approval.by, approval.at) == ("初审", "张三", at.replace(microsecond=0))
+    assert approval.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [a.by for a in state.approved] == ["张三"] and state.missing == ("复审", "终审")
+    assert not (signed.content / ".signoff.toml").exists()  # recorded in the ledger, not in the file
+    signoff.approve_in_ledger(config, ledger, "policy/2024-03-30-menzhen.md", "赵六", "复审", at)  # another post
+
+    for by, role in (("李四", "复审"), ("王五", "终审")):
+        *_, state = signoff.approve_in_ledger(config, ledger, POST, by, role, at)
+    assert state.complete
+    seen = signoff.with_ledger(config, ledger)
+    assert signoff.names(read_post(path, config.content.dir, seen), seen) == ("张三、李四", "王五")
+
+    path.write_text(path.read_text(encoding="utf-8") + "改动。\n", encoding="utf-8")
+    edited = signoff.status(read_post(path, config.content.dir, seen), seen)
+    assert edited.approved == () and [a.role for a in edited.void] == ["初审", "复审", "终审"]
+    with pytest.raises(signoff.SignoffError, match="角色“签发”不在可用角色"):
+        signoff.approve_in_ledger(config, ledger, POST, "王五", "签发", at)
+    ledger.close()
