@@ -342,3 +342,22 @@ def test_a_console_approval_counts_at_once_without_the_file_and_an_edit_voids_it
     with pytest.raises(signoff.SignoffError, match="角色“签发”不在可用角色"):
         signoff.approve_in_ledger(config, ledger, POST, "王五", "签发", at)
     ledger.close()
+
+
+def test_a_damaged_records_file_blocks_only_where_roles_need_it(repo):
+    # With [review].roles the records decide, so unreadable records block a ready post (an error on
+    # its first line); without roles they only fill the footer, so the post goes out with a warning.
+    repo.post(POST, GOOD_FRONT, BODY)
+    repo.post("policy/2024-03-30-draft.md", "title: 草稿\nstatus: draft\n", "还在写。\n")
+    (repo.content / ".signoff.toml").write_bytes(b'[["broken')
+
+    def signoff_problems(rel):
+        return [(p.severity, p.line) for p in check_repository(repo.config).problems
+                if p.path == rel and ".signoff.toml" in p.message]
+
+    repo.write_config(MINIMAL_CONFIG)
+    assert signoff_problems(POST) == [("warning", 1)]
+    repo.write_config(ROLES)
+    assert signoff_problems(POST) == [("error", 1)]
+    assert signoff_problems("policy/2024-03-30-draft.md") == []  # a draft is not blocked by them
+    assert signoff.with_ledger(repo.config, None).web_approvals == ()  # no ledger: the file's records only
