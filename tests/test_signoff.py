@@ -361,3 +361,37 @@ def test_a_damaged_records_file_blocks_only_where_roles_need_it(repo):
     assert signoff_problems(POST) == [("error", 1)]
     assert signoff_problems("policy/2024-03-30-draft.md") == []  # a draft is not blocked by them
     assert signoff.with_ledger(repo.config, None).web_approvals == ()  # no ledger: the file's records only
+
+
+def test_with_roles_the_records_decide_and_the_front_matter_rule_adds_nothing(repo):
+    # [review].required asks for reviewed_by/approved_by in the front matter; with [review].roles
+    # the records decide instead: one error saying what is missing, never the front-matter one too.
+    repo.write_config(MINIMAL_CONFIG + '[review]\nrequired = true\nroles = ["初审", "复审", "终审"]\n')
+    repo.post(POST, GOOD_FRONT, BODY)
+    repo.publish("approve", str(repo.content / POST), "--by", "张三", "--role", "初审")
+    [error] = errors_of(repo, POST)
+    assert "缺少 复审、终审" in error.message
+    (repo.content / ".signoff.toml").write_bytes(b'[["broken')
+    [error] = errors_of(repo, POST)
+    assert ".signoff.toml 格式错误" in error.message
+
+
+def test_the_footer_lists_reviewers_in_role_order_and_the_signing_role_signs():
+    # 终审 signs wherever it stands in [review].roles; without it, the last role signs; a role no
+    # longer configured still counts as a review, after the configured ones.
+    at = datetime(2024, 4, 1, 9, tzinfo=SHANGHAI)
+    ok = [signoff.Approval("复审", "李四", "x", at), signoff.Approval("初审", "张三", "x", at + timedelta(hours=1)),
+          signoff.Approval("旧角色", "赵六", "x", at - timedelta(hours=1)),
+          signoff.Approval("终审", "王五", "x", at), signoff.Approval("法务", "钱七", "x", at)]
+    assert signoff.signers(tuple(ok), ("初审", "复审", "终审")) == ("张三、李四、赵六、钱七", "王五")
+    assert signoff.signers(tuple(ok[:2]), ("初审", "复审", "终审")) == ("张三、李四", "")
+    assert signoff.signers(tuple(ok[:4]), ("初审", "复审", "终审")) == ("张三、李四、赵六", "王五")
+    assert signoff.signers(tuple(ok[1:]), ("初审", "终审", "法务")) == ("张三、钱七、赵六", "王五")
+    assert signoff.signers(tuple(a for a in ok if a.role != "终审"), ("初审", "复审", "法务")) == (
+        "张三、李四、赵六", "钱七")
+
+
+def test_records_behind_something_that_is_not_a_folder_are_reported_unreadable(tmp_path):
+    (tmp_path / "content").write_text("不是文件夹", encoding="utf-8")
+    with pytest.raises(signoff.SignoffError, match=r"无法读取审核记录 \.signoff\.toml：Not a directory"):
+        signoff.load(tmp_path / "content" / ".signoff.toml")
