@@ -389,9 +389,23 @@ def test_the_footer_lists_reviewers_in_role_order_and_the_signing_role_signs():
     assert signoff.signers(tuple(ok[1:]), ("初审", "终审", "法务")) == ("张三、钱七、赵六", "王五")
     assert signoff.signers(tuple(a for a in ok if a.role != "终审"), ("初审", "复审", "法务")) == (
         "张三、李四、赵六", "钱七")
+    assert signoff.signers((ok[1], ok[4]), ("初审", "复审", "法务")) == ("张三", "钱七")
+    # The file's 终审 and the console's, by two people: both sign.
+    again = signoff.Approval("终审", "孙八", "x", at + timedelta(hours=2))
+    assert signoff.signers((ok[3], again), ("初审", "复审", "终审")) == ("", "王五、孙八")
 
 
 def test_records_behind_something_that_is_not_a_folder_are_reported_unreadable(tmp_path):
     (tmp_path / "content").write_text("不是文件夹", encoding="utf-8")
     with pytest.raises(signoff.SignoffError, match=r"无法读取审核记录 \.signoff\.toml：Not a directory"):
         signoff.load(tmp_path / "content" / ".signoff.toml")
+
+
+def test_the_check_says_in_one_sentence_what_was_voided_what_is_missing_and_what_to_do(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    approve(signed, POST, "张三", "初审")
+    path = signed.content / POST
+    path.write_text(path.read_text(encoding="utf-8") + "补充一句。\n", encoding="utf-8")
+    [error] = errors_of(signed, POST)
+    assert error.message == ("审核签发未完成（[review].roles）：内容在 初审（张三，2024-03-30 10:00） 审核后被修改，"
+                             "需要重新审核；缺少 复审、终审。审核人用 publish approve 文章路径 --by 姓名 --role 角色 确认")
