@@ -6,6 +6,7 @@ import hashlib
 import re
 import tomllib
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -436,6 +437,34 @@ def test_names_with_line_breaks_tabs_and_control_characters_are_written_readably
     path = tmp_path / ".signoff.toml"
     signoff.write(path, records_, signoff.DEFAULT_ROLES)
     assert signoff.load(path) == records_
+
+
+def test_each_posts_records_are_written_in_the_order_of_the_configured_roles(tmp_path):
+    at = datetime(2024, 3, 30, 10, 0, tzinfo=SHANGHAI)
+    records_ = {"news/a.md": tuple(signoff.Approval(role, "张三", "ab", at) for role in ("法务", "初审", "复审"))}
+    text = signoff.render(records_, ("复审", "初审"))  # a role no longer configured comes last
+    assert re.findall(r'^role = "(.+)"$', text, re.M) == ["复审", "初审", "法务"]
+
+
+def test_the_records_are_replaced_in_one_step_from_a_hidden_file_beside_them(tmp_path, monkeypatch):
+    path = tmp_path / "content" / ".signoff.toml"
+    path.parent.mkdir()
+    path.write_text("# 旧记录\n", encoding="utf-8")
+    records_ = {"news/a.md": (signoff.Approval("初审", "张三", "ab", datetime(2024, 3, 30, tzinfo=SHANGHAI)),)}
+    seen = []
+
+    def disk_full(source, target):
+        seen.append((Path(source), Path(target), Path(source).read_text(encoding="utf-8")))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(signoff.os, "replace", disk_full)
+    with pytest.raises(OSError):
+        signoff.write(path, records_, signoff.DEFAULT_ROLES)
+    [(temp, target, text)] = seen
+    assert target == path and temp.parent == path.parent  # the same folder: the rename is atomic
+    assert temp.name.startswith(".signoff.toml.") and temp.name.endswith(".tmp")  # hidden, named for what it is
+    assert text == signoff.render(records_, signoff.DEFAULT_ROLES)
+    assert path.read_text(encoding="utf-8") == "# 旧记录\n" and list(path.parent.iterdir()) == [path]
 
 
 def test_an_approval_of_a_later_edit_does_not_pass_the_version_that_was_read(signed, monkeypatch):
