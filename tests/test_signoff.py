@@ -495,3 +495,49 @@ def test_a_role_approved_in_the_file_and_in_the_console_then_voided_names_the_la
     assert [(a.role, a.by) for a in state.void] == [("初审", "赵六")]
     assert "内容在 初审（赵六，2024-03-30 11:00） 审核后被修改" in signoff.describe(state, seen)
     ledger.close()
+
+
+def test_approve_finds_the_post_from_the_folder_it_is_given_and_records_the_accounts_time(signed, tmp_path,
+                                                                                          monkeypatch):
+    from datetime import UTC
+
+    monkeypatch.chdir(tmp_path)  # the process stands elsewhere; the person typed a path from the repository
+    at = datetime(2024, 3, 30, 2, 0, 30, 999, tzinfo=UTC)
+    post, *_ = signoff.approve(signed.config, f"content/{POST}", "张三", "初审", at, signed.root)
+    assert post.rel == POST
+    text = (signed.content / ".signoff.toml").read_text(encoding="utf-8")
+    assert "\nat = 2024-03-30T10:00:30+08:00\n" in text  # in the account's zone, to the second
+
+
+def test_approve_refuses_with_the_reason_and_what_to_do(signed):
+    config, at = signed.config, datetime(2024, 3, 30, 10, 0, tzinfo=SHANGHAI)
+
+    def refusal(given=POST, by="张三", role="初审", config=config):
+        with pytest.raises(signoff.SignoffError) as raised:
+            signoff.approve(config, given, by, role, at, signed.content)
+        return str(raised.value)
+
+    assert refusal(by="  ") == "--by 不能为空：请写审核人姓名"
+    assert refusal(role="签发") == "角色“签发”不在可用角色 初审、复审、终审 之中（[review].roles）"
+    signed.post("news/bad.md", "title: [没有闭合\nstatus: ready\n", BODY)
+    bad = read_post(signed.content / "news/bad.md", config.content.dir, config)
+    assert not bad.parsed and bad.problems
+    assert refusal("news/bad.md") == f"news/bad.md 不是可审核的文章：{bad.problems[0].message}"
+    signed.write_config(MINIMAL_CONFIG)
+    assert refusal(role="签发", config=signed.config) == "角色“签发”不在可用角色 初审、复审、终审 之中"
+    assert not (signed.content / ".signoff.toml").exists()
+
+
+def test_an_approval_while_the_post_is_being_saved_is_refused(signed, monkeypatch):
+    real = signoff.read_post
+
+    def saved_meanwhile(path, root, config):
+        post = real(path, root, config)
+        path.write_text(path.read_text(encoding="utf-8") + "又改了一句。\n", encoding="utf-8")
+        return post
+
+    monkeypatch.setattr(signoff, "read_post", saved_meanwhile)
+    with pytest.raises(signoff.SignoffError) as raised:
+        signoff.approve(signed.config, POST, "张三", "初审", datetime(2024, 3, 30, tzinfo=SHANGHAI), signed.content)
+    assert str(raised.value) == f"{POST} 正在被修改，请保存后再审核"
+    assert not (signed.content / ".signoff.toml").exists()
