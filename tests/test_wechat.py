@@ -518,3 +518,106 @@ def test_messages():
         {"title": "短", "content": "a"}, {"title": "长", "content": "字" * 20_000}])
     # WeChat found a field too long that we measure as fine: point at the longest one.
     assert "第 2 篇《bb》" in describe(45003, articles=[{"title": "a"}, {"title": "bb"}])
+
+
+# ----- what WeChat reports, read as the README promises -----------------------------------------
+
+def test_a_mass_send_status_is_named_and_an_undocumented_one_stays_pending(fake, wx):
+    answers = [("SENDING", Publication("pending", "发送中")), ("SEND_SUCCESS", Publication("success")),
+               ("SEND_FAIL", Publication("failed", "群发失败")), ("DELETE", Publication("failed", "群发已被删除")),
+               ("SEND_LATER", Publication("pending", "未知状态 SEND_LATER")), (None, Publication("pending", "未知状态 "))]
+    for status, _ in answers:
+        answer = {"errcode": 0, "msg_id": 1000001} | ({"msg_status": status} if status else {})
+        fake.inject("message/mass/get", answer)
+    assert [wx.mass_status("1000001") for _ in answers] == [expected for _, expected in answers]
+
+
+def test_an_earlier_send_without_its_msg_id_is_reported_not_adopted(fake, wx):
+    # 45065 says "already sent" and names the msg_id; without it nothing proves which send it was.
+    media_id = draft(wx)
+    fake.inject("message/mass/sendall", {"errcode": 45065, "errmsg": "clientmsgid exist"})
+    with pytest.raises(PublishError) as raised:
+        wx.mass_send(media_id, "tw-1")
+    assert raised.value.code == 45065
+    assert raised.value.message == ("微信说这个 clientmsgid 已经群发过（45065），却没有给出 msg_id："
+                                    "请到公众号后台“发表记录”核对。")
+
+
+def test_a_publish_status_names_the_failed_articles_and_keeps_only_real_urls(fake, wx):
+    fake.inject("freepublish/get", {"errcode": 0, "publish_id": "9", "publish_status": 3, "fail_idx": [1, 3]})
+    assert wx.publish_status("9") == Publication("failed", "常规失败（第 1、3 篇）")
+    fake.inject("freepublish/get", {"errcode": 0, "publish_id": "9", "publish_status": 7})
+    assert wx.publish_status("9") == Publication("pending", "未知状态 7")  # undocumented: asked again later
+    fake.inject("freepublish/get", {"errcode": 0, "publish_id": "9", "publish_status": 0, "article_id": "A9",
+                                    "article_detail": {"count": 3, "item": [
+                                        {"idx": 1, "article_url": "https://mp.weixin.qq.com/s/a"},
+                                        {"idx": 2, "article_url": ""},
+                                        {"idx": 3, "article_url": "https://mp.weixin.qq.com/s/c"}]}})
+    assert wx.publish_status("9") == Publication("success", "", "A9", {1: "https://mp.weixin.qq.com/s/a",
+                                                                      3: "https://mp.weixin.qq.com/s/c"})
+
+
+def _listing(total: int, *titles: str) -> dict:
+    items = [{"article_id": f"A-{title}", "content": {"news_item": [{"title": title}]}} for title in titles]
+    return {"errcode": 0, "total_count": total, "item_count": len(items), "item": items}
+
+
+def test_a_lost_submit_is_looked_for_page_by_page_until_the_list_ends(fake, wx):
+    others = [f"第{i}期" for i in range(20)]
+    fake.inject("freepublish/batchget", _listing(20, *others))
+    assert wx.find_publication(["没有发过的标题"]) is None
+    assert fake.count("freepublish/batchget") == 1  # 20 of 20 seen: no second page asked
+
+    fake.reset_counts()
+    fake.inject("freepublish/batchget", _listing(21, *others))
+    fake.inject("freepublish/batchget", _listing(21, "要找的"))
+    fake.inject("freepublish/getarticle", {"errcode": 0, "news_item": [
+        {"title": "要找的", "url": "https://mp.weixin.qq.com/s/a", "is_deleted": False},
+        {"title": "第二篇", "url": "https://mp.weixin.qq.com/s/b", "is_deleted": True}]})
+    found = wx.find_publication(["要找的"])
+    assert found == Publication("success", "", "A-要找的", {1: "https://mp.weixin.qq.com/s/a"})  # deleted: no URL
+    assert [(c.body["offset"], c.body["count"]) for c in fake.calls if c.path.endswith("freepublish/batchget")] == [
+        (0, 20), (20, 20)]
+
+
+def test_a_publication_whose_articles_were_all_deleted_is_reported_deleted(fake, wx):
+    fake.inject("freepublish/batchget", _listing(1, "要找的"))
+    fake.inject("freepublish/getarticle", {"errcode": 0, "news_item": [
+        {"title": "要找的", "url": "https://mp.weixin.qq.com/s/a", "is_deleted": True}]})
+    assert wx.find_publication(["要找的"]) == Publication("failed", "已删除", "A-要找的")
+
+
+def test_a_preview_goes_to_an_openid_or_else_to_a_wechat_id(fake, wx):
+    media_id = draft(wx)
+    openid = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"  # as WeChat's documentation shows one
+    for to in (openid, "O6_bmjrPTlm6_2sgVt7hMZOPfL2M", openid + "x", "editor01"):
+        wx.preview(media_id, to)
+    assert [("touser" in p, p.get("touser") or p.get("towxname")) for p in fake.previews] == [
+        (True, openid), (False, "O6_bmjrPTlm6_2sgVt7hMZOPfL2M"), (False, openid + "x"), (False, "editor01")]
+
+
+def test_a_refused_connection_is_never_sent_not_an_unknown_outcome(sleeps):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    wx = WeChatPublisher("wx0123456789abcdef", "s" * 32, api_base_url=f"http://127.0.0.1:{port}/",
+                         timeout=CLIENT_TIMEOUT, sleep=sleeps.append)
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")
+    assert not isinstance(raised.value, UnknownOutcome) and raised.value.retryable
+    assert raised.value.message == (f"无法连接微信接口 http://127.0.0.1:{port}/cgi-bin/（已尝试 4 次），"
+                                    "请检查网络或 api_base_url 配置。")
+
+
+def test_a_logged_exception_carrying_a_token_is_logged_scrubbed(fake, caplog):
+    make(fake)  # knows the AppSecret from here on
+    log = logging.getLogger("publishers.wechat")
+    with caplog.at_level(logging.INFO, logger="publishers.wechat"):
+        try:
+            raise RuntimeError(f"GET /cgi-bin/x?access_token=LEAKED123&type=image secret={fake.secret}")
+        except RuntimeError:
+            log.exception("请求失败")
+    assert "请求失败" in caplog.text and "access_token=***&type=image secret=***" in caplog.text
+    assert "LEAKED123" not in caplog.text and fake.secret not in caplog.text
