@@ -621,3 +621,112 @@ def test_a_logged_exception_carrying_a_token_is_logged_scrubbed(fake, caplog):
             log.exception("请求失败")
     assert "请求失败" in caplog.text and "access_token=***&type=image secret=***" in caplog.text
     assert "LEAKED123" not in caplog.text and fake.secret not in caplog.text
+
+
+# ----- tokens WeChat hands out, and what a user reads when something is off ---------------------
+
+def test_a_token_is_kept_as_long_as_wechat_says_and_7200_seconds_when_it_does_not_say(fake):
+    storage = MemoryStorage()
+    wx = make(fake, session=storage)
+    fake.inject("stable_token", {"errcode": 0, "access_token": fake.valid_token(), "expires_in": 200})
+    wx.upload_image(image(), "a.jpg")
+    wx.upload_image(image(), "b.jpg")  # 200 s is inside the five-minute margin: fetched again first
+    assert fake.count("stable_token") == 2
+    fake.inject("stable_token", {"errcode": 0, "access_token": fake.valid_token()})
+    wx.client.fetch_access_token()
+    left = float(storage.get(f"{fake.appid}_access_token_expires_at")) - time.time()
+    assert 7100 < left <= 7200
+
+
+def test_a_token_answer_without_a_token_points_at_the_api_address(fake, wx):
+    fake.inject("stable_token", {"errcode": 0, "expires_in": 7200})
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")
+    assert raised.value.message == "微信 stable_token 的应答里没有 access_token，请检查 api_base_url 配置。"
+
+
+def test_an_answer_missing_its_result_points_at_the_api_address(fake, wx):
+    fake.inject("media/uploadimg", {"errcode": 0, "url": ""})
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")
+    assert raised.value.message == "微信的应答里缺少 url，无法继续：请检查 api_base_url 是否指向微信接口。"
+    fake.inject("material/add_material", {"errcode": 0, "media_id": "MEDIA_1"})  # a cover's url is optional
+    assert wx.upload_cover(image(), "c.jpg") == ("MEDIA_1", "")
+
+
+def test_an_empty_draft_is_refused_before_any_call(fake, wx):
+    with pytest.raises(PublishError) as raised:
+        wx.create_draft([])
+    assert raised.value.message == "草稿里没有文章。" and fake.count("draft/add") == 0
+
+
+def test_how_many_tries_a_message_names(fake, sleeps):
+    fake.inject("draft/get", "busy", times=2)
+    with pytest.raises(PublishError) as raised:
+        make(fake, sleeps, max_attempts=2).draft_exists("MEDIA")
+    assert raised.value.message == describe(-1, "system error") + "（已尝试 2 次）"
+    fake.inject("message/mass/get", {"errcode": 40013, "errmsg": "invalid appid"})
+    with pytest.raises(PublishError) as raised:
+        make(fake, sleeps).mass_status("1000001")  # one try: WeChat answered, and the answer is final
+    assert raised.value.message == describe(40013, "invalid appid")
+    assert raised.value.code == 40013 and not raised.value.retryable
+
+
+def test_a_lost_send_says_it_may_or_may_not_have_gone_out(fake, wx):
+    media_id = draft(wx)
+    fake.inject("message/mass/sendall", "lost")
+    with pytest.raises(UnknownOutcome) as raised:
+        wx.mass_send(media_id, "k1")
+    assert raised.value.message == "微信接口 message/mass/sendall 连接在应答前断开，请求可能已生效，也可能没有。"
+    assert raised.value.retryable
+
+
+def test_adopting_an_earlier_send_is_logged_with_its_msg_id(fake, wx, clock, caplog):
+    first = wx.mass_send(draft(wx), "k1")
+    clock.advance(61)
+    with caplog.at_level(logging.INFO, logger="publishers.wechat"):
+        wx.mass_send(draft(wx), "k1")
+    assert f"clientmsgid k1 已群发过（45065），采用原 msg_id {first.msg_id}" in caplog.messages
+
+
+@pytest.fixture
+def proxy_page():
+    """A server answering like a proxy in front of WeChat: a token, then a page of its own."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            token = self.path.startswith("/cgi-bin/stable_token")
+            body = json.dumps({"access_token": "T" * 40, "expires_in": 7200}) if token else "<html>维护中</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json" if token else "text/html")
+            self.end_headers()
+            self.wfile.write(body.encode("utf-8"))
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_page_that_is_not_wechats_answer_is_named_and_a_send_behind_it_is_unknown(proxy_page, sleeps):
+    wx = WeChatPublisher("wx0123456789abcdef", "s" * 32, api_base_url=proxy_page, timeout=CLIENT_TIMEOUT,
+                         sleep=sleeps.append)
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")  # safe to repeat, but a page is not a busy WeChat: not retried
+    assert type(raised.value) is PublishError and not raised.value.retryable
+    assert raised.value.message == ("微信接口 media/uploadimg 返回 HTTP 200，不是微信的应答：请检查 api_base_url 配置"
+                                    f"（现为 {proxy_page}cgi-bin/）。")
+    with pytest.raises(UnknownOutcome) as raised:
+        wx.mass_send("MEDIA", "k1")  # the proxy may have forwarded it before answering
+    assert raised.value.retryable
+    assert raised.value.message == ("微信接口 message/mass/sendall 返回 HTTP 200，不是微信的应答（可能来自代理），"
+                                    "请求可能已生效，也可能没有。")
