@@ -1,14 +1,16 @@
 """Mutation score per module: mutmut changes one thing at a time in the modules that hold
 the README's promises, and the tests of that module must notice.
 
-    python bench/mutation.py [MODULE ...] [--children N] [--keep DIR] [--whole]
+    python bench/mutation.py [MODULE ...] [--children N] [--keep DIR] [--whole] [--recheck]
 
 MODULE is one of the keys of ``MODULES`` (default: all of them).  Each module is mutated
 in a scratch copy of the project (nothing is written to the work tree), with mutmut's
 ``[tool.mutmut]`` settings from pyproject.toml narrowed to that module and its own test
 files, so a module's run is quick and independent of the others.  Prints, per module,
 killed / mutants, the score and its target, then every surviving mutant by name; with
-``--keep DIR`` the scratch copy stays, and ``mutmut show NAME`` there prints its diff.
+``--keep DIR`` the scratch copy stays, and ``mutmut show NAME`` there prints its diff;
+``--recheck --keep DIR`` later tests again only the mutants left alive there, with the tests as
+they are now (after writing tests that kill survivors: minutes, not the whole run).
 Exits 0 whatever the figures (like the other bench scripts); 2 on a usage error.
 
 A module with a focus (``release``) is mutated in the functions that guard its promises only —
@@ -190,7 +192,7 @@ def mutant_globs(module_file: str, functions: tuple[str, ...]) -> list[str]:
 
 
 def run_module(name: str, children: int, keep: Path | None, whole: bool = False) -> dict:
-    module_file, tests, target = MODULES[name]
+    module_file, tests, _ = MODULES[name]
     focus = () if whole else FOCUS.get(name, ())
     globs = mutant_globs(module_file, focus)
     holder = Path(tempfile.mkdtemp(prefix=f"tuiwen-mutmut-{name}-")) if keep is None else keep / name
@@ -201,20 +203,52 @@ def run_module(name: str, children: int, keep: Path | None, whole: bool = False)
     narrow_config(project, module_file, tests)
     started = time.monotonic()
     mutmut(project, "run", "--max-children", str(children), *globs)
+    statuses = results_of(project, globs)
+    if keep is None:
+        shutil.rmtree(holder, ignore_errors=True)
+    return summary(name, statuses, started, project if keep else None, len(focus))
+
+
+def recheck_module(name: str, children: int, keep: Path, whole: bool = False) -> dict:
+    """Test again the mutants a kept run left alive, with the tests as they are now (new tests too).
+
+    Minutes instead of the whole run after writing the tests that kill survivors; the module's
+    code must not have changed since (mutmut would number its mutants differently).
+    """
+    module_file = MODULES[name][0]
+    focus = () if whole else FOCUS.get(name, ())
+    globs = mutant_globs(module_file, focus)
+    project = keep / name / "project"
+    if not (project / "mutants").is_dir():
+        raise SystemExit(f"没有保留的 {name} 运行：先运行 python bench/mutation.py {name} --keep {keep}")
+    for folder in (project / "tests", project / "mutants" / "tests"):
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(ROOT / "tests", folder, ignore=shutil.ignore_patterns(*IGNORED))
+    started = time.monotonic()
+    alive = [k for k, s in results_of(project, globs).items() if s not in KILLED | {"skipped"}]
+    if alive:
+        mutmut(project, "run", "--max-children", str(children), *alive)
+    return summary(name, results_of(project, globs), started, project, len(focus))
+
+
+def results_of(project: Path, globs: list[str]) -> dict[str, str]:
+    """Mutant name → mutmut's status, of the mutants matching ``globs`` (all when none)."""
     listing = mutmut(project, "results", "--all", "true", capture=True).stdout
     statuses = {m.group(1): m.group(2).strip() for m in map(RESULT_LINE.match, listing.splitlines()) if m}
     if globs:
         statuses = {k: v for k, v in statuses.items() if any(fnmatch.fnmatchcase(k, g) for g in globs)}
-    if keep is None:
-        shutil.rmtree(holder, ignore_errors=True)
+    return statuses
+
+
+def summary(name: str, statuses: dict[str, str], started: float, kept: Path | None, focus: int) -> dict:
+    module_file, _, target = MODULES[name]
     counts = Counter(statuses.values())
     killed = sum(counts[s] for s in KILLED)
     total = len(statuses) - counts["skipped"]
     return {"name": name, "file": module_file, "target": target, "killed": killed, "total": total,
             "score": 100 * killed / total if total else 0.0, "counts": counts,
             "survivors": sorted(k for k, s in statuses.items() if s not in KILLED | {"skipped"}),
-            "minutes": (time.monotonic() - started) / 60, "kept": project if keep else None,
-            "focus": len(focus)}
+            "minutes": (time.monotonic() - started) / 60, "kept": kept, "focus": focus}
 
 
 def report(results: list[dict]) -> None:
@@ -242,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--keep", type=Path, help="keep the scratch copies under this folder")
     parser.add_argument("--whole", action="store_true", help="mutate every function, not only a module's focus")
+    parser.add_argument("--recheck", action="store_true",
+                        help="with --keep: test again only the mutants a kept run left alive, with today's tests")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
@@ -249,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep:
         args.keep = args.keep.resolve()
         args.keep.mkdir(parents=True, exist_ok=True)
-    results = [run_module(name, args.children, args.keep, args.whole) for name in args.modules or MODULES]
+    if args.recheck and not args.keep:
+        parser.error("--recheck needs --keep DIR (the folder of an earlier run)")
+    run = recheck_module if args.recheck else run_module
+    results = [run(name, args.children, args.keep, args.whole) for name in args.modules or MODULES]
     report(results)
     return 0
 
