@@ -122,6 +122,20 @@ EQUIVALENT = {
        "ledger path never holds '///' after the scheme" for n in (5, 8, 9)},
     **{f"scheduler.ledger.x__ensure_sqlite_folder__mutmut_{n}": "':memory:' or no path: the folder it makes is "
        "the current one, which exists" for n in (11, 13, 14)},
+    "scheduler.ledger.xǁLedgerǁreopen__mutmut_34": "typing.cast() does nothing at run time",
+    "publishers.wechat.xǁTuiwenClientǁ_error__mutmut_77": "typing.cast() does nothing at run time",
+    "publishers.wechat.xǁTuiwenClientǁ_error__mutmut_1": "every caller passes safe= explicitly",
+    "publishers.wechat.xǁTuiwenClientǁfetch_access_token__mutmut_5": "with_token=None is as false as False",
+    "publishers.wechat.xǁTuiwenClientǁfetch_access_token__mutmut_12": "the method is upper-cased before sending",
+    **{f"publishers.wechat.xǁ_Failureǁof_code__mutmut_{n}": "the kind 'code' is only told apart from the other "
+       "kinds; any other name for it behaves the same" for n in (17, 18)},
+    "publishers.wechat.x__never_sent__mutmut_3": "requests' ConnectionError always carries its reason",
+    "publishers.wechat.xǁWeChatPublisherǁmass_send__mutmut_12": "a missing errcode is success either way: never 45065",
+    "publishers.wechat.xǁWeChatPublisherǁpublish_status__mutmut_20": "WeChat fills fail_idx only when publishing "
+                                                                      "failed",
+    "publishers.wechat.xǁWeChatPublisherǁfind_publication__mutmut_8": "the API's default count is the same 20",
+    "publishers.wechat.xǁWeChatPublisherǁfind_publication__mutmut_50": "with no total_count both stop after the "
+                                                                        "first page",
     "scheduler.signoff.x_with_ledger__mutmut_6": SAME_INSTANT + " (shown in the account's zone by _when)",
     "scheduler.signoff.x_with_ledger__mutmut_17": SAME_INSTANT + " (shown in the account's zone by _when)",
     "scheduler.signoff.x_names__mutmut_6": "signers() answers None and () alike: no names",

@@ -125,6 +125,8 @@ def test_tokens_expire(ledger):
     now = datetime(2024, 4, 2, tzinfo=UTC)
     ledger.store_token("wx1", "TOKEN", now + timedelta(seconds=7000))
     assert ledger.token("wx1", now) == "TOKEN"
+    assert ledger.token("wx1", now + timedelta(seconds=6999)) == "TOKEN"
+    assert ledger.token("wx1", now + timedelta(seconds=7000)) is None  # at its end it is no longer used
     assert ledger.token("wx1", now + timedelta(seconds=7001)) is None
     ledger.forget_token("wx1")
     assert ledger.token("wx1", now) is None
@@ -211,10 +213,13 @@ def test_a_failed_slot_planned_again_with_nothing_to_push_is_recorded_empty(ledg
 
 def test_a_failed_release_is_reopened_by_one_process_only(ledger):
     failed = _failed(ledger, "news/a.md")
+    other = ledger.claim("qy", SLOT + timedelta(days=3), "mass_send", items("news/x.md"))
+    ledger.advance(other.id, L.FAILED, "微信返回 45009", error="45009")  # another failed slot stays failed
     assert ledger.reopen(failed, items("news/b.md")) is not None
     assert ledger.reopen(failed, items("news/c.md")) is None  # another process got there first
     assert ledger.published_paths("qy") == {"news/b.md"}
     assert [e.kind for e in ledger.events("qy", failed.id)].count("reopened") == 1
+    assert ledger.get(other.id).status == L.FAILED
 
 
 def test_a_release_whose_send_had_begun_is_never_reopened(ledger):
@@ -280,6 +285,11 @@ def test_rows_written_under_the_display_name_move_to_the_key_and_stay_on_a_renam
     assert ledger.accounts() == {"main": "很" * 128}  # a long name is cut to fit, not refused
 
 
+def test_an_account_first_known_by_a_long_name_has_it_cut_to_fit(ledger):
+    ledger.adopt("main", "很" * 200)
+    assert ledger.accounts() == {"main": "很" * 128}
+
+
 def test_an_account_whose_key_is_its_name_adopts_its_rows_as_they_are(ledger):
     ledger.claim("qy", SLOT, "mass_send", items("news/a.md"))
     ledger.adopt("qy", "qy")
@@ -308,6 +318,8 @@ def test_a_long_approver_name_is_cut_to_fit_not_refused(ledger):
     assert [a.by for a in ledger.approvals("qy")] == ["张三"]
     ledger.approve("qy", "news/b.md", "1" * 64, "复审", "很" * 100, SLOT)
     assert [a.by for a in ledger.approvals("qy")] == ["张三", "很" * 64]
+    ledger.approve("qy", "news/" + "长" * 600 + ".md", "1" * 64, "终审", "王五", SLOT)
+    assert [len(a.post_path) for a in ledger.approvals("qy")] == [9, 9, 512]
 
 
 def test_events_of_a_release_and_of_the_account(ledger):
