@@ -155,6 +155,8 @@ EQUIVALENT = {
     **{f"scheduler.signoff.x_write__mutmut_{n}": "newline translation on POSIX writes '\\n' as '\\n' "
        "(kept explicit for Windows)" for n in (20, 24)},
     "scheduler.signoff.x_write__mutmut_28": "'UTF-8' and 'utf-8' name one codec",
+    "scheduler.signoff.x_write__mutmut_36": "suppress() is consulted only if removing the temporary file fails: "
+                                            "the file it has just made is always there to remove",
     **{f"publishers.sanitize.xǁ_TreeBuilderǁhandle_startendtag__mutmut_{n}":
        "never called: nh3 writes void elements as <br>, not <br/>" for n in range(1, 11)},
 }

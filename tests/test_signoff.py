@@ -541,3 +541,17 @@ def test_an_approval_while_the_post_is_being_saved_is_refused(signed, monkeypatc
         signoff.approve(signed.config, POST, "张三", "初审", datetime(2024, 3, 30, tzinfo=SHANGHAI), signed.content)
     assert str(raised.value) == f"{POST} 正在被修改，请保存后再审核"
     assert not (signed.content / ".signoff.toml").exists()
+
+
+def test_a_console_approval_names_a_post_of_content_whatever_the_servers_folder_holds(signed, tmp_path,
+                                                                                    monkeypatch):
+    from scheduler.ledger import Ledger
+
+    monkeypatch.chdir(tmp_path)  # `publish serve` started in a folder with a file of the same name
+    (tmp_path / POST).parent.mkdir(parents=True)
+    (tmp_path / POST).write_text("不是文章", encoding="utf-8")
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    post, approval, _ = signoff.approve_in_ledger(signed.config, ledger, POST, "张三", "初审",
+                                                  datetime(2024, 3, 30, 10, 0, tzinfo=SHANGHAI))
+    assert post.rel == POST and approval.sha256 == hashlib.sha256((signed.content / POST).read_bytes()).hexdigest()
+    ledger.close()
