@@ -128,6 +128,13 @@ EQUIVALENT = {
     "publishers.wechat.xǁTuiwenClientǁfetch_access_token__mutmut_12": "the method is upper-cased before sending",
     **{f"publishers.wechat.xǁ_Failureǁof_code__mutmut_{n}": "the kind 'code' is only told apart from the other "
        "kinds; any other name for it behaves the same" for n in (17, 18)},
+    **{f"publishers.wechat.xǁTuiwenClientǁfetch_access_token__mutmut_{n}": "the stored expiry (…_expires_at) "
+       "decides when a token is replaced; a storage's own lifetime only tidies up (7200 s when not given)"
+       for n in (43, 46, 51, 54)},
+    **{f"publishers.wechat.xǁTuiwenClientǁfetch_access_token__mutmut_{n}": "wechatpy reads expires_at only in the "
+       "access_token property this client replaces" for n in (57, 58)},
+    **{f"publishers.wechat.xǁTuiwenClientǁ_request__mutmut_{n}": "no API group tuiwen calls passes a "
+       "result_processor" for n in (6, 7, 10, 11, 39, 41)},
     "publishers.wechat.x__never_sent__mutmut_3": "requests' ConnectionError always carries its reason",
     "publishers.wechat.xǁWeChatPublisherǁmass_send__mutmut_12": "a missing errcode is success either way: never 45065",
     "publishers.wechat.xǁWeChatPublisherǁpublish_status__mutmut_20": "WeChat fills fail_idx only when publishing "

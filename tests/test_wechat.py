@@ -701,7 +701,7 @@ def proxy_page():
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             token = self.path.startswith("/cgi-bin/stable_token")
             body = json.dumps({"access_token": "T" * 40, "expires_in": 7200}) if token else "<html>维护中</html>"
-            self.send_response(200)
+            self.send_response(404 if "preview" in self.path else 200)
             self.send_header("Content-Type", "application/json" if token else "text/html")
             self.end_headers()
             self.wfile.write(body.encode("utf-8"))
@@ -730,3 +730,26 @@ def test_a_page_that_is_not_wechats_answer_is_named_and_a_send_behind_it_is_unkn
     assert raised.value.retryable
     assert raised.value.message == ("微信接口 message/mass/sendall 返回 HTTP 200，不是微信的应答（可能来自代理），"
                                     "请求可能已生效，也可能没有。")
+    with pytest.raises(UnknownOutcome) as raised:
+        wx.preview("MEDIA", "editor01")  # a 404 page in front of a send: whether it went is unknown too
+    assert raised.value.message == ("微信接口 message/mass/preview 返回 HTTP 404，不是微信的应答（可能来自代理），"
+                                    "请求可能已生效，也可能没有。")
+
+
+def test_each_token_fetch_and_each_failed_try_is_logged(fake, sleeps, caplog):
+    wx = make(fake, sleeps)
+    fake.inject("media/uploadimg", "busy")
+    with caplog.at_level(logging.DEBUG, logger="publishers.wechat"):
+        wx.upload_image(image(), "a.jpg")
+        wx.client.fetch_access_token(force=True)
+    assert "已获取 access_token，有效期 7200 秒" in caplog.messages
+    assert "已强制刷新 access_token，有效期 7200 秒" in caplog.messages
+    assert "POST media/uploadimg: busy -1 (attempt 1)" in caplog.messages
+
+
+def test_an_error_without_its_message_is_still_explained(fake, wx):
+    fake.inject("draft/add", {"errcode": 99999})
+    with pytest.raises(PublishError) as raised:
+        draft(wx)
+    assert raised.value.code == 99999
+    assert raised.value.message == describe(99999, "")
