@@ -121,6 +121,8 @@ EQUIVALENT = {
        "ledger path never holds '///' after the scheme" for n in (5, 8, 9)},
     **{f"scheduler.ledger.x__ensure_sqlite_folder__mutmut_{n}": "':memory:' or no path: the folder it makes is "
        "the current one, which exists" for n in (11, 13, 14)},
+    **{f"scheduler.release.xǁReleaserǁ_still_sending__mutmut_{n}": "a sent release always has sent_at: the "
+       "fallbacks are never reached" for n in (3, 4)},
     "scheduler.ledger.xǁLedgerǁreopen__mutmut_34": "typing.cast() does nothing at run time",
     "publishers.wechat.xǁTuiwenClientǁ_error__mutmut_77": "typing.cast() does nothing at run time",
     "publishers.wechat.xǁTuiwenClientǁ_error__mutmut_1": "every caller passes safe= explicitly",

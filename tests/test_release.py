@@ -346,7 +346,9 @@ def test_a_mass_send_held_for_the_administrator_asks_them_once_then_says_why_it_
     assert (release.status, release.error) == (L.SENT, None)
     clock["now"] += timedelta(minutes=2)  # two minutes of SENDING: not yet
     assert releaser.resume(release).release.error is None
-    clock["now"] += timedelta(minutes=2)
+    clock["now"] += timedelta(minutes=1)  # three minutes: still not
+    assert releaser.resume(release).release.error is None
+    clock["now"] += timedelta(minutes=1)
     for _ in range(2):
         waiting = releaser.resume(release).release
         assert (waiting.status, waiting.error) == (L.SENT, PROTECTION_MESSAGE)
@@ -370,8 +372,9 @@ def test_a_release_stopped_before_its_send_is_never_sent_after_the_catch_up_hour
     assert (outcome.note, outcome.release.status) == ("missed", L.MISSED)
     assert outcome.release.error == "发布在发送前中断，恢复时已超过补发时限（6 小时），未发送；文章放回待发"
     assert fake.mass_sends == [] and late.ledger.published_paths(site.config.account.key) == set()
-    events = [e.message for e in late.ledger.events(site.config.account.key, release.id)]
-    assert any(m.startswith("未能删除草稿：") for m in events)  # a leftover draft is said, not fatal
+    events = [(e.kind, e.message) for e in late.ledger.events(site.config.account.key, release.id)]
+    assert any(k == "draft" and m.startswith("未能删除草稿：") for k, m in events)  # said, not fatal
+    assert events[-1] == (L.MISSED, outcome.release.error)  # `publish log` says why, in words
 
     fake.clear_faults()
     again = _stopped_after_the_draft_of(site, fake, SLOT + timedelta(days=3))
@@ -424,3 +427,12 @@ def test_a_hand_edited_ledger_row_stops_the_release_instead_of_sending_a_null(si
     outcome = releaser_for(site, fake).resume(release)
     assert "账本中本次发布缺少 draft_media_id，无法继续；请查看 publish log 并核对公众号后台" in outcome.messages
     assert fake.mass_sends == [] and fake.count("message/mass/sendall") == 0
+
+
+def test_an_unknown_send_whose_ledger_row_lost_its_draft_waits_for_a_person(site, fake):
+    fake.inject("message/mass/sendall", "lost")
+    first = releaser_for(site, fake).release(SLOT)
+    Ledger(site.config.database.url).advance(first.release.id, L.UNCONFIRMED, "手工修改", draft_media_id=None)
+    again = releaser_for(site, fake).resume(first.release)
+    assert again.release.status == L.UNCONFIRMED and len(fake.mass_sends) == 1
+    assert "账本中本次发布缺少 draft_media_id，无法继续；请查看 publish log 并核对公众号后台" in again.messages
