@@ -1,7 +1,7 @@
 """Mutation score per module: mutmut changes one thing at a time in the modules that hold
 the README's promises, and the tests of that module must notice.
 
-    python bench/mutation.py [MODULE ...] [--children N] [--keep DIR] [--whole] [--recheck]
+    python bench/mutation.py [MODULE ...] [--children N] [--keep DIR] [--whole] [--recheck | --collect]
 
 MODULE is one of the keys of ``MODULES`` (default: all of them).  Each module is mutated
 in a scratch copy of the project (nothing is written to the work tree), with mutmut's
@@ -10,7 +10,8 @@ files, so a module's run is quick and independent of the others.  Prints, per mo
 killed / mutants, the score and its target, then every surviving mutant by name; with
 ``--keep DIR`` the scratch copy stays, and ``mutmut show NAME`` there prints its diff;
 ``--recheck --keep DIR`` later tests again only the mutants left alive there, with the tests as
-they are now (after writing tests that kill survivors: minutes, not the whole run).
+they are now (after writing tests that kill survivors: minutes, not the whole run), and
+``--collect --keep DIR`` prints the figures kept there without running anything.
 Exits 0 whatever the figures (like the other bench scripts); 2 on a usage error.
 
 A module with a focus (``release``) is mutated in the functions that guard its promises only —
@@ -255,6 +256,17 @@ def recheck_module(name: str, children: int, keep: Path, whole: bool = False) ->
     return summary(name, results_of(project, globs), started, project, len(focus))
 
 
+def collect_module(name: str, children: int, keep: Path, whole: bool = False) -> dict:
+    """The figures of a kept run as they stand, running nothing (a run stopped early: its untested
+    mutants show as "not checked" and count as not killed)."""
+    project = keep / name / "project"
+    if not (project / "mutants").is_dir():
+        raise SystemExit(f"没有保留的 {name} 运行：先运行 python bench/mutation.py {name} --keep {keep}")
+    focus = () if whole else FOCUS.get(name, ())
+    return summary(name, results_of(project, mutant_globs(MODULES[name][0], focus)), time.monotonic(), project,
+                   len(focus))
+
+
 def results_of(project: Path, globs: list[str]) -> dict[str, str]:
     """Mutant name → mutmut's status, of the mutants matching ``globs`` (all when none)."""
     listing = mutmut(project, "results", "--all", "true", capture=True).stdout
@@ -302,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--whole", action="store_true", help="mutate every function, not only a module's focus")
     parser.add_argument("--recheck", action="store_true",
                         help="with --keep: test again only the mutants a kept run left alive, with today's tests")
+    parser.add_argument("--collect", action="store_true",
+                        help="with --keep: print the figures of kept runs as they stand, running nothing")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
@@ -309,9 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep:
         args.keep = args.keep.resolve()
         args.keep.mkdir(parents=True, exist_ok=True)
-    if args.recheck and not args.keep:
-        parser.error("--recheck needs --keep DIR (the folder of an earlier run)")
-    run = recheck_module if args.recheck else run_module
+    if (args.recheck or args.collect) and not args.keep:
+        parser.error("--recheck and --collect need --keep DIR (the folder of an earlier run)")
+    run = collect_module if args.collect else recheck_module if args.recheck else run_module
     results = [run(name, args.children, args.keep, args.whole) for name in args.modules or MODULES]
     report(results)
     return 0
