@@ -212,7 +212,7 @@ def test_an_unknown_mass_send_older_than_wechats_24_hours_is_never_sent_again(si
     outcome = later.resume(later.ledger.find(site.config.account.key, SLOT))
 
     assert outcome.release.status == L.UNCONFIRMED
-    assert any("24 小时" in m for m in outcome.messages), outcome.messages
+    assert "群发结果未知且已超过 24 小时，请到公众号后台“发表记录”核对" in outcome.messages, outcome.messages
     assert fake.count("message/mass/sendall") == asked and len(fake.mass_sends) == 1
     paths, _ = later.ledger.published(site.config.account.key)
     assert len(set(paths)) == len(EXPECTED_TITLES)  # not freed for another push
@@ -436,3 +436,43 @@ def test_an_unknown_send_whose_ledger_row_lost_its_draft_waits_for_a_person(site
     again = releaser_for(site, fake).resume(first.release)
     assert again.release.status == L.UNCONFIRMED and len(fake.mass_sends) == 1
     assert "账本中本次发布缺少 draft_media_id，无法继续；请查看 publish log 并核对公众号后台" in again.messages
+
+
+def test_an_unknown_send_is_still_asked_about_at_23_hours(site, fake):
+    # The clientmsgid is WeChat's for 24 hours; asking stops an hour short of that, not sooner.
+    fake.inject("message/mass/sendall", "lost")
+    first = releaser_for(site, fake).release(SLOT)
+    started = first.release.send_started_at
+    later = releaser_for(site, fake, now=lambda: started + timedelta(hours=23))
+    _advance_fake_clock(fake, 23 * 3600)
+    assert later.resume(first.release).release.status == L.CONFIRMED and len(fake.mass_sends) == 1
+
+
+def test_each_early_repeat_restarts_wechats_minute(site, fake):
+    # A repeat answered "busy" is a try too: WeChat counts its minute from it, so the next question
+    # waits 65 seconds from that repeat, not from the first send — and is asked at 65 seconds.
+    fake.inject("message/mass/sendall", "lost")
+    clock = {"now": SLOT + timedelta(minutes=1)}
+    releaser = releaser_for(site, fake, now=lambda: clock["now"])
+    release = releaser.release(SLOT).release
+    fake.inject("message/mass/sendall", "busy")
+    clock["now"] += timedelta(seconds=70)
+    _advance_fake_clock(fake, 70)
+    assert releaser.resume(release).release.status == L.UNCONFIRMED
+    assert fake.count("message/mass/sendall") == 2  # asked, and answered busy
+    clock["now"] += timedelta(seconds=30)  # 100 s after the send, 30 s after the repeat
+    assert releaser.resume(release).release.status == L.UNCONFIRMED
+    assert fake.count("message/mass/sendall") == 2
+    clock["now"] += timedelta(seconds=35)  # 65 s after the repeat
+    _advance_fake_clock(fake, 140)
+    assert releaser.resume(release).release.status == L.CONFIRMED
+    assert fake.count("message/mass/sendall") == 3 and len(fake.mass_sends) == 1
+
+
+def test_an_unknown_send_whose_ledger_row_lost_its_start_waits_for_a_person(site, fake):
+    fake.inject("message/mass/sendall", "lost")
+    first = releaser_for(site, fake).release(SLOT)
+    Ledger(site.config.database.url).advance(first.release.id, L.UNCONFIRMED, "手工修改", send_started_at=None)
+    again = releaser_for(site, fake).resume(first.release)
+    assert "账本中本次发布缺少 send_started_at，无法继续；请查看 publish log 并核对公众号后台" in again.messages
+    assert len(fake.mass_sends) == 1 and fake.count("message/mass/sendall") == 1
