@@ -25,12 +25,16 @@ The table marks such a score "focus".  ``--whole`` mutates every function instea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from collections import Counter
@@ -203,9 +207,52 @@ def _toml(value) -> str:
     return str(value)
 
 
+HANG_MINUTES = 10  # a mutant's tests still running after this long (wall clock) are stopped as a timeout
+
+
 def mutmut(project: Path, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mutmut", *args], cwd=project, text=True,
-                          capture_output=capture, check=False)
+    process = subprocess.Popen([sys.executable, "-m", "mutmut", *args], cwd=project, text=True,
+                               stdout=subprocess.PIPE if capture else None,
+                               stderr=subprocess.PIPE if capture else None)
+    done = threading.Event()
+    watchdog = threading.Thread(target=_stop_hung_mutants, args=(process.pid, done), daemon=True)
+    watchdog.start()
+    try:
+        stdout, stderr = process.communicate()
+    finally:
+        done.set()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _stop_hung_mutants(parent: int, done: threading.Event) -> None:
+    """Send SIGXCPU to a mutant's worker running longer than HANG_MINUTES: mutmut then records a timeout.
+
+    mutmut limits a mutant by CPU time, which a test waiting on a socket never uses: a mutant that
+    drops the HTTP client's timeout (or the fault tests' hold) would otherwise wait forever.
+    """
+    first_seen: dict[int, float] = {}
+    while not done.wait(15):
+        for pid in _workers_of(parent):
+            started = first_seen.setdefault(pid, time.monotonic())
+            if time.monotonic() - started > HANG_MINUTES * 60:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGXCPU)
+
+
+def _workers_of(parent: int) -> list[int]:
+    """The pids of mutmut's mutant workers under ``parent`` (their title is "mutmut: NAME")."""
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and title.startswith(b"mutmut: "):
+            workers.append(int(entry.name))
+    return workers
 
 
 def mutant_globs(module_file: str, functions: tuple[str, ...]) -> list[str]:
