@@ -11,7 +11,9 @@ killed / mutants, the score and its target, then every surviving mutant by name;
 ``--keep DIR`` the scratch copy stays, and ``mutmut show NAME`` there prints its diff;
 ``--recheck --keep DIR`` later tests again only the mutants left alive there, with the tests as
 they are now (after writing tests that kill survivors: minutes, not the whole run), and
-``--collect --keep DIR`` prints the figures kept there without running anything.
+``--collect --keep DIR`` prints the figures kept there without running anything.  A mutant whose
+tests still run after HANG_MINUTES (wall clock: a test waiting on a socket uses no CPU, so mutmut's
+own CPU-time limit never ends it) is stopped and counted as a timeout.
 Exits 0 whatever the figures (like the other bench scripts); 2 on a usage error.
 
 A module with a focus (``release``) is mutated in the functions that guard its promises only —
