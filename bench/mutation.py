@@ -87,6 +87,13 @@ EQUIVALENT = {
     "scheduler.plan.x_next_slots__mutmut_17": WIDER_WINDOW,
     "scheduler.plan.x_next_slots__mutmut_4": "n ≤ 0 with slots, or no slots: both paths return []",
     "scheduler.plan.x_next_slots__mutmut_5": "n = 0 takes the general path and returns times[:0] = []",
+    "scheduler.plan.x_overdue__mutmut_44": "slot times are always aware here: the zone is not consulted",
+    "scheduler.plan.x_post_date__mutmut_15": SAME_INSTANT,
+    "scheduler.plan.x_busiest_month__mutmut_5": SAME_INSTANT,
+    **{f"scheduler.plan.x_busiest_month__mutmut_{n}": "a longer look ahead: weekly slots give every year its "
+       "busiest months early, and the first of equals is named" for n in (1, 18)},
+    **{f"scheduler.plan.x__fill__mutmut_{n}": "caps and names are keyed by category: a post without one never "
+       "meets a cap, and the name is used only with a cap" for n in (19, 24, 30)},
     "scheduler.plan.x__ranked__mutmut_14": "the key of undated posts only ranks them among themselves",
     "scheduler.plan.x__ranked__mutmut_15": "the key of undated posts only ranks them among themselves",
     "scheduler.plan.x__ranked__mutmut_30": "None and False are both 'oldest first'",
