@@ -3,6 +3,7 @@ fake WeChat reached through real HTTP."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -176,6 +177,12 @@ def test_clientmsgid_is_short_ascii_and_per_slot():
     assert first.isascii() and len(first) <= 32
     assert first != clientmsgid("屈原医保", SLOT + timedelta(days=3))
     assert first != clientmsgid("另一个医保", SLOT)
+
+    # Slots an hour or a minute apart on one day are pushes of their own: were their keys equal,
+    # WeChat would answer the second "already sent" (45065) and it would never go out.
+    day = [SLOT + timedelta(hours=h, minutes=m) for h in (0, 1, 6) for m in (0, 1, 30)]
+    assert len({clientmsgid("屈原医保", t) for t in day}) == len(day)
+    assert all(re.fullmatch(r"[A-Za-z0-9-]{1,32}", clientmsgid("屈原医保", t)) for t in day)  # plain letters and digits
 
 
 def test_an_empty_slot_is_recorded_and_sends_nothing(site, fake):
