@@ -136,7 +136,7 @@ EQUIVALENT = {
     **{f"scheduler.ledger.x__ensure_sqlite_folder__mutmut_{n}": "':memory:' or no path: the folder it makes is "
        "the current one, which exists" for n in (11, 13, 14)},
     **{f"scheduler.release.xǁReleaserǁ_confirm__mutmut_{n}": "_Stop(None, …): the state machine keeps the "
-       "release it was carrying, the same one" for n in (9, 26, 45)},
+       "release it was carrying, the same one" for n in (9, 26, 45, 54, 59)},
     **{f"scheduler.release.xǁReleaserǁ_still_sending__mutmut_{n}": "a sent release always has sent_at: the "
        "fallbacks are never reached" for n in (3, 4)},
     "scheduler.ledger.xǁLedgerǁreopen__mutmut_34": "typing.cast() does nothing at run time",

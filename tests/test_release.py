@@ -323,7 +323,7 @@ def test_an_unknown_send_is_asked_about_no_sooner_than_a_minute_after_the_last_t
     soon = releaser.resume(first.release)
     assert soon.release.status == L.UNCONFIRMED
     assert fake.count("message/mass/sendall") == 1  # not asked yet
-    assert any("隔一分钟" in m for m in soon.messages)
+    assert "群发结果未知：微信要求同一次群发隔一分钟以上再确认，稍后会再问" in soon.messages
 
     clock["now"] += timedelta(seconds=60)
     _advance_fake_clock(fake, 80)
@@ -483,3 +483,14 @@ def test_an_unknown_send_whose_ledger_row_lost_its_start_waits_for_a_person(site
     again = releaser_for(site, fake).resume(first.release)
     assert "账本中本次发布缺少 send_started_at，无法继续；请查看 publish log 并核对公众号后台" in again.messages
     assert len(fake.mass_sends) == 1 and fake.count("message/mass/sendall") == 1
+
+
+def test_a_lost_submit_that_wechat_published_is_found_and_logged(site, fake):
+    site.write_config(site.config_path.read_text(encoding="utf-8").replace('mode = "mass_send"', 'mode = "publish"'))
+    fake.inject("freepublish/submit", "lost")
+    first = releaser_for(site, fake).release(SLOT)  # the answer lost: asked at once, and found
+    assert first.release.status == L.CONFIRMED and fake.count("freepublish/submit") == 1
+    [job] = fake.published.values()
+    ledger = Ledger(site.config.database.url)
+    events = [(e.kind, e.message) for e in ledger.events(site.config.account.key, first.release.id)]
+    assert ("found", f"在微信发布记录中找到本次发布（article_id {job['article_id']}）") in events
