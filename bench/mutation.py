@@ -135,6 +135,9 @@ EQUIVALENT = {
        "ledger path never holds '///' after the scheme" for n in (5, 8, 9)},
     **{f"scheduler.ledger.x__ensure_sqlite_folder__mutmut_{n}": "':memory:' or no path: the folder it makes is "
        "the current one, which exists" for n in (11, 13, 14)},
+    **{f"scheduler.release.x_clientmsgid__mutmut_{n}": "another spelling of the same key, still per account and "
+       "slot and under 32 plain characters; it is recorded at the send and asked with from the ledger"
+       for n in (3, 5)},
     **{f"scheduler.release.xǁReleaserǁ_confirm__mutmut_{n}": "_Stop(None, …): the state machine keeps the "
        "release it was carrying, the same one" for n in (9, 26, 45, 54, 59)},
     **{f"scheduler.release.xǁReleaserǁ_still_sending__mutmut_{n}": "a sent release always has sent_at: the "
