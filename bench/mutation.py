@@ -1,25 +1,42 @@
 """Mutation score per module: mutmut changes one thing at a time in the modules that hold
 the README's promises, and the tests of that module must notice.
 
-    python bench/mutation.py [MODULE ...] [--children N] [--keep DIR]
+    python bench/mutation.py [MODULE ...] [--children N] [--keep DIR] [--whole] [--recheck | --collect]
 
 MODULE is one of the keys of ``MODULES`` (default: all of them).  Each module is mutated
 in a scratch copy of the project (nothing is written to the work tree), with mutmut's
 ``[tool.mutmut]`` settings from pyproject.toml narrowed to that module and its own test
 files, so a module's run is quick and independent of the others.  Prints, per module,
 killed / mutants, the score and its target, then every surviving mutant by name; with
-``--keep DIR`` the scratch copy stays, and ``mutmut show NAME`` there prints its diff.
+``--keep DIR`` the scratch copy stays, and ``mutmut show NAME`` there prints its diff;
+``--recheck --keep DIR`` later tests again only the mutants left alive there, with the tests as
+they are now (after writing tests that kill survivors: minutes, not the whole run), and
+``--collect --keep DIR`` prints the figures kept there without running anything.  A mutant whose
+tests still run after HANG_MINUTES (wall clock: a test waiting on a socket uses no CPU, so mutmut's
+own CPU-time limit never ends it) is stopped and counted as a timeout.
 Exits 0 whatever the figures (like the other bench scripts); 2 on a usage error.
+
+A module with a focus (``release``) is mutated in the functions that guard its promises only —
+the idempotency key and the send begun once, the confirmation of an unknown send within WeChat's
+24-hour clientmsgid window and a minute apart, the give-up after the fifth attempt, the catch-up
+deadline and 群发保护 — because every one of its mutants runs the end-to-end release and fault
+tests (minutes for each survivor on a shared 2-core machine): 1098 mutants would take hours.
+The table marks such a score "focus".  ``--whole`` mutates every function instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fnmatch
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from collections import Counter
@@ -33,9 +50,16 @@ MODULES = {
     "sanitize": ("publishers/sanitize.py", ["tests/test_render.py"], 90),
     "privacy": ("scheduler/privacy.py", ["tests/test_wording.py"], 90),
     "ledger": ("scheduler/ledger.py", ["tests/test_ledger.py"], 90),
-    "signoff": ("scheduler/signoff.py", ["tests/test_signoff.py"], None),
+    "signoff": ("scheduler/signoff.py", ["tests/test_signoff.py"], 80),
     "release": ("scheduler/release.py", ["tests/test_release.py", "tests/test_faults.py"], 80),
     "wechat": ("publishers/wechat.py", ["tests/test_wechat.py"], 80),
+}
+# module → the functions mutated by default ("Class.method" or "function"); the others only with --whole.
+FOCUS = {
+    "release": (
+        "clientmsgid", "Releaser._send", "Releaser._confirm", "Releaser._attempt", "Releaser.deadline",
+        "Releaser._close_missed", "Releaser._still_sending",
+    ),
 }
 KILLED = {"killed", "timeout", "caught by type check"}
 
@@ -63,6 +87,13 @@ EQUIVALENT = {
     "scheduler.plan.x_next_slots__mutmut_17": WIDER_WINDOW,
     "scheduler.plan.x_next_slots__mutmut_4": "n ≤ 0 with slots, or no slots: both paths return []",
     "scheduler.plan.x_next_slots__mutmut_5": "n = 0 takes the general path and returns times[:0] = []",
+    "scheduler.plan.x_overdue__mutmut_44": "slot times are always aware here: the zone is not consulted",
+    "scheduler.plan.x_post_date__mutmut_15": SAME_INSTANT,
+    "scheduler.plan.x_busiest_month__mutmut_5": SAME_INSTANT,
+    **{f"scheduler.plan.x_busiest_month__mutmut_{n}": "a longer look ahead: weekly slots give every year its "
+       "busiest months early, and the first of equals is named" for n in (1, 18)},
+    **{f"scheduler.plan.x__fill__mutmut_{n}": "caps and names are keyed by category: a post without one never "
+       "meets a cap, and the name is used only with a cap" for n in (19, 24, 30)},
     "scheduler.plan.x__ranked__mutmut_14": "the key of undated posts only ranks them among themselves",
     "scheduler.plan.x__ranked__mutmut_15": "the key of undated posts only ranks them among themselves",
     "scheduler.plan.x__ranked__mutmut_30": "None and False are both 'oldest first'",
@@ -98,6 +129,62 @@ EQUIVALENT = {
                                                       "last 4 characters are digits either way",
     "scheduler.privacy.x_private_numbers__mutmut_79": "a mobile's digits only feed its mask, whose first 3 and "
                                                       "last 4 characters are digits either way",
+    "scheduler.ledger.xǁLedgerǁevents__mutmut_2": "no ORDER BY: SQL promises no order, but the event table is "
+                                                   "append-only and every backend reads it in insert order",
+    **{f"scheduler.ledger.x__ensure_sqlite_folder__mutmut_{n}": "split at every '///' or take part 1: a "
+       "ledger path never holds '///' after the scheme" for n in (5, 8, 9)},
+    **{f"scheduler.ledger.x__ensure_sqlite_folder__mutmut_{n}": "':memory:' or no path: the folder it makes is "
+       "the current one, which exists" for n in (11, 13, 14)},
+    **{f"scheduler.release.x_clientmsgid__mutmut_{n}": "another spelling of the same key, still per account and "
+       "slot and under 32 plain characters; it is recorded at the send and asked with from the ledger"
+       for n in (3, 5)},
+    **{f"scheduler.release.xǁReleaserǁ_confirm__mutmut_{n}": "_Stop(None, …): the state machine keeps the "
+       "release it was carrying, the same one" for n in (9, 26, 45, 54, 59)},
+    **{f"scheduler.release.xǁReleaserǁ_still_sending__mutmut_{n}": "a sent release always has sent_at: the "
+       "fallbacks are never reached" for n in (3, 4)},
+    "scheduler.ledger.xǁLedgerǁreopen__mutmut_34": "typing.cast() does nothing at run time",
+    "publishers.wechat.xǁTuiwenClientǁ_error__mutmut_77": "typing.cast() does nothing at run time",
+    "publishers.wechat.xǁTuiwenClientǁ_error__mutmut_1": "every caller passes safe= explicitly",
+    "publishers.wechat.xǁTuiwenClientǁfetch_access_token__mutmut_5": "with_token=None is as false as False",
+    "publishers.wechat.xǁTuiwenClientǁfetch_access_token__mutmut_12": "the method is upper-cased before sending",
+    **{f"publishers.wechat.xǁ_Failureǁof_code__mutmut_{n}": "the kind 'code' is only told apart from the other "
+       "kinds; any other name for it behaves the same" for n in (17, 18)},
+    **{f"publishers.wechat.xǁTuiwenClientǁfetch_access_token__mutmut_{n}": "the stored expiry (…_expires_at) "
+       "decides when a token is replaced; a storage's own lifetime only tidies up (7200 s when not given)"
+       for n in (43, 46, 51, 54)},
+    **{f"publishers.wechat.xǁTuiwenClientǁfetch_access_token__mutmut_{n}": "wechatpy reads expires_at only in the "
+       "access_token property this client replaces" for n in (57, 58)},
+    **{f"publishers.wechat.xǁTuiwenClientǁ_request__mutmut_{n}": "no API group tuiwen calls passes a "
+       "result_processor" for n in (6, 7, 10, 11, 39, 41)},
+    "publishers.wechat.x__never_sent__mutmut_3": "requests' ConnectionError always carries its reason",
+    "publishers.wechat.xǁWeChatPublisherǁmass_send__mutmut_12": "a missing errcode is success either way: never 45065",
+    "publishers.wechat.xǁWeChatPublisherǁpublish_status__mutmut_20": "WeChat fills fail_idx only when publishing "
+                                                                      "failed",
+    "publishers.wechat.xǁWeChatPublisherǁfind_publication__mutmut_8": "the API's default count is the same 20",
+    "publishers.wechat.xǁWeChatPublisherǁfind_publication__mutmut_50": "with no total_count both stop after the "
+                                                                        "first page",
+    "scheduler.signoff.x_with_ledger__mutmut_6": SAME_INSTANT + " (shown in the account's zone by _when)",
+    "scheduler.signoff.x_with_ledger__mutmut_17": SAME_INSTANT + " (shown in the account's zone by _when)",
+    "scheduler.signoff.x_names__mutmut_6": "signers() answers None and () alike: no names",
+    "scheduler.signoff.x_signers__mutmut_22": "an absent last role as the signing role signs nobody, as '' does",
+    "scheduler.signoff.x_signers__mutmut_25": "roles is never empty (roles_of falls back to the defaults): "
+                                              "as mutant 22",
+    "scheduler.signoff.x_signers__mutmut_29": "no role is named 'XXXX': nobody signs, as with ''",
+    "scheduler.signoff.x_post_digest__mutmut_1": "skips a shortcut: approvals name the LF hash, so the "
+                                                "second read gives the same answer",
+    "scheduler.signoff.x_entries_of__mutmut_7": "skips a shortcut: with no console approvals _web() finds none",
+    "scheduler.signoff.x_resolve_post__mutmut_5": "an absolute path joined to a folder is itself",
+    "scheduler.signoff.x_approve__mutmut_39": "reads back the records it has just written: the same records",
+    "scheduler.signoff.x_approve__mutmut_42": "reads back the records it has just written: the same records",
+    **{f"scheduler.signoff.x__approval__mutmut_{n}": "an unreadable post always carries a problem saying why: "
+       "the fallback reason is never used" for n in (36, 38, 39)},
+    **{f"scheduler.signoff.x_write__mutmut_{n}": "the locale's encoding: UTF-8 wherever this runs (kept explicit "
+       "for Windows)" for n in (19, 23)},
+    **{f"scheduler.signoff.x_write__mutmut_{n}": "newline translation on POSIX writes '\\n' as '\\n' "
+       "(kept explicit for Windows)" for n in (20, 24)},
+    "scheduler.signoff.x_write__mutmut_28": "'UTF-8' and 'utf-8' name one codec",
+    "scheduler.signoff.x_write__mutmut_36": "suppress() is consulted only if removing the temporary file fails: "
+                                            "the file it has just made is always there to remove",
     **{f"publishers.sanitize.xǁ_TreeBuilderǁhandle_startendtag__mutmut_{n}":
        "never called: nh3 writes void elements as <br>, not <br/>" for n in range(1, 11)},
 }
@@ -132,13 +219,68 @@ def _toml(value) -> str:
     return str(value)
 
 
+HANG_MINUTES = 10  # a mutant's tests still running after this long (wall clock) are stopped as a timeout
+
+
 def mutmut(project: Path, *args: str, capture: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mutmut", *args], cwd=project, text=True,
-                          capture_output=capture, check=False)
+    process = subprocess.Popen([sys.executable, "-m", "mutmut", *args], cwd=project, text=True,
+                               stdout=subprocess.PIPE if capture else None,
+                               stderr=subprocess.PIPE if capture else None)
+    done = threading.Event()
+    watchdog = threading.Thread(target=_stop_hung_mutants, args=(process.pid, done), daemon=True)
+    watchdog.start()
+    try:
+        stdout, stderr = process.communicate()
+    finally:
+        done.set()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def run_module(name: str, children: int, keep: Path | None) -> dict:
-    module_file, tests, target = MODULES[name]
+def _stop_hung_mutants(parent: int, done: threading.Event) -> None:
+    """Send SIGXCPU to a mutant's worker running longer than HANG_MINUTES: mutmut then records a timeout.
+
+    mutmut limits a mutant by CPU time, which a test waiting on a socket never uses: a mutant that
+    drops the HTTP client's timeout (or the fault tests' hold) would otherwise wait forever.
+    """
+    first_seen: dict[int, float] = {}
+    while not done.wait(15):
+        for pid in _workers_of(parent):
+            started = first_seen.setdefault(pid, time.monotonic())
+            if time.monotonic() - started > HANG_MINUTES * 60:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGXCPU)
+
+
+def _workers_of(parent: int) -> list[int]:
+    """The pids of mutmut's mutant workers under ``parent`` (their title is "mutmut: NAME")."""
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and title.startswith(b"mutmut: "):
+            workers.append(int(entry.name))
+    return workers
+
+
+def mutant_globs(module_file: str, functions: tuple[str, ...]) -> list[str]:
+    """mutmut's names of the mutants of ``functions`` (it writes a method Class.m as xǁClassǁm)."""
+    module = module_file.removesuffix(".py").replace("/", ".")
+    globs = []
+    for function in functions:
+        owner, _, method = function.rpartition(".")
+        globs.append(f"{module}.xǁ{owner}ǁ{method}__mutmut_*" if owner else f"{module}.x_{function}__mutmut_*")
+    return globs
+
+
+def run_module(name: str, children: int, keep: Path | None, whole: bool = False) -> dict:
+    module_file, tests, _ = MODULES[name]
+    focus = () if whole else FOCUS.get(name, ())
+    globs = mutant_globs(module_file, focus)
     holder = Path(tempfile.mkdtemp(prefix=f"tuiwen-mutmut-{name}-")) if keep is None else keep / name
     project = holder / "project"
     if project.exists():
@@ -146,18 +288,64 @@ def run_module(name: str, children: int, keep: Path | None) -> dict:
     scratch_copy(project)
     narrow_config(project, module_file, tests)
     started = time.monotonic()
-    mutmut(project, "run", "--max-children", str(children))
-    listing = mutmut(project, "results", "--all", "true", capture=True).stdout
-    statuses = {m.group(1): m.group(2).strip() for m in map(RESULT_LINE.match, listing.splitlines()) if m}
+    mutmut(project, "run", "--max-children", str(children), *globs)
+    statuses = results_of(project, globs)
     if keep is None:
         shutil.rmtree(holder, ignore_errors=True)
+    return summary(name, statuses, started, project if keep else None, len(focus))
+
+
+def recheck_module(name: str, children: int, keep: Path, whole: bool = False) -> dict:
+    """Test again the mutants a kept run left alive, with the tests as they are now (new tests too).
+
+    Minutes instead of the whole run after writing the tests that kill survivors; the module's
+    code must not have changed since (mutmut would number its mutants differently).
+    """
+    module_file = MODULES[name][0]
+    focus = () if whole else FOCUS.get(name, ())
+    globs = mutant_globs(module_file, focus)
+    project = keep / name / "project"
+    if not (project / "mutants").is_dir():
+        raise SystemExit(f"没有保留的 {name} 运行：先运行 python bench/mutation.py {name} --keep {keep}")
+    for folder in (project / "tests", project / "mutants" / "tests"):
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(ROOT / "tests", folder, ignore=shutil.ignore_patterns(*IGNORED))
+    started = time.monotonic()
+    alive = [k for k, s in results_of(project, globs).items() if s not in KILLED | {"skipped"}]
+    if alive:
+        mutmut(project, "run", "--max-children", str(children), *alive)
+    return summary(name, results_of(project, globs), started, project, len(focus))
+
+
+def collect_module(name: str, children: int, keep: Path, whole: bool = False) -> dict:
+    """The figures of a kept run as they stand, running nothing (a run stopped early: its untested
+    mutants show as "not checked" and count as not killed)."""
+    project = keep / name / "project"
+    if not (project / "mutants").is_dir():
+        raise SystemExit(f"没有保留的 {name} 运行：先运行 python bench/mutation.py {name} --keep {keep}")
+    focus = () if whole else FOCUS.get(name, ())
+    return summary(name, results_of(project, mutant_globs(MODULES[name][0], focus)), time.monotonic(), project,
+                   len(focus))
+
+
+def results_of(project: Path, globs: list[str]) -> dict[str, str]:
+    """Mutant name → mutmut's status, of the mutants matching ``globs`` (all when none)."""
+    listing = mutmut(project, "results", "--all", "true", capture=True).stdout
+    statuses = {m.group(1): m.group(2).strip() for m in map(RESULT_LINE.match, listing.splitlines()) if m}
+    if globs:
+        statuses = {k: v for k, v in statuses.items() if any(fnmatch.fnmatchcase(k, g) for g in globs)}
+    return statuses
+
+
+def summary(name: str, statuses: dict[str, str], started: float, kept: Path | None, focus: int) -> dict:
+    module_file, _, target = MODULES[name]
     counts = Counter(statuses.values())
     killed = sum(counts[s] for s in KILLED)
     total = len(statuses) - counts["skipped"]
     return {"name": name, "file": module_file, "target": target, "killed": killed, "total": total,
             "score": 100 * killed / total if total else 0.0, "counts": counts,
             "survivors": sorted(k for k, s in statuses.items() if s not in KILLED | {"skipped"}),
-            "minutes": (time.monotonic() - started) / 60, "kept": project if keep else None}
+            "minutes": (time.monotonic() - started) / 60, "kept": kept, "focus": focus}
 
 
 def report(results: list[dict]) -> None:
@@ -166,8 +354,9 @@ def report(results: list[dict]) -> None:
     for r in results:
         target = f"≥{r['target']}%" if r["target"] else "—"
         mark = "" if r["target"] is None else (" ✓" if r["score"] >= r["target"] else " ✗")
+        focus = f"  focus: {r['focus']} functions guarding promises" if r["focus"] else ""
         print(f"{r['name']:<10} {r['file']:<24} {r['killed']:>7} {r['total']:>8} {r['score']:>6.1f}% "
-              f"{target:>7}{mark}  {r['minutes']:.1f}")
+              f"{target:>7}{mark}  {r['minutes']:.1f}{focus}")
     for r in results:
         others = {k: v for k, v in r["counts"].items() if k not in KILLED}
         if r["survivors"]:
@@ -183,6 +372,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
     parser.add_argument("--keep", type=Path, help="keep the scratch copies under this folder")
+    parser.add_argument("--whole", action="store_true", help="mutate every function, not only a module's focus")
+    parser.add_argument("--recheck", action="store_true",
+                        help="with --keep: test again only the mutants a kept run left alive, with today's tests")
+    parser.add_argument("--collect", action="store_true",
+                        help="with --keep: print the figures of kept runs as they stand, running nothing")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
@@ -190,7 +384,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep:
         args.keep = args.keep.resolve()
         args.keep.mkdir(parents=True, exist_ok=True)
-    results = [run_module(name, args.children, args.keep) for name in args.modules or MODULES]
+    if (args.recheck or args.collect) and not args.keep:
+        parser.error("--recheck and --collect need --keep DIR (the folder of an earlier run)")
+    run = collect_module if args.collect else recheck_module if args.recheck else run_module
+    results = [run(name, args.children, args.keep, args.whole) for name in args.modules or MODULES]
     report(results)
     return 0
 

@@ -44,6 +44,7 @@ from scheduler.plan import (
     rules_from_config,
     slot_times,
 )
+from scheduler.plan import busiest_month as busiest_month_ahead
 from scheduler.posts import ERROR, WARNING, Post, Problem
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -564,3 +565,16 @@ def test_configuration_mistakes_are_explained():
         previous_slot((), SH, SLOT)
     with pytest.raises(ValueError, match=r"^slot 须带时区（或在 Rules\.tz 中给出账号时区）$"):
         choose([], set(), datetime(2024, 4, 2, 9, 0), Rules())
+
+
+def test_the_busiest_month_ahead_is_named_with_its_count_in_the_accounts_zone():
+    # README: a service account's followers get at most 4 mass sends a month, so check/plan/status
+    # warn naming the busiest month ahead and how many slots it has.
+    sh = ZoneInfo("Asia/Shanghai")
+    june = datetime(2024, 5, 31, 16, 0, tzinfo=UTC)  # 1 June 00:00 in Beijing
+    assert busiest_month_ahead(TUE_FRI, "Asia/Shanghai", june, months=2) == ("2024年7月", 9)  # June has 8
+    assert busiest_month_ahead(TUE_FRI, sh, datetime(2024, 4, 1, tzinfo=sh)) == ("2024年4月", 9)  # first of equals
+    # 00:30 on Wednesday 1 May in Beijing is still 30 April in UTC: it counts for May, as the account sees it.
+    wednesday_night = (Slot(2, 0, 30),)
+    assert busiest_month_ahead(wednesday_night, sh, datetime(2024, 4, 1, tzinfo=sh), months=1) == ("2024年4月", 4)
+    assert busiest_month_ahead((), sh, datetime(2024, 4, 1, tzinfo=sh)) == ("", 0)

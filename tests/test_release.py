@@ -3,6 +3,7 @@ fake WeChat reached through real HTTP."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from publishers.wechat import WeChatPublisher
 from scheduler import ledger as L
 from scheduler.ledger import Ledger
-from scheduler.release import Releaser, clientmsgid
+from scheduler.release import PROTECTION_MESSAGE, Releaser, clientmsgid
 from scheduler.runtime import SealedTokenStorage
 from tests.fake_wechat import CLIENT_TIMEOUT
 
@@ -177,6 +178,12 @@ def test_clientmsgid_is_short_ascii_and_per_slot():
     assert first != clientmsgid("屈原医保", SLOT + timedelta(days=3))
     assert first != clientmsgid("另一个医保", SLOT)
 
+    # Slots an hour or a minute apart on one day are pushes of their own: were their keys equal,
+    # WeChat would answer the second "already sent" (45065) and it would never go out.
+    day = [SLOT + timedelta(hours=h, minutes=m) for h in (0, 1, 6) for m in (0, 1, 30)]
+    assert len({clientmsgid("屈原医保", t) for t in day}) == len(day)
+    assert all(re.fullmatch(r"[A-Za-z0-9-]{1,32}", clientmsgid("屈原医保", t)) for t in day)  # plain letters and digits
+
 
 def test_an_empty_slot_is_recorded_and_sends_nothing(site, fake):
     for post in site.content.rglob("*.md"):
@@ -212,7 +219,7 @@ def test_an_unknown_mass_send_older_than_wechats_24_hours_is_never_sent_again(si
     outcome = later.resume(later.ledger.find(site.config.account.key, SLOT))
 
     assert outcome.release.status == L.UNCONFIRMED
-    assert any("24 小时" in m for m in outcome.messages), outcome.messages
+    assert "群发结果未知且已超过 24 小时，请到公众号后台“发表记录”核对" in outcome.messages, outcome.messages
     assert fake.count("message/mass/sendall") == asked and len(fake.mass_sends) == 1
     paths, _ = later.ledger.published(site.config.account.key)
     assert len(set(paths)) == len(EXPECTED_TITLES)  # not freed for another push
@@ -316,10 +323,174 @@ def test_an_unknown_send_is_asked_about_no_sooner_than_a_minute_after_the_last_t
     soon = releaser.resume(first.release)
     assert soon.release.status == L.UNCONFIRMED
     assert fake.count("message/mass/sendall") == 1  # not asked yet
-    assert any("隔一分钟" in m for m in soon.messages)
+    assert "群发结果未知：微信要求同一次群发隔一分钟以上再确认，稍后会再问" in soon.messages
 
     clock["now"] += timedelta(seconds=60)
     _advance_fake_clock(fake, 80)
     later = releaser.resume(first.release)
     assert later.release.status == L.CONFIRMED and len(fake.mass_sends) == 1
     assert fake.count("message/mass/sendall") == 2
+
+
+# --- 群发保护, the catch-up window, a lost submit, a hand-edited ledger ------------------------------
+
+def _stopped_after_the_draft(site, fake):
+    """A release stopped (SIGTERM) right after its draft was created: drafted, nothing sent."""
+    releaser = releaser_for(site, fake)
+    releaser.should_stop = lambda: fake.count("draft/add") >= 1
+    outcome = releaser.release(SLOT)
+    assert outcome.release.status == L.DRAFTED and len(fake.drafts) == 1 and fake.mass_sends == []
+    return outcome.release
+
+
+def test_a_mass_send_held_for_the_administrator_asks_them_once_then_says_why_it_failed(site, fake):
+    # README: 群发保护 — WeChat holds the send until an administrator confirms it on the phone, and
+    # cancels it after 30 minutes. After three minutes of SENDING the administrator is asked, once.
+    fake.mass_protection = True
+    clock = {"now": SLOT + timedelta(minutes=1)}
+    releaser = releaser_for(site, fake, now=lambda: clock["now"])
+    release = releaser.release(SLOT).release
+    assert (release.status, release.error) == (L.SENT, None)
+    clock["now"] += timedelta(minutes=2)  # two minutes of SENDING: not yet
+    assert releaser.resume(release).release.error is None
+    clock["now"] += timedelta(minutes=1)  # three minutes: still not
+    assert releaser.resume(release).release.error is None
+    clock["now"] += timedelta(minutes=1)
+    for _ in range(2):
+        waiting = releaser.resume(release).release
+        assert (waiting.status, waiting.error) == (L.SENT, PROTECTION_MESSAGE)
+    messages = [e.message for e in releaser.ledger.events(site.config.account.key, release.id)]
+    assert messages.count(PROTECTION_MESSAGE) == 1
+
+    _advance_fake_clock(fake, 31 * 60)  # nobody confirmed: WeChat cancels it
+    clock["now"] += timedelta(minutes=30)
+    failed = releaser.resume(release).release
+    assert failed.status == L.FAILED
+    assert failed.error == "群发保护：管理员拒绝或 30 分钟内没有在手机上确认，群发已被微信取消"
+    assert len(fake.mass_sends) == 1
+
+
+def test_a_release_stopped_before_its_send_is_never_sent_after_the_catch_up_hours(site, fake):
+    # README: catch_up_hours = 6 — an interrupted release is sent late within six hours, never after.
+    release = _stopped_after_the_draft(site, fake)
+    fake.inject("draft/delete", {"errcode": 45009, "errmsg": "reach max api daily quota limit"})
+    late = releaser_for(site, fake, now=lambda: SLOT + timedelta(hours=6, seconds=1))
+    outcome = late.resume(release)
+    assert (outcome.note, outcome.release.status) == ("missed", L.MISSED)
+    assert outcome.release.error == "发布在发送前中断，恢复时已超过补发时限（6 小时），未发送；文章放回待发"
+    assert fake.mass_sends == [] and late.ledger.published_paths(site.config.account.key) == set()
+    events = [(e.kind, e.message) for e in late.ledger.events(site.config.account.key, release.id)]
+    assert any(k == "draft" and m.startswith("未能删除草稿：") for k, m in events)  # said, not fatal
+    assert events[-1] == (L.MISSED, outcome.release.error)  # `publish log` says why, in words
+
+    fake.clear_faults()
+    again = _stopped_after_the_draft_of(site, fake, SLOT + timedelta(days=3))
+    closed = releaser_for(site, fake, now=lambda: again.slot + timedelta(hours=7)).resume(again)
+    assert closed.release.status == L.MISSED
+    assert again.draft_media_id not in fake.drafts and len(fake.drafts) == 1  # its draft deleted, not the first
+
+
+def _stopped_after_the_draft_of(site, fake, slot):
+    releaser = releaser_for(site, fake, now=lambda: slot + timedelta(minutes=1))
+    drafts = fake.count("draft/add")
+    releaser.should_stop = lambda: fake.count("draft/add") > drafts
+    return releaser.release(slot).release
+
+
+def test_within_the_catch_up_hours_a_stopped_release_goes_out_marked_late(site, fake):
+    release = _stopped_after_the_draft(site, fake)
+    late = releaser_for(site, fake, now=lambda: SLOT + timedelta(hours=6))  # the last moment allowed
+    outcome = late.resume(release)
+    assert outcome.release.status == L.CONFIRMED and outcome.release.late
+    assert sent_titles(fake) == EXPECTED_TITLES
+    kinds = [(e.kind, e.message) for e in late.ledger.events(site.config.account.key, release.id)]
+    assert (L.DRAFTED, "已过推送时间，作为补发继续") in kinds
+
+
+def test_a_lost_submit_that_wechat_did_not_publish_is_left_for_a_person(site, fake):
+    site.write_config(site.config_path.read_text(encoding="utf-8").replace('mode = "mass_send"', 'mode = "publish"'))
+    fake.publish_outcome = 3  # WeChat took the draft, then failed the publish
+    fake.inject("freepublish/submit", "lost")
+    first = releaser_for(site, fake).release(SLOT)
+    assert first.release.status == L.UNCONFIRMED
+    again = releaser_for(site, fake).resume(first.release)
+    assert again.release.status == L.UNCONFIRMED
+    assert "草稿已不在草稿箱，但未找到对应的发布记录，请到公众号后台核对" in again.messages
+    assert fake.count("freepublish/submit") == 1  # never submitted again
+
+
+def test_when_wechat_cannot_be_asked_the_unknown_send_waits(site, fake):
+    fake.inject("message/mass/sendall", "lost")
+    first = releaser_for(site, fake).release(SLOT)
+    fake.inject("draft/get", "busy", times=10)
+    again = releaser_for(site, fake, max_attempts=1).resume(first.release)
+    assert again.release.status == L.UNCONFIRMED and len(fake.mass_sends) == 1
+    assert any(m.startswith("无法向微信确认：") for m in again.messages)
+
+
+def test_a_hand_edited_ledger_row_stops_the_release_instead_of_sending_a_null(site, fake):
+    release = _stopped_after_the_draft(site, fake)
+    Ledger(site.config.database.url).advance(release.id, L.DRAFTED, "手工修改", draft_media_id=None)
+    outcome = releaser_for(site, fake).resume(release)
+    assert "账本中本次发布缺少 draft_media_id，无法继续；请查看 publish log 并核对公众号后台" in outcome.messages
+    assert fake.mass_sends == [] and fake.count("message/mass/sendall") == 0
+
+
+def test_an_unknown_send_whose_ledger_row_lost_its_draft_waits_for_a_person(site, fake):
+    fake.inject("message/mass/sendall", "lost")
+    first = releaser_for(site, fake).release(SLOT)
+    Ledger(site.config.database.url).advance(first.release.id, L.UNCONFIRMED, "手工修改", draft_media_id=None)
+    again = releaser_for(site, fake).resume(first.release)
+    assert again.release.status == L.UNCONFIRMED and len(fake.mass_sends) == 1
+    assert "账本中本次发布缺少 draft_media_id，无法继续；请查看 publish log 并核对公众号后台" in again.messages
+
+
+def test_an_unknown_send_is_still_asked_about_at_23_hours(site, fake):
+    # The clientmsgid is WeChat's for 24 hours; asking stops an hour short of that, not sooner.
+    fake.inject("message/mass/sendall", "lost")
+    first = releaser_for(site, fake).release(SLOT)
+    started = first.release.send_started_at
+    later = releaser_for(site, fake, now=lambda: started + timedelta(hours=23))
+    _advance_fake_clock(fake, 23 * 3600)
+    assert later.resume(first.release).release.status == L.CONFIRMED and len(fake.mass_sends) == 1
+
+
+def test_each_early_repeat_restarts_wechats_minute(site, fake):
+    # A repeat answered "busy" is a try too: WeChat counts its minute from it, so the next question
+    # waits 65 seconds from that repeat, not from the first send — and is asked at 65 seconds.
+    fake.inject("message/mass/sendall", "lost")
+    clock = {"now": SLOT + timedelta(minutes=1)}
+    releaser = releaser_for(site, fake, now=lambda: clock["now"])
+    release = releaser.release(SLOT).release
+    fake.inject("message/mass/sendall", "busy")
+    clock["now"] += timedelta(seconds=70)
+    _advance_fake_clock(fake, 70)
+    assert releaser.resume(release).release.status == L.UNCONFIRMED
+    assert fake.count("message/mass/sendall") == 2  # asked, and answered busy
+    clock["now"] += timedelta(seconds=30)  # 100 s after the send, 30 s after the repeat
+    assert releaser.resume(release).release.status == L.UNCONFIRMED
+    assert fake.count("message/mass/sendall") == 2
+    clock["now"] += timedelta(seconds=35)  # 65 s after the repeat
+    _advance_fake_clock(fake, 140)
+    assert releaser.resume(release).release.status == L.CONFIRMED
+    assert fake.count("message/mass/sendall") == 3 and len(fake.mass_sends) == 1
+
+
+def test_an_unknown_send_whose_ledger_row_lost_its_start_waits_for_a_person(site, fake):
+    fake.inject("message/mass/sendall", "lost")
+    first = releaser_for(site, fake).release(SLOT)
+    Ledger(site.config.database.url).advance(first.release.id, L.UNCONFIRMED, "手工修改", send_started_at=None)
+    again = releaser_for(site, fake).resume(first.release)
+    assert "账本中本次发布缺少 send_started_at，无法继续；请查看 publish log 并核对公众号后台" in again.messages
+    assert len(fake.mass_sends) == 1 and fake.count("message/mass/sendall") == 1
+
+
+def test_a_lost_submit_that_wechat_published_is_found_and_logged(site, fake):
+    site.write_config(site.config_path.read_text(encoding="utf-8").replace('mode = "mass_send"', 'mode = "publish"'))
+    fake.inject("freepublish/submit", "lost")
+    first = releaser_for(site, fake).release(SLOT)  # the answer lost: asked at once, and found
+    assert first.release.status == L.CONFIRMED and fake.count("freepublish/submit") == 1
+    [job] = fake.published.values()
+    ledger = Ledger(site.config.database.url)
+    events = [(e.kind, e.message) for e in ledger.events(site.config.account.key, first.release.id)]
+    assert ("found", f"在微信发布记录中找到本次发布（article_id {job['article_id']}）") in events

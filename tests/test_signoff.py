@@ -6,6 +6,7 @@ import hashlib
 import re
 import tomllib
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -311,3 +312,246 @@ def test_a_damaged_records_file_blocks_publishing_and_is_never_overwritten(signe
     again = approve(signed, POST, "王五", "终审")
     assert again.exit_code == 2 and ".signoff.toml 格式错误" in again.output
     assert path.read_bytes() == damaged  # the other records are still there for git to restore
+
+
+# --- approvals given in the web console -------------------------------------------------------
+
+def test_a_console_approval_counts_at_once_without_the_file_and_an_edit_voids_it(signed, tmp_path):
+    from scheduler.ledger import Ledger
+
+    config = signed.config
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    at = datetime(2024, 3, 30, 10, 0, 30, 123456, tzinfo=SHANGHAI)
+    path = signed.content / POST
+    post, approval, state = signoff.approve_in_ledger(config, ledger, POST, " 张三 ", "初审", at)
+    assert post.rel == POST
+    assert (approval.role, approval.by, approval.at) == ("初审", "张三", at.replace(microsecond=0))
+    assert approval.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [a.by for a in state.approved] == ["张三"] and state.missing == ("复审", "终审")
+    assert not (signed.content / ".signoff.toml").exists()  # recorded in the ledger, not in the file
+    signoff.approve_in_ledger(config, ledger, "policy/2024-03-30-menzhen.md", "赵六", "复审", at)  # another post
+
+    for by, role in (("李四", "复审"), ("王五", "终审")):
+        *_, state = signoff.approve_in_ledger(config, ledger, POST, by, role, at)
+    assert state.complete
+    seen = signoff.with_ledger(config, ledger)
+    assert signoff.names(read_post(path, config.content.dir, seen), seen) == ("张三、李四", "王五")
+
+    path.write_text(path.read_text(encoding="utf-8") + "改动。\n", encoding="utf-8")
+    edited = signoff.status(read_post(path, config.content.dir, seen), seen)
+    assert edited.approved == () and [a.role for a in edited.void] == ["初审", "复审", "终审"]
+    with pytest.raises(signoff.SignoffError, match="角色“签发”不在可用角色"):
+        signoff.approve_in_ledger(config, ledger, POST, "王五", "签发", at)
+    ledger.close()
+
+
+def test_a_damaged_records_file_blocks_only_where_roles_need_it(repo):
+    # With [review].roles the records decide, so unreadable records block a ready post (an error on
+    # its first line); without roles they only fill the footer, so the post goes out with a warning.
+    repo.post(POST, GOOD_FRONT, BODY)
+    repo.post("policy/2024-03-30-draft.md", "title: 草稿\nstatus: draft\n", "还在写。\n")
+    (repo.content / ".signoff.toml").write_bytes(b'[["broken')
+
+    def signoff_problems(rel):
+        return [(p.severity, p.line) for p in check_repository(repo.config).problems
+                if p.path == rel and ".signoff.toml" in p.message]
+
+    repo.write_config(MINIMAL_CONFIG)
+    assert signoff_problems(POST) == [("warning", 1)]
+    repo.write_config(ROLES)
+    assert signoff_problems(POST) == [("error", 1)]
+    assert signoff_problems("policy/2024-03-30-draft.md") == []  # a draft is not blocked by them
+    assert signoff.with_ledger(repo.config, None).web_approvals == ()  # no ledger: the file's records only
+
+
+def test_with_roles_the_records_decide_and_the_front_matter_rule_adds_nothing(repo):
+    # [review].required asks for reviewed_by/approved_by in the front matter; with [review].roles
+    # the records decide instead: one error saying what is missing, never the front-matter one too.
+    repo.write_config(MINIMAL_CONFIG + '[review]\nrequired = true\nroles = ["初审", "复审", "终审"]\n')
+    repo.post(POST, GOOD_FRONT, BODY)
+    repo.publish("approve", str(repo.content / POST), "--by", "张三", "--role", "初审")
+    [error] = errors_of(repo, POST)
+    assert "缺少 复审、终审" in error.message
+    (repo.content / ".signoff.toml").write_bytes(b'[["broken')
+    [error] = errors_of(repo, POST)
+    assert ".signoff.toml 格式错误" in error.message
+
+
+def test_the_footer_lists_reviewers_in_role_order_and_the_signing_role_signs():
+    # 终审 signs wherever it stands in [review].roles; without it, the last role signs; a role no
+    # longer configured still counts as a review, after the configured ones.
+    at = datetime(2024, 4, 1, 9, tzinfo=SHANGHAI)
+    ok = [signoff.Approval("复审", "李四", "x", at), signoff.Approval("初审", "张三", "x", at + timedelta(hours=1)),
+          signoff.Approval("旧角色", "赵六", "x", at - timedelta(hours=1)),
+          signoff.Approval("终审", "王五", "x", at), signoff.Approval("法务", "钱七", "x", at)]
+    assert signoff.signers(tuple(ok), ("初审", "复审", "终审")) == ("张三、李四、赵六、钱七", "王五")
+    assert signoff.signers(tuple(ok[:2]), ("初审", "复审", "终审")) == ("张三、李四", "")
+    assert signoff.signers(tuple(ok[:4]), ("初审", "复审", "终审")) == ("张三、李四、赵六", "王五")
+    assert signoff.signers(tuple(ok[1:]), ("初审", "终审", "法务")) == ("张三、钱七、赵六", "王五")
+    assert signoff.signers(tuple(a for a in ok if a.role != "终审"), ("初审", "复审", "法务")) == (
+        "张三、李四、赵六", "钱七")
+    assert signoff.signers((ok[1], ok[4]), ("初审", "复审", "法务")) == ("张三", "钱七")
+    # The file's 终审 and the console's, by two people: both sign.
+    again = signoff.Approval("终审", "孙八", "x", at + timedelta(hours=2))
+    assert signoff.signers((ok[3], again), ("初审", "复审", "终审")) == ("", "王五、孙八")
+
+
+def test_records_behind_something_that_is_not_a_folder_are_reported_unreadable(tmp_path):
+    (tmp_path / "content").write_text("不是文件夹", encoding="utf-8")
+    with pytest.raises(signoff.SignoffError, match=r"无法读取审核记录 \.signoff\.toml：Not a directory"):
+        signoff.load(tmp_path / "content" / ".signoff.toml")
+
+
+def test_the_check_says_in_one_sentence_what_was_voided_what_is_missing_and_what_to_do(signed, monkeypatch):
+    monkeypatch.chdir(signed.root)
+    approve(signed, POST, "张三", "初审")
+    path = signed.content / POST
+    path.write_text(path.read_text(encoding="utf-8") + "补充一句。\n", encoding="utf-8")
+    [error] = errors_of(signed, POST)
+    assert error.message == ("审核签发未完成（[review].roles）：内容在 初审（张三，2024-03-30 10:00） 审核后被修改，"
+                             "需要重新审核；缺少 复审、终审。审核人用 publish approve 文章路径 --by 姓名 --role 角色 确认")
+
+
+@pytest.mark.parametrize("text, reason", [
+    (b"\xff\xfe[[x]]", "无法读取审核记录 .signoff.toml："),
+    ('"news/a.md" = "张三"\n'.encode(), "审核记录 .signoff.toml 中“news/a.md”的格式不对（可用 git 恢复此文件）"),
+    ('[["news/a.md"]]\nrole = "初审"\nby = "张三"\nsha256 = "ab"\n'.encode(),
+     "审核记录 .signoff.toml 中“news/a.md”的一条记录缺少 role、by、sha256 或 at"),
+    ('[["news/a.md"]]\nrole = "初审"\nby = "张三"\nsha256 = "ab"\nat = 2024-03-30T10:00:00\n'.encode(),
+     "审核记录 .signoff.toml 中“news/a.md”的一条记录缺少 role、by、sha256 或 at"),  # a time without its zone
+], ids=["not-utf8", "not-a-list", "no-at", "naive-at"])
+def test_a_hand_edited_records_file_is_refused_saying_what_is_wrong(tmp_path, text, reason):
+    path = tmp_path / ".signoff.toml"
+    path.write_bytes(text)
+    with pytest.raises(signoff.SignoffError) as raised:
+        signoff.load(path)
+    assert str(raised.value).startswith(reason)
+
+
+def test_names_with_line_breaks_tabs_and_control_characters_are_written_readably_and_read_back(tmp_path):
+    at = datetime(2024, 3, 30, 10, 0, tzinfo=SHANGHAI)
+    by = 'X "小" \\ 明\n第二行\t制表\x01\x7f'
+    records_ = {"news/X.md": (signoff.Approval("初审", by, "ab", at),)}
+    text = signoff.render(records_, signoff.DEFAULT_ROLES)
+    assert '\nby = "X \\"小\\" \\\\ 明\\n第二行\\t制表\\u0001\\u007F"\n' in text
+    path = tmp_path / ".signoff.toml"
+    signoff.write(path, records_, signoff.DEFAULT_ROLES)
+    assert signoff.load(path) == records_
+
+
+def test_each_posts_records_are_written_in_the_order_of_the_configured_roles(tmp_path):
+    at = datetime(2024, 3, 30, 10, 0, tzinfo=SHANGHAI)
+    records_ = {"news/a.md": tuple(signoff.Approval(role, "张三", "ab", at) for role in ("法务", "初审", "复审"))}
+    text = signoff.render(records_, ("复审", "初审"))  # a role no longer configured comes last
+    assert re.findall(r'^role = "(.+)"$', text, re.M) == ["复审", "初审", "法务"]
+
+
+def test_the_records_are_replaced_in_one_step_from_a_hidden_file_beside_them(tmp_path, monkeypatch):
+    path = tmp_path / "content" / ".signoff.toml"
+    path.parent.mkdir()
+    path.write_text("# 旧记录\n", encoding="utf-8")
+    records_ = {"news/a.md": (signoff.Approval("初审", "张三", "ab", datetime(2024, 3, 30, tzinfo=SHANGHAI)),)}
+    seen = []
+
+    def disk_full(source, target):
+        seen.append((Path(source), Path(target), Path(source).read_text(encoding="utf-8")))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(signoff.os, "replace", disk_full)
+    with pytest.raises(OSError):
+        signoff.write(path, records_, signoff.DEFAULT_ROLES)
+    [(temp, target, text)] = seen
+    assert target == path and temp.parent == path.parent  # the same folder: the rename is atomic
+    assert temp.name.startswith(".signoff.toml.") and temp.name.endswith(".tmp")  # hidden, named for what it is
+    assert text == signoff.render(records_, signoff.DEFAULT_ROLES)
+    assert path.read_text(encoding="utf-8") == "# 旧记录\n" and list(path.parent.iterdir()) == [path]
+
+
+def test_an_approval_of_a_later_edit_does_not_pass_the_version_that_was_read(signed, monkeypatch):
+    # A release reads a post, then an editor saves a new version (CRLF, from Windows) and it is
+    # approved: the version read is not the one approved, and it does not go out as approved.
+    monkeypatch.chdir(signed.root)
+    path = signed.content / POST
+    config = signed.config
+    read_before = read_post(path, config.content.dir, config)
+    path.write_bytes(path.read_bytes().replace("五进".encode(), "六进".encode()).replace(b"\n", b"\r\n"))
+    approve_all(signed, POST)
+    state = signoff.status(read_before, config)
+    assert state.approved == () and [a.role for a in state.void] == ["初审", "复审", "终审"]
+    assert signoff.status(read_post(path, config.content.dir, config), config).complete
+
+
+def test_a_role_approved_in_the_file_and_in_the_console_then_voided_names_the_latest(signed, tmp_path):
+    from scheduler.ledger import Ledger
+
+    config = signed.config
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    path = signed.content / POST
+    signoff.approve(config, POST, "张三", "初审", datetime(2024, 3, 30, 9, 0, tzinfo=SHANGHAI), signed.content)
+    signoff.approve_in_ledger(config, ledger, POST, "赵六", "初审", datetime(2024, 3, 30, 11, 0, tzinfo=SHANGHAI))
+    path.write_text(path.read_text(encoding="utf-8") + "改动。\n", encoding="utf-8")
+    seen = signoff.with_ledger(config, ledger)
+    state = signoff.status(read_post(path, config.content.dir, seen), seen)
+    assert [(a.role, a.by) for a in state.void] == [("初审", "赵六")]
+    assert "内容在 初审（赵六，2024-03-30 11:00） 审核后被修改" in signoff.describe(state, seen)
+    ledger.close()
+
+
+def test_approve_finds_the_post_from_the_folder_it_is_given_and_records_the_accounts_time(signed, tmp_path,
+                                                                                          monkeypatch):
+    from datetime import UTC
+
+    monkeypatch.chdir(tmp_path)  # the process stands elsewhere; the person typed a path from the repository
+    at = datetime(2024, 3, 30, 2, 0, 30, 999, tzinfo=UTC)
+    post, *_ = signoff.approve(signed.config, f"content/{POST}", "张三", "初审", at, signed.root)
+    assert post.rel == POST
+    text = (signed.content / ".signoff.toml").read_text(encoding="utf-8")
+    assert "\nat = 2024-03-30T10:00:30+08:00\n" in text  # in the account's zone, to the second
+
+
+def test_approve_refuses_with_the_reason_and_what_to_do(signed):
+    config, at = signed.config, datetime(2024, 3, 30, 10, 0, tzinfo=SHANGHAI)
+
+    def refusal(given=POST, by="张三", role="初审", config=config):
+        with pytest.raises(signoff.SignoffError) as raised:
+            signoff.approve(config, given, by, role, at, signed.content)
+        return str(raised.value)
+
+    assert refusal(by="  ") == "--by 不能为空：请写审核人姓名"
+    assert refusal(role="签发") == "角色“签发”不在可用角色 初审、复审、终审 之中（[review].roles）"
+    signed.post("news/bad.md", "title: [没有闭合\nstatus: ready\n", BODY)
+    bad = read_post(signed.content / "news/bad.md", config.content.dir, config)
+    assert not bad.parsed and bad.problems
+    assert refusal("news/bad.md") == f"news/bad.md 不是可审核的文章：{bad.problems[0].message}"
+    signed.write_config(MINIMAL_CONFIG)
+    assert refusal(role="签发", config=signed.config) == "角色“签发”不在可用角色 初审、复审、终审 之中"
+    assert not (signed.content / ".signoff.toml").exists()
+
+
+def test_an_approval_while_the_post_is_being_saved_is_refused(signed, monkeypatch):
+    real = signoff.read_post
+
+    def saved_meanwhile(path, root, config):
+        post = real(path, root, config)
+        path.write_text(path.read_text(encoding="utf-8") + "又改了一句。\n", encoding="utf-8")
+        return post
+
+    monkeypatch.setattr(signoff, "read_post", saved_meanwhile)
+    with pytest.raises(signoff.SignoffError) as raised:
+        signoff.approve(signed.config, POST, "张三", "初审", datetime(2024, 3, 30, tzinfo=SHANGHAI), signed.content)
+    assert str(raised.value) == f"{POST} 正在被修改，请保存后再审核"
+    assert not (signed.content / ".signoff.toml").exists()
+
+
+def test_a_console_approval_names_a_post_of_content_whatever_the_servers_folder_holds(signed, tmp_path,
+                                                                                    monkeypatch):
+    from scheduler.ledger import Ledger
+
+    monkeypatch.chdir(tmp_path)  # `publish serve` started in a folder with a file of the same name
+    (tmp_path / POST).parent.mkdir(parents=True)
+    (tmp_path / POST).write_text("不是文章", encoding="utf-8")
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    post, approval, _ = signoff.approve_in_ledger(signed.config, ledger, POST, "张三", "初审",
+                                                  datetime(2024, 3, 30, 10, 0, tzinfo=SHANGHAI))
+    assert post.rel == POST and approval.sha256 == hashlib.sha256((signed.content / POST).read_bytes()).hexdigest()
+    ledger.close()

@@ -14,14 +14,32 @@ from tests.fake_wechat import CLIENT_TIMEOUT
 
 
 @pytest.fixture
-def redis_url():
+def fake():
+    """A fake WeChat with an AppID of this run's own: two test runs share one Redis database, and a
+    token is stored under its AppID, so neither reads, nor clears, the other's."""
+    import uuid
+
+    from tests.fake_wechat import FakeWeChat
+
+    with FakeWeChat(appid=f"wx{uuid.uuid4().hex[:16]}", send_polls=0, publish_polls=0) as server:
+        yield server
+        assert server.errors == [], "the fake WeChat server hit a bug"
+
+
+def mine(fake) -> str:
+    """The Redis keys of this run's tokens."""
+    return f"{RedisTokens.PREFIX}{fake.appid}_*"
+
+
+@pytest.fixture
+def redis_url(fake):
     url = os.environ.get("TUIWEN_TEST_REDIS_URL")
     if not url:
         pytest.skip("TUIWEN_TEST_REDIS_URL is not set")
     store = RedisTokens(url)
-    for key in store.client.scan_iter(RedisTokens.PREFIX + "*"):
+    yield url
+    for key in store.client.scan_iter(mine(fake)):
         store.client.delete(key)
-    return url
 
 
 def test_two_processes_share_one_token_through_redis(redis_url, fake):
@@ -33,9 +51,9 @@ def test_two_processes_share_one_token_through_redis(redis_url, fake):
     assert fake.count("cgi-bin/stable_token") == 1
 
     raw = RedisTokens(redis_url)
-    stored = [raw.client.get(key) for key in raw.client.scan_iter(RedisTokens.PREFIX + "*")]
+    stored = [raw.client.get(key) for key in raw.client.scan_iter(mine(fake))]
     assert stored and all(fake.tokens_issued[0].encode() not in value for value in stored)  # sealed
-    assert all(0 < raw.client.ttl(key) <= 7200 for key in raw.client.scan_iter(RedisTokens.PREFIX + "*"))
+    assert all(0 < raw.client.ttl(key) <= 7200 for key in raw.client.scan_iter(mine(fake)))
 
 
 def test_the_config_chooses_redis(site, fake, redis_url):
@@ -47,7 +65,7 @@ def test_the_config_chooses_redis(site, fake, redis_url):
     make_publisher(config, ledger).draft_exists("no-such-draft")
     assert isinstance(make_publisher(config, ledger).client.session.ledger, RedisTokens)
     assert ledger.token(f"{fake.appid}_access_token") is None  # not in the ledger
-    assert any(RedisTokens(redis_url).client.scan_iter(RedisTokens.PREFIX + "*"))
+    assert any(RedisTokens(redis_url).client.scan_iter(mine(fake)))
 
 
 def test_without_redis_tokens_live_sealed_in_the_ledger(site, fake):

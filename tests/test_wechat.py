@@ -520,3 +520,238 @@ def test_messages():
         {"title": "短", "content": "a"}, {"title": "长", "content": "字" * 20_000}])
     # WeChat found a field too long that we measure as fine: point at the longest one.
     assert "第 2 篇《bb》" in describe(45003, articles=[{"title": "a"}, {"title": "bb"}])
+
+
+# ----- what WeChat reports, read as the README promises -----------------------------------------
+
+def test_a_mass_send_status_is_named_and_an_undocumented_one_stays_pending(fake, wx):
+    answers = [("SENDING", Publication("pending", "发送中")), ("SEND_SUCCESS", Publication("success")),
+               ("SEND_FAIL", Publication("failed", "群发失败")), ("DELETE", Publication("failed", "群发已被删除")),
+               ("SEND_LATER", Publication("pending", "未知状态 SEND_LATER")), (None, Publication("pending", "未知状态 "))]
+    for status, _ in answers:
+        answer = {"errcode": 0, "msg_id": 1000001} | ({"msg_status": status} if status else {})
+        fake.inject("message/mass/get", answer)
+    assert [wx.mass_status("1000001") for _ in answers] == [expected for _, expected in answers]
+
+
+def test_an_earlier_send_without_its_msg_id_is_reported_not_adopted(fake, wx):
+    # 45065 says "already sent" and names the msg_id; without it nothing proves which send it was.
+    media_id = draft(wx)
+    fake.inject("message/mass/sendall", {"errcode": 45065, "errmsg": "clientmsgid exist"})
+    with pytest.raises(PublishError) as raised:
+        wx.mass_send(media_id, "tw-1")
+    assert raised.value.code == 45065
+    assert raised.value.message == ("微信说这个 clientmsgid 已经群发过（45065），却没有给出 msg_id："
+                                    "请到公众号后台“发表记录”核对。")
+
+
+def test_a_publish_status_names_the_failed_articles_and_keeps_only_real_urls(fake, wx):
+    fake.inject("freepublish/get", {"errcode": 0, "publish_id": "9", "publish_status": 3, "fail_idx": [1, 3]})
+    assert wx.publish_status("9") == Publication("failed", "常规失败（第 1、3 篇）")
+    fake.inject("freepublish/get", {"errcode": 0, "publish_id": "9", "publish_status": 7})
+    assert wx.publish_status("9") == Publication("pending", "未知状态 7")  # undocumented: asked again later
+    fake.inject("freepublish/get", {"errcode": 0, "publish_id": "9", "publish_status": 0, "article_id": "A9",
+                                    "article_detail": {"count": 3, "item": [
+                                        {"idx": 1, "article_url": "https://mp.weixin.qq.com/s/a"},
+                                        {"idx": 2, "article_url": ""},
+                                        {"idx": 3, "article_url": "https://mp.weixin.qq.com/s/c"}]}})
+    assert wx.publish_status("9") == Publication("success", "", "A9", {1: "https://mp.weixin.qq.com/s/a",
+                                                                      3: "https://mp.weixin.qq.com/s/c"})
+
+
+def _listing(total: int, *titles: str) -> dict:
+    items = [{"article_id": f"A-{title}", "content": {"news_item": [{"title": title}]}} for title in titles]
+    return {"errcode": 0, "total_count": total, "item_count": len(items), "item": items}
+
+
+def test_a_lost_submit_is_looked_for_page_by_page_until_the_list_ends(fake, wx):
+    others = [f"第{i}期" for i in range(20)]
+    fake.inject("freepublish/batchget", _listing(20, *others))
+    assert wx.find_publication(["没有发过的标题"]) is None
+    assert fake.count("freepublish/batchget") == 1  # 20 of 20 seen: no second page asked
+
+    fake.reset_counts()
+    fake.inject("freepublish/batchget", _listing(21, *others))
+    fake.inject("freepublish/batchget", _listing(21, "要找的"))
+    fake.inject("freepublish/getarticle", {"errcode": 0, "news_item": [
+        {"title": "要找的", "url": "https://mp.weixin.qq.com/s/a", "is_deleted": False},
+        {"title": "第二篇", "url": "https://mp.weixin.qq.com/s/b", "is_deleted": True}]})
+    found = wx.find_publication(["要找的"])
+    assert found == Publication("success", "", "A-要找的", {1: "https://mp.weixin.qq.com/s/a"})  # deleted: no URL
+    assert [(c.body["offset"], c.body["count"]) for c in fake.calls if c.path.endswith("freepublish/batchget")] == [
+        (0, 20), (20, 20)]
+
+
+def test_a_publication_whose_articles_were_all_deleted_is_reported_deleted(fake, wx):
+    fake.inject("freepublish/batchget", _listing(1, "要找的"))
+    fake.inject("freepublish/getarticle", {"errcode": 0, "news_item": [
+        {"title": "要找的", "url": "https://mp.weixin.qq.com/s/a", "is_deleted": True}]})
+    assert wx.find_publication(["要找的"]) == Publication("failed", "已删除", "A-要找的")
+
+
+def test_a_preview_goes_to_an_openid_or_else_to_a_wechat_id(fake, wx):
+    media_id = draft(wx)
+    openid = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"  # as WeChat's documentation shows one
+    for to in (openid, "O6_bmjrPTlm6_2sgVt7hMZOPfL2M", openid + "x", "editor01"):
+        wx.preview(media_id, to)
+    assert [("touser" in p, p.get("touser") or p.get("towxname")) for p in fake.previews] == [
+        (True, openid), (False, "O6_bmjrPTlm6_2sgVt7hMZOPfL2M"), (False, openid + "x"), (False, "editor01")]
+
+
+def test_a_refused_connection_is_never_sent_not_an_unknown_outcome(sleeps):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    wx = WeChatPublisher("wx0123456789abcdef", "s" * 32, api_base_url=f"http://127.0.0.1:{port}/",
+                         timeout=CLIENT_TIMEOUT, sleep=sleeps.append)
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")
+    assert not isinstance(raised.value, UnknownOutcome) and raised.value.retryable
+    assert raised.value.message == (f"无法连接微信接口 http://127.0.0.1:{port}/cgi-bin/（已尝试 4 次），"
+                                    "请检查网络或 api_base_url 配置。")
+
+
+def test_a_logged_exception_carrying_a_token_is_logged_scrubbed(fake, caplog):
+    make(fake)  # knows the AppSecret from here on
+    log = logging.getLogger("publishers.wechat")
+    with caplog.at_level(logging.INFO, logger="publishers.wechat"):
+        try:
+            raise RuntimeError(f"GET /cgi-bin/x?access_token=LEAKED123&type=image secret={fake.secret}")
+        except RuntimeError:
+            log.exception("请求失败")
+    assert "请求失败" in caplog.text and "access_token=***&type=image secret=***" in caplog.text
+    assert "LEAKED123" not in caplog.text and fake.secret not in caplog.text
+
+
+# ----- tokens WeChat hands out, and what a user reads when something is off ---------------------
+
+def test_a_token_is_kept_as_long_as_wechat_says_and_7200_seconds_when_it_does_not_say(fake):
+    storage = MemoryStorage()
+    wx = make(fake, session=storage)
+    fake.inject("stable_token", {"errcode": 0, "access_token": fake.valid_token(), "expires_in": 200})
+    wx.upload_image(image(), "a.jpg")
+    wx.upload_image(image(), "b.jpg")  # 200 s is inside the five-minute margin: fetched again first
+    assert fake.count("stable_token") == 2
+    fake.inject("stable_token", {"errcode": 0, "access_token": fake.valid_token()})
+    wx.client.fetch_access_token()
+    left = float(storage.get(f"{fake.appid}_access_token_expires_at")) - time.time()
+    assert 7100 < left <= 7200
+
+
+def test_a_token_answer_without_a_token_points_at_the_api_address(fake, wx):
+    fake.inject("stable_token", {"errcode": 0, "expires_in": 7200})
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")
+    assert raised.value.message == "微信 stable_token 的应答里没有 access_token，请检查 api_base_url 配置。"
+
+
+def test_an_answer_missing_its_result_points_at_the_api_address(fake, wx):
+    fake.inject("media/uploadimg", {"errcode": 0, "url": ""})
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")
+    assert raised.value.message == "微信的应答里缺少 url，无法继续：请检查 api_base_url 是否指向微信接口。"
+    fake.inject("material/add_material", {"errcode": 0, "media_id": "MEDIA_1"})  # a cover's url is optional
+    assert wx.upload_cover(image(), "c.jpg") == ("MEDIA_1", "")
+
+
+def test_an_empty_draft_is_refused_before_any_call(fake, wx):
+    with pytest.raises(PublishError) as raised:
+        wx.create_draft([])
+    assert raised.value.message == "草稿里没有文章。" and fake.count("draft/add") == 0
+
+
+def test_how_many_tries_a_message_names(fake, sleeps):
+    fake.inject("draft/get", "busy", times=2)
+    with pytest.raises(PublishError) as raised:
+        make(fake, sleeps, max_attempts=2).draft_exists("MEDIA")
+    assert raised.value.message == describe(-1, "system error") + "（已尝试 2 次）"
+    fake.inject("message/mass/get", {"errcode": 40013, "errmsg": "invalid appid"})
+    with pytest.raises(PublishError) as raised:
+        make(fake, sleeps).mass_status("1000001")  # one try: WeChat answered, and the answer is final
+    assert raised.value.message == describe(40013, "invalid appid")
+    assert raised.value.code == 40013 and not raised.value.retryable
+
+
+def test_a_lost_send_says_it_may_or_may_not_have_gone_out(fake, wx):
+    media_id = draft(wx)
+    fake.inject("message/mass/sendall", "lost")
+    with pytest.raises(UnknownOutcome) as raised:
+        wx.mass_send(media_id, "k1")
+    assert raised.value.message == "微信接口 message/mass/sendall 连接在应答前断开，请求可能已生效，也可能没有。"
+    assert raised.value.retryable
+
+
+def test_adopting_an_earlier_send_is_logged_with_its_msg_id(fake, wx, clock, caplog):
+    first = wx.mass_send(draft(wx), "k1")
+    clock.advance(61)
+    with caplog.at_level(logging.INFO, logger="publishers.wechat"):
+        wx.mass_send(draft(wx), "k1")
+    assert f"clientmsgid k1 已群发过（45065），采用原 msg_id {first.msg_id}" in caplog.messages
+
+
+@pytest.fixture
+def proxy_page():
+    """A server answering like a proxy in front of WeChat: a token, then a page of its own."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            token = self.path.startswith("/cgi-bin/stable_token")
+            body = json.dumps({"access_token": "T" * 40, "expires_in": 7200}) if token else "<html>维护中</html>"
+            self.send_response(404 if "preview" in self.path else 200)
+            self.send_header("Content-Type", "application/json" if token else "text/html")
+            self.end_headers()
+            self.wfile.write(body.encode("utf-8"))
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_page_that_is_not_wechats_answer_is_named_and_a_send_behind_it_is_unknown(proxy_page, sleeps):
+    wx = WeChatPublisher("wx0123456789abcdef", "s" * 32, api_base_url=proxy_page, timeout=CLIENT_TIMEOUT,
+                         sleep=sleeps.append)
+    with pytest.raises(PublishError) as raised:
+        wx.upload_image(image(), "a.jpg")  # safe to repeat, but a page is not a busy WeChat: not retried
+    assert type(raised.value) is PublishError and not raised.value.retryable
+    assert raised.value.message == ("微信接口 media/uploadimg 返回 HTTP 200，不是微信的应答：请检查 api_base_url 配置"
+                                    f"（现为 {proxy_page}cgi-bin/）。")
+    with pytest.raises(UnknownOutcome) as raised:
+        wx.mass_send("MEDIA", "k1")  # the proxy may have forwarded it before answering
+    assert raised.value.retryable
+    assert raised.value.message == ("微信接口 message/mass/sendall 返回 HTTP 200，不是微信的应答（可能来自代理），"
+                                    "请求可能已生效，也可能没有。")
+    with pytest.raises(UnknownOutcome) as raised:
+        wx.preview("MEDIA", "editor01")  # a 404 page in front of a send: whether it went is unknown too
+    assert raised.value.message == ("微信接口 message/mass/preview 返回 HTTP 404，不是微信的应答（可能来自代理），"
+                                    "请求可能已生效，也可能没有。")
+
+
+def test_each_token_fetch_and_each_failed_try_is_logged(fake, sleeps, caplog):
+    wx = make(fake, sleeps)
+    fake.inject("media/uploadimg", "busy")
+    with caplog.at_level(logging.DEBUG, logger="publishers.wechat"):
+        wx.upload_image(image(), "a.jpg")
+        wx.client.fetch_access_token(force=True)
+    assert "已获取 access_token，有效期 7200 秒" in caplog.messages
+    assert "已强制刷新 access_token，有效期 7200 秒" in caplog.messages
+    assert "POST media/uploadimg: busy -1 (attempt 1)" in caplog.messages
+
+
+def test_an_error_without_its_message_is_still_explained(fake, wx):
+    fake.inject("draft/add", {"errcode": 99999})
+    with pytest.raises(PublishError) as raised:
+        draft(wx)
+    assert raised.value.code == 99999
+    assert raised.value.message == describe(99999, "")
