@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -20,24 +21,36 @@ from .posts import Post, read_post, scan_rel
 PARALLEL_MIN = 200  # fewer posts to read than this: starting processes costs more than it saves
 _CHUNKS_PER_WORKER = 4
 
+# (path, rel, stat or None when it cannot be stat'ed) of every post file, in ``scan_rel`` order
+Files = Sequence[tuple[Path, str, os.stat_result | None]]
+
+
+def stat_files(root: Path) -> Files:
+    """``scan_rel(root)`` with each file's stat, as read_checked and read_headers take them."""
+    out = []
+    for path, rel in scan_rel(root):
+        try:
+            info: os.stat_result | None = os.stat(path)
+        except OSError:
+            info = None
+        out.append((path, rel, info))
+    return out
+
 
 def read_checked(config: Config, *, render: bool, cache: Cache | None = None, workers: int | None = None,
-                 parallel_min: int = PARALLEL_MIN) -> list[Post]:
+                 parallel_min: int = PARALLEL_MIN, files: Files | None = None) -> list[Post]:
     """Every post, read and checked; with ``render`` also checked as rendered. In ``scan`` order.
 
     ``workers`` None uses every available core once at least ``parallel_min`` posts
-    need reading; 1 keeps everything in this process.
+    need reading; 1 keeps everything in this process.  ``files``: the post files as
+    ``stat_files`` gives them, when the caller has just looked.
     """
     cache = cache or Cache.disabled()
     root = config.content.dir
     now = time.time()
     posts: list[Post | None] = []
     todo: list[tuple[int, Path, os.stat_result | None]] = []
-    for path, rel in scan_rel(root):
-        try:
-            info = os.stat(path)
-        except OSError:
-            info = None
+    for path, rel, info in stat_files(root) if files is None else files:
         post = _from_cache(cache, path, rel, info, root, render) if info is not None and cache.enabled else None
         if post is None:
             todo.append((len(posts), path, info))
@@ -57,13 +70,14 @@ def read_checked(config: Config, *, render: bool, cache: Cache | None = None, wo
     return posts  # type: ignore[return-value]
 
 
-def read_headers(config: Config, *, cache: Cache | None = None) -> tuple[list[Post], BodyChecks]:
+def read_headers(config: Config, *, cache: Cache | None = None,
+                 files: Files | None = None) -> tuple[list[Post], BodyChecks]:
     """Every post with its front matter and header rules only (``check_header``), in ``scan`` order,
     and the means to run the body rules on the few posts that need them (what choosing a bundle asks).
 
     A post passed through the returned ``BodyChecks`` ends with exactly the problems
     ``read_checked(render=False)`` gives it.  Always one process: reading headers is
-    cheaper than starting another.
+    cheaper than starting another.  ``files``: as for ``read_checked``.
     """
     from .checks import check_header
 
@@ -74,11 +88,7 @@ def read_headers(config: Config, *, cache: Cache | None = None) -> tuple[list[Po
     records = signoff_records(config)
     posts: list[Post] = []
     read: dict[int, int] = {}
-    for path, rel in scan_rel(root):
-        try:
-            info = os.stat(path)
-        except OSError:
-            info = None
+    for path, rel, info in stat_files(root) if files is None else files:
         post = cache.post(path, rel, file_key(info)) if info is not None and cache.enabled else None
         fresh = post is None
         if post is None:

@@ -23,6 +23,7 @@ from ..plan import Bundle, next_slots, slot_times
 from ..posts import ERROR, Post, Problem, is_post, read_post
 from ..signoff import Approval
 from .charts import Charts, charts
+from .index import index_of
 
 CALENDAR_WEEKS = 4
 PAST_WEEKS = 2
@@ -92,13 +93,10 @@ _reading = threading.Lock()  # one request at a time reads the posts through the
 
 
 def checked_posts(config: Config) -> list[Post]:
-    """Every post with its problems, through the check cache this process keeps in memory: no cache
+    """Every post with its problems, through what this process keeps in memory (``index``): no cache
     file read per request, and still every post file (and image) looked at, so an edit shows at once."""
-    from ..bulk import read_checked
-    from ..cache import Cache
-
     with _reading:
-        return read_checked(config, render=False, cache=Cache.kept(config))
+        return index_of(config).checked_posts(config)
 
 
 def pending_reviews(config: Config) -> int | None:
@@ -198,11 +196,8 @@ class SlotView:
 
 def slot_view(config: Config, slot: datetime, out: Path) -> SlotView | None:
     """The dry run of ``slot``, its preview written to ``out``; None when ``slot`` is not a slot of the schedule."""
-    from ..cache import Cache
-    from ..dryrun import dry_run
-
     with _reading:
-        result = dry_run(config, slot, out, cache=Cache.kept(config))
+        result = index_of(config).dry_run(config, slot, out)
     if result.slot != slot:
         return None
     return SlotView(slot, [_slot_article(config, i, p) for i, p in enumerate(result.bundle.items, 1)],
