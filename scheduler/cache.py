@@ -21,6 +21,7 @@ only when the current user owns it and nobody else can write it.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import logging
@@ -333,15 +334,23 @@ def stamp(config: Config) -> str:
     image, word lists; for a folder, the files directly in it — such as the
     sign-off records at the top of the content folder).
     """
-    parts: list[Any] = [FORMAT, __version__, repr(config)]
+    parts: list[Any] = [FORMAT, __version__, repr(config), *_code_state()]
+    parts.extend((str(path), _files_state(path)) for path in sorted(set(_paths(config))))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@functools.cache
+def _code_state() -> tuple:
+    """The tuiwen source files as this process first looked: looked at once, since a process runs
+    the code it started with (the web console asks at every request)."""
+    parts = []
     here = Path(__file__).resolve().parent
     for package in _PACKAGES:
         for path in sorted((here.parent / package).rglob("*")):
             if path.suffix in (".py", ".html", ".toml", ".txt") and "__pycache__" not in path.parts:
                 info = path.stat()
                 parts.append((str(path.relative_to(here.parent)), info.st_size, info.st_mtime_ns))
-    parts.extend((str(path), _files_state(path)) for path in sorted(set(_paths(config))))
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
+    return tuple(parts)
 
 
 def _paths(value: Any) -> list[Path]:

@@ -22,6 +22,7 @@ from ..config import Config
 from ..plan import Bundle, next_slots, slot_times
 from ..posts import ERROR, Post, Problem, is_post, read_post
 from ..signoff import Approval
+from .charts import RELEASES as CHART_RELEASES
 from .charts import Charts, charts
 from .index import index_of
 
@@ -73,7 +74,8 @@ def overview_row(config: Config, ledger, at: datetime) -> AccountRow:
 
     row = AccountRow(config.account.key, config.account.name)
     key = config.account.key
-    releases = ledger.releases(key, 50) if ledger is not None else []
+    history = ledger.releases(key, CHART_RELEASES) if ledger is not None else []  # one query for the charts too
+    releases = history[:50]
     pushed = [r for r in releases if r.status in (L.SENT, L.CONFIRMED) and r.slot <= at]
     since = at - timedelta(days=FAILURE_DAYS)
     row.failures = sum(1 for r in releases if r.status in (L.FAILED, L.MISSED, L.UNCONFIRMED) and since <= r.slot <= at)
@@ -85,7 +87,7 @@ def overview_row(config: Config, ledger, at: datetime) -> AccountRow:
     if pushed:
         row.last_push = local(config, pushed[0].slot)
     row.pending = pending_reviews(config)
-    row.charts = charts(config, ledger, at)
+    row.charts = charts(config, ledger, at, history)
     return row
 
 
