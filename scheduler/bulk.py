@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .cache import Cache, dependencies, file_key, racy
@@ -181,6 +180,8 @@ def _cores() -> int:
 def _run(config: Config, paths: list[Path], render: bool, workers: int, deps: bool) -> list[tuple]:
     if workers <= 1 or len(paths) < 2:
         return _read_and_check(config, paths, render, deps)
+    from concurrent.futures import ProcessPoolExecutor  # here: a dry run never starts a process
+
     # Imported before the pool starts, so forked workers inherit them instead of each importing.
     from . import articles, checks  # noqa: F401
 
