@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .cache import Cache, dependencies, file_key, racy
+from .cache import Cache, collector_paused, dependencies, file_key, racy
 from .config import Config
 from .posts import Post, read_post, scan_rel
 
@@ -87,29 +87,38 @@ def read_headers(config: Config, *, cache: Cache | None = None,
     records = signoff_records(config)
     posts: list[Post] = []
     read: dict[int, int] = {}
-    for path, rel, info in stat_files(root) if files is None else files:
-        post = cache.post(path, rel, file_key(info)) if info is not None and cache.enabled else None
-        fresh = post is None
-        if post is None:
-            post = read_post(path, root, config, folders, rel)
-        else:
-            cache.keep_post(rel)
-        count = len(post.problems)
-        keep = cache.enabled and info is not None and not racy(info, now)
-        if post.parsed:
-            cache.keep_check(post.rel, post.sha256)  # still this post's results, for the next full check
-            read[id(post)] = count
-            stored = None if fresh else cache.header(rel, post.sha256)
-            if stored is not None:  # the cached post carries what the rules filled in (审核/签发) too
-                post.problems.extend(stored)
-            else:
-                check_header(post, config, records)  # fills 审核/签发 from the records: stored so, as read_checked does
-                if keep:
-                    cache.put_header(rel, post.sha256, post.problems[count:])
-        if fresh and keep and info is not None:
-            cache.put_post(post, file_key(info), count)
-        posts.append(post)
+    with collector_paused():
+        for path, rel, info in stat_files(root) if files is None else files:
+            posts.append(_header_post(config, cache, path, rel, info, now, folders, records, read, check_header))
     return posts, BodyChecks(config, cache, read)
+
+
+def _header_post(config: Config, cache: Cache, path: Path, rel: str, info: os.stat_result | None, now: float,
+                 folders: dict[Path, bool], records: dict | None, read: dict[int, int],
+                 check_header: Callable[..., None]) -> Post:
+    """One post of ``read_headers``: from the cache, else read; with its header rules."""
+    root = config.content.dir
+    post = cache.post(path, rel, file_key(info)) if info is not None and cache.enabled else None
+    fresh = post is None
+    if post is None:
+        post = read_post(path, root, config, folders, rel)
+    else:
+        cache.keep_post(rel)
+    count = len(post.problems)
+    keep = cache.enabled and info is not None and not racy(info, now)
+    if post.parsed:
+        cache.keep_check(post.rel, post.sha256)  # still this post's results, for the next full check
+        read[id(post)] = count
+        stored = None if fresh else cache.header(rel, post.sha256)
+        if stored is not None:  # the cached post carries what the rules filled in (审核/签发) too
+            post.problems.extend(stored)
+        else:
+            check_header(post, config, records)  # fills 审核/签发 from the records: stored so, as read_checked does
+            if keep:
+                cache.put_header(rel, post.sha256, post.problems[count:])
+    if fresh and keep and info is not None:
+        cache.put_post(post, file_key(info), count)
+    return post
 
 
 class BodyChecks:

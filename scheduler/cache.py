@@ -30,7 +30,8 @@ import pickle
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,6 +86,19 @@ class ParsedFiles:
         if cached is None or cached[0] != key:
             cached = self._seen[path] = (key, self._parse(path))
         return cached[1]
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """For building or loading thousands of objects that hold no reference cycles: the cyclic garbage
+    collector would otherwise walk them again and again for nothing (a tenth of a cold dry run)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def racy(info: os.stat_result, now: float) -> bool:
@@ -246,7 +260,8 @@ class Cache:
                 if info.st_uid != os.getuid() or info.st_mode & 0o022:
                     log.warning("缓存文件 %s 不是当前用户私有的，已忽略", self.path)
                     return
-                data = pickle.load(file)
+                with collector_paused():
+                    data = pickle.load(file)
         except FileNotFoundError:
             return
         except Exception as exc:  # noqa: BLE001 — a damaged or foreign cache is simply rebuilt
