@@ -212,7 +212,7 @@ class Index:
         return result
 
 
-_RUNS = 32  # dry runs kept per account: the coming slots
+_RUNS = 8  # dry runs kept per account (each holds every post it looked at): the coming weeks
 _indexes: dict[Path, Index] = {}
 _guard = threading.Lock()
 
