@@ -3,7 +3,7 @@
 A ``publish serve`` process answers the same questions again and again over a
 folder that rarely changes.  What it keeps is never trusted blindly:
 
-* a folder is listed again whenever its own mtime or inode changed (a post added,
+* a folder is listed again whenever its own mtime, ctime or inode changed (a post added,
   removed or renamed in it); every post file is still stat'ed at every request,
   since a file edited in place changes its own mtime, not its folder's;
 * the checked posts are reused only while the check cache is the same (same config,
@@ -37,12 +37,12 @@ class Listing:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._folders: dict[str, tuple[tuple[int, int], list[_Entry]]] = {}
+        self._folders: dict[str, tuple[tuple[int, int, int], list[_Entry]]] = {}
         self._found: list[tuple[Path, str, str]] | None = None  # (path, str(path), rel)
 
     def files(self) -> Files:
         now = time.time()
-        folders: dict[str, tuple[tuple[int, int], list[_Entry]]] = {}
+        folders: dict[str, tuple[tuple[int, int, int], list[_Entry]]] = {}
         found: list[tuple[tuple[str, ...], Path]] = []
         changed = self._walk(str(self.root), self.root, (), folders, now, found)
         if changed or self._found is None or folders.keys() != self._folders.keys():
@@ -75,9 +75,9 @@ class Listing:
         try:
             info = os.stat(folder)
         except OSError:
-            folders[folder] = ((-1, -1), [])  # gone: listed again (as gone or back) next time
+            folders[folder] = ((-1, -1, -1), [])  # gone: listed again (as gone or back) next time
             return [], True
-        key = (info.st_ino, info.st_mtime_ns)
+        key = (info.st_ino, info.st_mtime_ns, info.st_ctime_ns)  # ctime: a chmod lets a listing be read
         kept = self._folders.get(folder)
         if kept is not None and kept[0] == key:
             folders[folder] = kept
@@ -99,8 +99,8 @@ class Listing:
         except OSError:
             entries = []
         racy = now - max(info.st_mtime_ns, info.st_ctime_ns) / 1e9 < RACY_SECONDS
-        folders[folder] = ((-1, -1) if racy else key, entries)  # a racy folder is listed again next time
-        # (the key (-1, -1) matches no folder)
+        folders[folder] = ((-1, -1, -1) if racy else key, entries)  # a racy folder is listed again next time
+        # (the key (-1, -1, -1) matches no folder)
         return entries, True
 
 
