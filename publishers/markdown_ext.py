@@ -210,9 +210,14 @@ class FastInline(InlineProcessor):
 
 def _new_markdown() -> markdown.Markdown:
     """A parser with tables, sane lists, editors' line breaks, our fenced code and inline pass, no prettifying."""
+    from markdown.extensions.sane_lists import SaneListExtension
+    from markdown.extensions.tables import TableExtension
+
     from .editor_lines import EditorLines  # it uses this module's list nesting for quotes
 
-    md = markdown.Markdown(extensions=["tables", "sane_lists"])
+    # Instances, not the names "tables" and "sane_lists": a name makes Markdown scan every installed
+    # package's entry points (tens of ms, once per process: a dry run's whole rendering costs less).
+    md = markdown.Markdown(extensions=[TableExtension(), SaneListExtension()])
     nested = NestedLists(md)
     # after whitespace is normalised (30), before code is fenced (25): note lines are the body's lines
     md.preprocessors.register(EditorLines(md, nested.run), "tuiwen_editor_lines", 26)

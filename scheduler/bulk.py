@@ -10,34 +10,46 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .cache import Cache, dependencies, file_key, racy
+from .cache import Cache, collector_paused, dependencies, file_key, racy
 from .config import Config
 from .posts import Post, read_post, scan_rel
 
 PARALLEL_MIN = 200  # fewer posts to read than this: starting processes costs more than it saves
 _CHUNKS_PER_WORKER = 4
 
+# (path, rel, stat or None when it cannot be stat'ed) of every post file, in ``scan_rel`` order
+Files = Sequence[tuple[Path, str, os.stat_result | None]]
+
+
+def stat_files(root: Path) -> Files:
+    """``scan_rel(root)`` with each file's stat, as read_checked and read_headers take them."""
+    out = []
+    for path, rel in scan_rel(root):
+        try:
+            info: os.stat_result | None = os.stat(path)
+        except OSError:
+            info = None
+        out.append((path, rel, info))
+    return out
+
 
 def read_checked(config: Config, *, render: bool, cache: Cache | None = None, workers: int | None = None,
-                 parallel_min: int = PARALLEL_MIN) -> list[Post]:
+                 parallel_min: int = PARALLEL_MIN, files: Files | None = None) -> list[Post]:
     """Every post, read and checked; with ``render`` also checked as rendered. In ``scan`` order.
 
     ``workers`` None uses every available core once at least ``parallel_min`` posts
-    need reading; 1 keeps everything in this process.
+    need reading; 1 keeps everything in this process.  ``files``: the post files as
+    ``stat_files`` gives them, when the caller has just looked.
     """
     cache = cache or Cache.disabled()
     root = config.content.dir
     now = time.time()
     posts: list[Post | None] = []
     todo: list[tuple[int, Path, os.stat_result | None]] = []
-    for path, rel in scan_rel(root):
-        try:
-            info = os.stat(path)
-        except OSError:
-            info = None
+    for path, rel, info in stat_files(root) if files is None else files:
         post = _from_cache(cache, path, rel, info, root, render) if info is not None and cache.enabled else None
         if post is None:
             todo.append((len(posts), path, info))
@@ -57,13 +69,14 @@ def read_checked(config: Config, *, render: bool, cache: Cache | None = None, wo
     return posts  # type: ignore[return-value]
 
 
-def read_headers(config: Config, *, cache: Cache | None = None) -> tuple[list[Post], BodyChecks]:
+def read_headers(config: Config, *, cache: Cache | None = None,
+                 files: Files | None = None) -> tuple[list[Post], BodyChecks]:
     """Every post with its front matter and header rules only (``check_header``), in ``scan`` order,
     and the means to run the body rules on the few posts that need them (what choosing a bundle asks).
 
     A post passed through the returned ``BodyChecks`` ends with exactly the problems
     ``read_checked(render=False)`` gives it.  Always one process: reading headers is
-    cheaper than starting another.
+    cheaper than starting another.  ``files``: as for ``read_checked``.
     """
     from .checks import check_header
 
@@ -74,33 +87,38 @@ def read_headers(config: Config, *, cache: Cache | None = None) -> tuple[list[Po
     records = signoff_records(config)
     posts: list[Post] = []
     read: dict[int, int] = {}
-    for path, rel in scan_rel(root):
-        try:
-            info = os.stat(path)
-        except OSError:
-            info = None
-        post = cache.post(path, rel, file_key(info)) if info is not None and cache.enabled else None
-        fresh = post is None
-        if post is None:
-            post = read_post(path, root, config, folders, rel)
-        else:
-            cache.keep_post(rel)
-        count = len(post.problems)
-        keep = cache.enabled and info is not None and not racy(info, now)
-        if post.parsed:
-            cache.keep_check(post.rel, post.sha256)  # still this post's results, for the next full check
-            read[id(post)] = count
-            stored = None if fresh else cache.header(rel, post.sha256)
-            if stored is not None:  # the cached post carries what the rules filled in (审核/签发) too
-                post.problems.extend(stored)
-            else:
-                check_header(post, config, records)  # fills 审核/签发 from the records: stored so, as read_checked does
-                if keep:
-                    cache.put_header(rel, post.sha256, post.problems[count:])
-        if fresh and keep and info is not None:
-            cache.put_post(post, file_key(info), count)
-        posts.append(post)
+    with collector_paused():
+        for path, rel, info in stat_files(root) if files is None else files:
+            posts.append(_header_post(config, cache, path, rel, info, now, folders, records, read, check_header))
     return posts, BodyChecks(config, cache, read)
+
+
+def _header_post(config: Config, cache: Cache, path: Path, rel: str, info: os.stat_result | None, now: float,
+                 folders: dict[Path, bool], records: dict | None, read: dict[int, int],
+                 check_header: Callable[..., None]) -> Post:
+    """One post of ``read_headers``: from the cache, else read; with its header rules."""
+    root = config.content.dir
+    post = cache.post(path, rel, file_key(info)) if info is not None and cache.enabled else None
+    fresh = post is None
+    if post is None:
+        post = read_post(path, root, config, folders, rel)
+    else:
+        cache.keep_post(rel)
+    count = len(post.problems)
+    keep = cache.enabled and info is not None and not racy(info, now)
+    if post.parsed:
+        cache.keep_check(post.rel, post.sha256)  # still this post's results, for the next full check
+        read[id(post)] = count
+        stored = None if fresh else cache.header(rel, post.sha256)
+        if stored is not None:  # the cached post carries what the rules filled in (审核/签发) too
+            post.problems.extend(stored)
+        else:
+            check_header(post, config, records)  # fills 审核/签发 from the records: stored so, as read_checked does
+            if keep:
+                cache.put_header(rel, post.sha256, post.problems[count:])
+    if fresh and keep and info is not None:
+        cache.put_post(post, file_key(info), count)
+    return post
 
 
 class BodyChecks:
@@ -171,6 +189,8 @@ def _cores() -> int:
 def _run(config: Config, paths: list[Path], render: bool, workers: int, deps: bool) -> list[tuple]:
     if workers <= 1 or len(paths) < 2:
         return _read_and_check(config, paths, render, deps)
+    from concurrent.futures import ProcessPoolExecutor  # here: a dry run never starts a process
+
     # Imported before the pool starts, so forked workers inherit them instead of each importing.
     from . import articles, checks  # noqa: F401
 

@@ -25,6 +25,7 @@ from .plan import Bundle, Published, choose, due, next_slots, rules_from_config
 from .posts import ERROR, Post
 
 if TYPE_CHECKING:
+    from .bulk import Files
     from .cache import Cache
 
 log = logging.getLogger(__name__)
@@ -154,15 +155,16 @@ def _body_checked(bundle: Bundle, body_checks: Callable[[Post], None]) -> bool:
     return True
 
 
-def dry_run(config: Config, at: datetime, out: Path | None, cache: Cache | None = None) -> DryRun:
+def dry_run(config: Config, at: datetime, out: Path | None, cache: Cache | None = None,
+            files: Files | None = None) -> DryRun:
     """The bundle of the slot due at ``at`` (else the next), rendered; the preview written to ``out``.
 
     Choosing needs front matter and the cheap rules only, which ``cache`` keeps for
-    unchanged posts; only the chosen posts are rendered.
+    unchanged posts; only the chosen posts are rendered.  ``files``: see ``bulk.read_checked``.
     """
     from .bulk import read_headers
 
-    posts, body_checks = read_headers(config, cache=cache)
+    posts, body_checks = read_headers(config, cache=cache, files=files)
     slot, state = target_slot(config, at)
     bundle, rendered = choose_rendered(config, posts, read_published(config), slot, body_checks)
     body_checks.save()
@@ -171,10 +173,15 @@ def dry_run(config: Config, at: datetime, out: Path | None, cache: Cache | None 
         cover = choose_cover(post, page, config)
         result.articles.append(_preview_article(post, page, cover, config, len(result.articles) + 1))
     if out is not None:
-        heading = f"{config.account.name} · {slot.strftime('%Y-%m-%d %H:%M')} 推送预览"
-        result.index, result.payload = write_preview(out, config.account.name, heading, result.articles,
-                                                     root=config.content.dir)
+        write_dry_run(config, result, out)
     return result
+
+
+def write_dry_run(config: Config, result: DryRun, out: Path) -> None:
+    """The preview folder of a dry run (again, into another folder: the same pages)."""
+    heading = f"{config.account.name} · {result.slot.strftime('%Y-%m-%d %H:%M')} 推送预览"
+    result.index, result.payload = write_preview(out, config.account.name, heading, result.articles,
+                                                 root=config.content.dir)
 
 
 def _preview_article(post: Post, rendered, cover: Cover, config: Config, position: int) -> PreviewArticle:

@@ -401,23 +401,26 @@ def parse_when(value: Any, tz: ZoneInfo, *, end_of_day: bool = False) -> datetim
     the next (so ``expires: 2024-04-30`` still allows 30 April).  ValueError with a
     Chinese reason for anything else: impossible dates, ``24:00``, year 0, lists.
     """
-    wrong = f"“{clip(value)}”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00"
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=tz)
     elif isinstance(value, date):
         moment = datetime.combine(value, time(), tzinfo=tz)
     elif isinstance(value, bool) or not isinstance(value, _SCALARS):
-        raise ValueError(wrong)
+        raise ValueError(_wrong_date(value))
     else:
         parsed = _parse_text(str(value).strip().replace("/", "-"), tz)
         if parsed is None:
-            raise ValueError(wrong)
+            raise ValueError(_wrong_date(value))
         moment = parsed
     if not YEARS[0] <= moment.year <= YEARS[1]:
         raise ValueError(f"“{clip(value)}”的年份应在 {YEARS[0]} 到 {YEARS[1]} 之间，例如 2024-04-01")
     if end_of_day and (moment.hour, moment.minute, moment.second) == (0, 0, 0) and _is_bare_date(value):
         return moment + timedelta(days=1)
     return moment
+
+
+def _wrong_date(value: Any) -> str:
+    return f"“{clip(value)}”不是有效的日期，应写成 2024-04-01 或 2024-04-01 08:00"
 
 
 _PADDED = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?")
@@ -500,20 +503,26 @@ def _apply_fields(post: Post, meta: dict[str, Any], config: Config) -> None:
 
 
 def _category(post: Post, declared: Any, config: Config) -> str | None:
-    choices = "、".join(f"{c.key}（{c.name}）" for c in config.categories.values())
     if declared not in (None, ""):
         if isinstance(declared, bool) or not isinstance(declared, (str, int, float)):
-            post.report(post.line_of("category"), ERROR, f"category: 应为分类键或中文名，例如 category: policy；可用分类：{choices}")
+            post.report(post.line_of("category"), ERROR,
+                        f"category: 应为分类键或中文名，例如 category: policy；可用分类：{_choices(config)}")
             return None
         category = config.category(str(declared).strip())
         if category is None:
-            post.report(post.line_of("category"), ERROR, f"未知分类“{clip(declared)}”，可用分类：{choices}")
+            post.report(post.line_of("category"), ERROR, f"未知分类“{clip(declared)}”，可用分类：{_choices(config)}")
             return None
         return category.key
-    parts = Path(post.rel).parts
+    parts = post.rel.split("/")  # as Path(post.rel).parts, without building a Path per post
+    if "" in parts or "." in parts:
+        parts = list(Path(post.rel).parts)
     category = config.category(parts[0]) if len(parts) > 1 else None
     if category is None:
         where = f"文件夹“{parts[0]}”不是分类" if len(parts) > 1 else "文件不在分类文件夹中"
-        post.report(1, ERROR, f"无法确定分类：{where}；请放入分类文件夹或写 category 字段。可用分类：{choices}")
+        post.report(1, ERROR, f"无法确定分类：{where}；请放入分类文件夹或写 category 字段。可用分类：{_choices(config)}")
         return None
     return category.key
+
+
+def _choices(config: Config) -> str:
+    return "、".join(f"{c.key}（{c.name}）" for c in config.categories.values())

@@ -19,7 +19,7 @@ from scheduler.console import users
 from scheduler.console.app import create_app
 from scheduler.console.secret import SECRET_ENV, session_secret
 from scheduler.runtime import open_ledger
-from tests.conftest import Repo
+from tests.conftest import Repo, image_bytes
 from tests.test_git import repos  # noqa: F401 - the fixture: an editor's clone and the publisher's
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -666,6 +666,85 @@ def test_an_edit_shows_on_the_next_request_though_the_console_keeps_the_posts_in
     assert "医保基金监管集中宣传月启动" in page and "打击欺诈骗保 维护基金安全" not in page
     (path.parent / "2024-03-31-xin.md").write_text("---\ntitle: 新增的一篇\nstatus: ready\n---\n正文。\n", encoding="utf-8")
     assert "新增的一篇" in client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+
+
+def aged(*paths):
+    """Files and folders old enough to be kept in memory (the console keeps nothing changed in the last 2 s)."""
+    for path in paths:
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    time.sleep(2.1)  # their ctimes too
+
+
+def test_an_added_or_removed_post_shows_on_every_page_at_the_next_request(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    folder = site.root / "accounts" / "qy" / "fund-supervision"
+
+    def pending() -> str:
+        return re.findall(r'data-label="待审核">(?:<span class="warn">)?([^<]+)', client.get("/").text)[0]
+
+    aged(folder / POST.split("/")[1], folder, folder.parent)
+    login(client, "zhang")
+    for _ in range(2):  # the second answers come from what the console keeps in memory
+        assert "打击欺诈骗保 维护基金安全" in client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+        assert pending() == "1 篇"
+    added = folder / "2024-03-31-xin.md"
+    added.write_text("---\ntitle: 新增的一篇\nstatus: ready\n---\n正文。\n", encoding="utf-8")
+    assert "新增的一篇" in client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+    assert pending() == "2 篇"
+    aged(added, folder)
+    assert pending() == "2 篇"  # kept again, with the new post
+    (folder / POST.split("/")[1]).unlink()
+    page = client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+    assert "打击欺诈骗保 维护基金安全" not in page and "新增的一篇" in page
+    assert pending() == "1 篇"
+    aged(folder)
+    assert pending() == "1 篇"
+    added.unlink()
+    nested = folder / "2024" / "q1"
+    nested.mkdir(parents=True)  # a new folder two levels down: its parent's listing changes
+    (nested / "zai.md").write_text("---\ntitle: 子目录里的一篇\nstatus: ready\n---\n正文。\n", encoding="utf-8")
+    page = client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+    assert "子目录里的一篇" in page and "新增的一篇" not in page
+    assert pending() == "1 篇"
+
+
+def chosen(page: str) -> str:
+    """The slot page's articles, without the posts left out."""
+    return page.split("<h2>没有选入的文章</h2>")[0]
+
+
+def test_a_mended_picture_and_a_new_release_show_at_the_next_request(site, client):
+    add_user(site, "zhang", "qy", "初审")
+    login(client, "zhang")
+    content = site.root / "accounts" / "qy"
+    post = content / POST
+    broken = content / "news" / "2024-03-31-tu.md"
+    broken.parent.mkdir()
+    broken.write_text("---\ntitle: 带图的一篇\nstatus: ready\n---\n正文。\n\n![现场](现场.png)\n", encoding="utf-8")
+    for by, role in (("张三", "初审"), ("李四", "复审"), ("王五", "终审")):
+        site.publish("approve", str(broken), "--account", "qy", "--by", by, "--role", role, "--at", "2024-04-01 09:00")
+    aged(post, broken, post.parent, broken.parent, content)
+    for _ in range(2):
+        page = client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+        assert "带图的一篇" in page and "带图的一篇" not in chosen(page)  # left out: the picture is missing
+    (broken.parent / "现场.png").write_bytes(image_bytes("PNG"))
+    page = client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+    assert "带图的一篇" in chosen(page) and "打击欺诈骗保 维护基金安全" in page
+    aged(broken.parent / "现场.png")
+    for _ in range(2):
+        assert "打击欺诈骗保 维护基金安全" in client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+    from scheduler.ledger import ItemPlan
+
+    configs = load_accounts(site.config_path)
+    ledger = open_ledger(configs[0])
+    try:  # the post went out last week (sent from another machine, say)
+        sha = __import__("hashlib").sha256(post.read_bytes()).hexdigest()
+        ledger.claim("qy", NOW - timedelta(days=4), "mass_send", [ItemPlan(1, POST, sha, "打击欺诈骗保", "fund-supervision")],
+                     status="sent")
+    finally:
+        ledger.close()
+    page = client.get(f"/a/qy/slots/{NEXT_SLOT}").text
+    assert "带图的一篇" in chosen(page) and "打击欺诈骗保 维护基金安全" not in page
 
 
 def test_the_overview_counts_pending_reviews_afresh_after_each_approval_and_edit(site, client):

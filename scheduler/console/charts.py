@@ -20,6 +20,7 @@ from ..freshness import INSPECTION_DAYS
 
 MONTHS = 12
 GAPS = 24
+RELEASES = 400  # the releases the charts look at, newest first: years of twice-weekly sends
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 360, 180, 28, 22, 8
 # Distinguishable colours, darkest first (the most common category gets the first).
 PALETTE = ("#1f4e79", "#2f855a", "#b7791f", "#c53030", "#6b46c1", "#2c7a7b", "#97266d", "#4a5568", "#dd6b20", "#718096")
@@ -147,8 +148,10 @@ def _svg(title: str, parts: list[str]) -> str:
             + "".join(parts) + "</svg>")
 
 
-def charts(config, ledger, at: datetime) -> Charts:
-    releases = ledger.releases(config.account.key, 400) if ledger is not None else []
+def charts(config, ledger, at: datetime, releases: list | None = None) -> Charts:
+    """The account's charts; ``releases``: its newest ``RELEASES`` releases, when already read."""
+    if releases is None:
+        releases = ledger.releases(config.account.key, RELEASES) if ledger is not None else []
     names = {key: c.name for key, c in config.categories.items()}
     tz = config.account.tz
     return Charts(by_category(releases, names, tz, at), gaps(releases, tz),

@@ -22,7 +22,9 @@ from ..config import Config
 from ..plan import Bundle, next_slots, slot_times
 from ..posts import ERROR, Post, Problem, is_post, read_post
 from ..signoff import Approval
+from .charts import RELEASES as CHART_RELEASES
 from .charts import Charts, charts
+from .index import index_of
 
 CALENDAR_WEEKS = 4
 PAST_WEEKS = 2
@@ -72,7 +74,8 @@ def overview_row(config: Config, ledger, at: datetime) -> AccountRow:
 
     row = AccountRow(config.account.key, config.account.name)
     key = config.account.key
-    releases = ledger.releases(key, 50) if ledger is not None else []
+    history = ledger.releases(key, CHART_RELEASES) if ledger is not None else []  # one query for the charts too
+    releases = history[:50]
     pushed = [r for r in releases if r.status in (L.SENT, L.CONFIRMED) and r.slot <= at]
     since = at - timedelta(days=FAILURE_DAYS)
     row.failures = sum(1 for r in releases if r.status in (L.FAILED, L.MISSED, L.UNCONFIRMED) and since <= r.slot <= at)
@@ -84,7 +87,7 @@ def overview_row(config: Config, ledger, at: datetime) -> AccountRow:
     if pushed:
         row.last_push = local(config, pushed[0].slot)
     row.pending = pending_reviews(config)
-    row.charts = charts(config, ledger, at)
+    row.charts = charts(config, ledger, at, history)
     return row
 
 
@@ -92,13 +95,10 @@ _reading = threading.Lock()  # one request at a time reads the posts through the
 
 
 def checked_posts(config: Config) -> list[Post]:
-    """Every post with its problems, through the check cache this process keeps in memory: no cache
+    """Every post with its problems, through what this process keeps in memory (``index``): no cache
     file read per request, and still every post file (and image) looked at, so an edit shows at once."""
-    from ..bulk import read_checked
-    from ..cache import Cache
-
     with _reading:
-        return read_checked(config, render=False, cache=Cache.kept(config))
+        return index_of(config).checked_posts(config)
 
 
 def pending_reviews(config: Config) -> int | None:
@@ -198,11 +198,8 @@ class SlotView:
 
 def slot_view(config: Config, slot: datetime, out: Path) -> SlotView | None:
     """The dry run of ``slot``, its preview written to ``out``; None when ``slot`` is not a slot of the schedule."""
-    from ..cache import Cache
-    from ..dryrun import dry_run
-
     with _reading:
-        result = dry_run(config, slot, out, cache=Cache.kept(config))
+        result = index_of(config).dry_run(config, slot, out)
     if result.slot != slot:
         return None
     return SlotView(slot, [_slot_article(config, i, p) for i, p in enumerate(result.bundle.items, 1)],
