@@ -36,6 +36,7 @@ from .web import (
     client,
     console_of,
     current_user,
+    form_post,
     form_with_csrf,
     page,
     signed_in,
@@ -53,12 +54,8 @@ def login_form(request: Request) -> Response:
     return page(request, "login.html")
 
 
-async def login(request: Request) -> Response:
-    form = await form_with_csrf(request)
-    return await run_in_threadpool(_login, request, form)
-
-
-def _login(request: Request, form: dict[str, str]) -> Response:
+@form_post
+def login(request: Request, form: dict[str, str]) -> Response:
     console = console_of(request)
     name, password = form.get("username", "").strip(), form.get("password", "")
     address = client(request)
@@ -168,13 +165,9 @@ def _make_link(request: Request) -> Response:
     return slot(request, new_link=str(request.base_url).rstrip("/") + f"/p/{token}")
 
 
-async def revoke_link(request: Request) -> Response:
+@form_post
+def revoke_link(request: Request, form: dict[str, str]) -> Response:
     """POST …/links/<id>/revoke: the link stops working at once, on every console reading this ledger."""
-    form = await form_with_csrf(request)
-    return await run_in_threadpool(_revoke_link, request, form)
-
-
-def _revoke_link(request: Request, form: dict[str, str]) -> Response:
     user = signed_in(request)
     config = account_of(request, user)
     link_id = request.path_params["id"]
@@ -266,13 +259,9 @@ def post(request: Request, *, status_code: int = 200, notice: str = "", error: s
                 preview=f"/a/{config.account.key}/previews/{name}/index.html")
 
 
-async def sign(request: Request) -> Response:
+@form_post
+def sign(request: Request, form: dict[str, str]) -> Response:
     """POST …/approve and …/return: the same record as ``publish approve``, and a ledger event either way."""
-    form = await form_with_csrf(request)
-    return await run_in_threadpool(_signed_form, request, form)
-
-
-def _signed_form(request: Request, form: dict[str, str]) -> Response:
     user = signed_in(request)
     config = account_of(request, user)
     role, comment = form.get("role", ""), form.get("comment", "").strip()[:500]
@@ -359,13 +348,9 @@ def _release_id(request: Request) -> int:
         raise HTTPException(404, "没有这次发布") from None
 
 
-async def withdraw(request: Request) -> Response:
+@form_post
+def withdraw(request: Request, form: dict[str, str]) -> Response:
     """POST …/releases/<id>/withdraw (fields ``article``, ``reason``): what ``publish withdraw`` does."""
-    form = await form_with_csrf(request)
-    return await run_in_threadpool(_withdraw, request, form)
-
-
-def _withdraw(request: Request, form: dict[str, str]) -> Response:
     from ..runtime import make_publisher
 
     user = signed_in(request)

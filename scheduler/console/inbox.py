@@ -7,7 +7,6 @@ fetches new comments), so it opens fast.
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,7 +14,7 @@ from starlette.routing import Route
 
 from ..config import Config, ConfigError
 from . import users, views
-from .web import account_of, console_of, form_with_csrf, page, signed_in
+from .web import account_of, console_of, form_post, page, signed_in
 
 ACTIONS = ("reply", "select", "unselect", "delete")
 
@@ -44,13 +43,9 @@ def inbox(request: Request, *, status_code: int = 200, notice: str = "", error: 
                 roles="、".join(config.comments.roles) or "除“查看”外的所有角色", views_local=views.local)
 
 
-async def act(request: Request) -> Response:
+@form_post
+def act(request: Request, form: dict[str, str]) -> Response:
     """POST /a/<key>/comments/<id>/<reply|select|unselect|delete>: CSRF and role checked."""
-    form = await form_with_csrf(request)
-    return await run_in_threadpool(_act, request, form)
-
-
-def _act(request: Request, form: dict[str, str]) -> Response:
     from .. import comments
     from ..runtime import make_publisher
 

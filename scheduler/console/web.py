@@ -3,17 +3,19 @@ their access to an account, CSRF-checked forms, and rendering a template."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from .. import signoff
 from ..config import Config
@@ -104,6 +106,19 @@ def account_of(request: Request, user: users.User) -> Config:
         raise HTTPException(403, "你没有这个账号的权限")
     console = console_of(request)
     return signoff.with_ledger(config, console.ledger(config))  # the console's approvals, as the release sees them
+
+
+def form_post(handler: Callable[[Request, dict[str, str]], Response]) -> Callable[[Request], Awaitable[Response]]:
+    """A POST endpoint: the form, refused (403) without this session's CSRF token, then
+    ``handler(request, form)`` in the thread pool (it reads files and the ledger, which must
+    not hold up the event loop)."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        form = await form_with_csrf(request)
+        return await run_in_threadpool(handler, request, form)
+
+    return endpoint
 
 
 async def form_with_csrf(request: Request) -> dict[str, str]:
