@@ -9,6 +9,7 @@ import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import time_machine
 
 from scheduler import ledger as L
@@ -137,7 +138,9 @@ def test_daemon_process_beats_and_stops_cleanly_on_sigterm(site, fake):
         ledger = Ledger(site.config.database.url)
         wait_until(lambda: ledger.last_beat(site.config.account.key) is not None, process, "a heartbeat")
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0, process.stdout.read()
+        # Read while waiting: a daemon blocked on a full pipe could never exit.
+        output = _stopped(process)
+        assert process.returncode == 0, output
     finally:
         process.kill()
         process.stdout.close()
@@ -202,9 +205,20 @@ def _three_posts(site, posts: int = 3) -> None:
 
 def _start_daemon(site, fake, at: datetime) -> subprocess.Popen:
     """A real `publish daemon` process on the shipped slots, its clock starting at ``at``."""
-    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
+    # PYTHONFAULTHANDLER: should it ever fail to stop, SIGABRT prints where each of its threads is.
+    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret, "PYTHONFAULTHANDLER": "1"}
     return subprocess.Popen(cli_at(at, "daemon", "--config", str(site.config_path)),
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _stopped(process: subprocess.Popen, timeout: float = 120) -> str:
+    """The output of a daemon sent SIGTERM, once it has exited (read meanwhile: a full pipe would hold it)."""
+    try:
+        return process.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        pytest.fail(f"the daemon did not stop within {timeout:.0f} s of SIGTERM; where its threads were:\n"
+                    f"{process.communicate(timeout=30)[0]}")
 
 
 def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_without_re_uploading(site, fake, counts):
@@ -219,11 +233,11 @@ def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_witho
         wait_until(lambda: any(c.fault == "timeout" for c in list(fake.calls)), daemon, "the held upload")
         daemon.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
-        assert daemon.wait(timeout=30) == 0, daemon.stdout.read()
+        output = _stopped(daemon)
         stopped_in = time.monotonic() - signalled
+        assert daemon.returncode == 0, output
     finally:
         daemon.kill()
-    output = daemon.stdout.read()
     daemon.stdout.close()
     [release] = ledger.releases(account)
     assert release.status == L.CLAIMED, output  # stopped at its recorded step, nothing half-done
