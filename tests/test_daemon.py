@@ -250,7 +250,8 @@ def test_sigterm_during_an_upload_stops_at_the_step_and_a_restart_finishes_witho
     try:
         wait_until(lambda: ledger.find(account, release.slot).status == L.CONFIRMED, restarted, "the release")
         restarted.send_signal(signal.SIGTERM)
-        assert restarted.wait(timeout=30) == 0
+        output = _stopped(restarted)
+        assert restarted.returncode == 0, output
     finally:
         restarted.kill()
         restarted.stdout.close()
