@@ -47,15 +47,23 @@ def months_back(at: datetime, count: int = MONTHS) -> list[str]:
     return out[::-1]
 
 
-def by_category(releases, names: dict[str, str], tz, at: datetime) -> Markup:
-    """Stacked bars: articles sent per month of the last twelve, one segment per category."""
+def _per_month(releases, names: dict[str, str], tz, at: datetime,
+               weight) -> tuple[list[str], Counter[tuple[str, str]]]:
+    """The last twelve months, and ``weight(release, item)`` summed per (month, category) of the articles sent."""
     months = months_back(at.astimezone(tz))
     counts: Counter[tuple[str, str]] = Counter()
     for release in went_out(releases, tz):
         month = release.slot.astimezone(tz).strftime("%Y-%m")
         if month in months:
             for item in release.items:
-                counts[(month, names.get(item.category or "", "其他"))] += 1
+                if (n := weight(release, item)):
+                    counts[(month, names.get(item.category or "", "其他"))] += n
+    return months, counts
+
+
+def by_category(releases, names: dict[str, str], tz, at: datetime) -> Markup:
+    """Stacked bars: articles sent per month of the last twelve, one segment per category."""
+    months, counts = _per_month(releases, names, tz, at, lambda release, item: 1)
     if not counts:
         return Markup('<p class="muted">近 12 个月没有推送记录。</p>')
     return _stacked(counts, months, "近 12 个月各分类推送篇数", "篇")
@@ -63,14 +71,8 @@ def by_category(releases, names: dict[str, str], tz, at: datetime) -> Markup:
 
 def reads(releases, figures: dict[tuple[int, int], int], names: dict[str, str], tz, at: datetime) -> Markup:
     """Stacked bars: readers of the articles sent each month of the last twelve, per category."""
-    months = months_back(at.astimezone(tz))
-    counts: Counter[tuple[str, str]] = Counter()
-    for release in went_out(releases, tz):
-        month = release.slot.astimezone(tz).strftime("%Y-%m")
-        if month in months:
-            for item in release.items:
-                if (n := figures.get((release.id, item.position))):
-                    counts[(month, names.get(item.category or "", "其他"))] += n
+    months, counts = _per_month(releases, names, tz, at,
+                                lambda release, item: figures.get((release.id, item.position)))
     if not counts:
         return Markup('<p class="muted">还没有阅读数据（守护进程每天 8 点后从微信读取，也可运行 publish stats）。</p>')
     return _stacked(counts, months, "近 12 个月各分类阅读人数（按推送月份）", "人")
