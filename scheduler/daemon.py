@@ -431,12 +431,12 @@ def serve(daemons: list[Daemon], workers: int) -> None:
     timer sweeps every account (at start, then every few minutes): it carries on releases left
     unfinished by a daemon that died (its run lock died with it), and serves what a slot job missed.
     """
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.schedulers.background import BackgroundScheduler
 
     fleet = Fleet(daemons, workers)
     # The jobs only queue work, so the scheduler's own pool needs a thread or two.
-    scheduler = BlockingScheduler(timezone=daemons[0].config.account.tz,
-                                  executors={"default": {"type": "threadpool", "max_workers": 2}})
+    scheduler = BackgroundScheduler(timezone=daemons[0].config.account.tz,
+                                    executors={"default": {"type": "threadpool", "max_workers": 2}})
     grace = max(int(max(d.config.schedule.catch_up_hours for d in daemons) * 3600), 60)
     for job_id, (trigger, group) in fleet.slot_groups().items():
         # coalesce + a generous grace: a slot missed while the machine slept runs once, not in a burst.
@@ -445,22 +445,39 @@ def serve(daemons: list[Daemon], workers: int) -> None:
     # A late sweep (a busy machine, a suspended one) still runs, once.
     scheduler.add_job(fleet.sweep, "interval", seconds=reconcile_seconds(), id="reconcile",
                       coalesce=True, max_instances=1, misfire_grace_time=None, next_run_time=datetime.now(UTC))
-    stopping = threading.Event()
-
-    def stop(signum, frame):
-        if stopping.is_set():  # a second signal (`timeout` sends two): already stopping
-            return
+    received = StopSignals()
+    scheduler.start()
+    try:
+        signum = received.wait()
         log.info("收到停止信号（%s），当前步骤完成后退出，不再认领新的推送", signal.Signals(signum).name)
-        stopping.set()
+    finally:
         for daemon in daemons:
             daemon.stopping.set()
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        scheduler.start()
-    finally:
+        scheduler.shutdown(wait=True)  # no sweep is left running to beat or queue after the stop
         fleet.stop()
         log.info("守护进程已退出")
+
+
+class StopSignals:
+    """SIGTERM and SIGINT, noted by a handler that takes no lock.
+
+    A Python signal handler runs in the main thread between two of its instructions: had it
+    taken a lock (an Event's, a thread pool's, the scheduler's) while the main thread held that
+    same lock, the process would hang for good.  So the handler only appends to a list, and the
+    main thread, which does nothing else, looks at the list a few times a second.
+    """
+
+    def __init__(self, signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)) -> None:
+        self.received: list[int] = []
+        for signum in signals:
+            signal.signal(signum, self._note)
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.received.append(signum)  # a second signal (`timeout` sends two) is noted, and changes nothing
+
+    def wait(self, every: float = 0.2) -> int:
+        import time
+
+        while not self.received:
+            time.sleep(every)
+        return self.received[0]

@@ -148,6 +148,28 @@ def test_daemon_process_beats_and_stops_cleanly_on_sigterm(site, fake):
     assert fake.count("draft/add") == 0 and fake.mass_sends == []  # Monday noon: nothing to push
 
 
+def test_sigterm_at_any_moment_of_a_busy_daemon_stops_it_cleanly(site, fake):
+    """Its scheduler sweeping a hundred times a second, a signal lands at a random moment of that
+    work: the daemon still exits at once, and leaves no heartbeat behind."""
+    import random
+
+    monday_noon = TUESDAY - timedelta(hours=21)
+    ledger = Ledger(site.config.database.url)
+    for moment in sorted(random.uniform(0, 1.5) for _ in range(3)):
+        process = _start_daemon(site, fake, monday_noon, TUIWEN_RECONCILE_SECONDS="0.01")
+        try:
+            wait_until(lambda: ledger.last_beat(site.config.account.key) is not None, process, "a heartbeat")
+            time.sleep(moment)
+            process.send_signal(signal.SIGTERM)
+            output = _stopped(process)
+            assert process.returncode == 0, f"SIGTERM {moment:.2f} s after the first heartbeat:\n{output}"
+        finally:
+            process.kill()
+            process.stdout.close()
+        assert ledger.last_beat(site.config.account.key) is None, f"SIGTERM {moment:.2f} s after the heartbeat"
+    ledger.close()
+
+
 # --- restarts: a daemon that really ran before, stopped, and started again ------------------
 
 def test_stopped_before_a_slot_and_started_within_catch_up_releases_late(site, fake):
@@ -203,10 +225,11 @@ def _three_posts(site, posts: int = 3) -> None:
                   f"正文{n + 1}。\n\n![图](images/p{n}.jpg)\n")
 
 
-def _start_daemon(site, fake, at: datetime) -> subprocess.Popen:
+def _start_daemon(site, fake, at: datetime, **environ: str) -> subprocess.Popen:
     """A real `publish daemon` process on the shipped slots, its clock starting at ``at``."""
     # PYTHONFAULTHANDLER: should it ever fail to stop, SIGABRT prints where each of its threads is.
-    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret, "PYTHONFAULTHANDLER": "1"}
+    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret, "PYTHONFAULTHANDLER": "1",
+           **environ}
     return subprocess.Popen(cli_at(at, "daemon", "--config", str(site.config_path)),
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
