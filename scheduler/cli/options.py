@@ -131,3 +131,16 @@ def date_value(ctx: click.Context, param: click.Parameter, value: str | None):
         return date.fromisoformat(value.strip().replace("/", "-"))
     except ValueError:
         raise click.BadParameter(f"“{value}”不是有效的日期，应写成 2024-04-01") from None
+
+
+def period_options(start_help: str, end_help: str) -> Callable[[Callable], Callable]:
+    """``--from``, ``--to`` and ``--csv``: the period and the spreadsheet of a report-like command."""
+    from pathlib import Path
+
+    def decorate(command: Callable) -> Callable:
+        command = click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                               help="另存为 CSV 文件（UTF-8，Excel 可直接打开）。")(command)
+        command = click.option("--to", "end", metavar="DATE", callback=date_value, help=end_help)(command)
+        return click.option("--from", "start", metavar="DATE", callback=date_value, help=start_help)(command)
+
+    return decorate

@@ -15,11 +15,11 @@ from .options import (
     EXIT_CONTENT,
     common_options,
     console,
-    date_value,
     fail,
     load_all,
     load_settings,
     option,
+    period_options,
     require_content,
     when,
 )
@@ -75,10 +75,7 @@ def daemon(ctx: click.Context) -> None:
 
 @main.command()
 @common_options
-@click.option("--from", "start", metavar="DATE", callback=date_value, help="起始日期（含），默认本月 1 日。")
-@click.option("--to", "end", metavar="DATE", callback=date_value, help="结束日期（含），默认今天。")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="另存为 CSV 文件（UTF-8，Excel 可直接打开）。")
+@period_options("起始日期（含），默认本月 1 日。", "结束日期（含），默认今天。")
 @click.pass_context
 def report(ctx: click.Context, start, end, csv_path: Path | None) -> None:
     """报表：一段时间内的推送次数、各栏目文章数、标题、作者、审核签发人和时间、检查结果。"""
@@ -97,10 +94,7 @@ def report(ctx: click.Context, start, end, csv_path: Path | None) -> None:
 
 @main.command()
 @common_options
-@click.option("--from", "start", metavar="DATE", callback=date_value, help="起始推送日期（含），默认 30 天前。")
-@click.option("--to", "end", metavar="DATE", callback=date_value, help="结束推送日期（含），默认昨天。")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="另存为 CSV 文件（UTF-8，Excel 可直接打开）。")
+@period_options("起始推送日期（含），默认 30 天前。", "结束推送日期（含），默认昨天。")
 @click.pass_context
 def stats(ctx: click.Context, start, end, csv_path: Path | None) -> None:
     """阅读数据：先从微信读取台账里还没有的数据，再列出每篇文章的阅读、分享、在看人数和各账号合计。"""
