@@ -75,6 +75,15 @@ def _account(request: Request) -> tuple[Config, Keys]:
                         os.environ.get(account.app_id_env, "").strip())
 
 
+def _signed(request: Request) -> tuple[Config, Keys]:
+    """The account of a request signed with its Token; an address that failed too often is held off (429)."""
+    if _brake(request).blocked(_address(request)):
+        raise Refused(429, "too many requests")
+    config, keys = _account(request)
+    _check_signature(request, keys)
+    return config, keys
+
+
 def _check_signature(request: Request, keys: Keys) -> None:
     from wechatpy.exceptions import InvalidSignatureException
     from wechatpy.utils import check_signature
@@ -113,11 +122,8 @@ def _refused(request: Request, config_key: str, exc: Refused) -> Response:
 async def verify(request: Request) -> Response:
     """GET: WeChat checks the URL when 服务器配置 is saved; echo ``echostr`` only under a good signature."""
     key = request.path_params["key"]
-    if _brake(request).blocked(_address(request)):
-        return _answer(429, "too many requests")
     try:
-        _config, keys = _account(request)
-        _check_signature(request, keys)
+        _signed(request)
     except Refused as exc:
         return _refused(request, key, exc)
     echostr = request.query_params.get("echostr", "")
@@ -130,11 +136,8 @@ async def verify(request: Request) -> Response:
 async def receive(request: Request) -> Response:
     """POST: a push from WeChat; job events go into the ledger, everything else is acknowledged and ignored."""
     key = request.path_params["key"]
-    if _brake(request).blocked(_address(request)):
-        return _answer(429, "too many requests")
     try:
-        config, keys = _account(request)
-        _check_signature(request, keys)
+        config, keys = _signed(request)
         body = await _body(request)
         data = _parsed(request, keys, body)
     except Refused as exc:
