@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -229,6 +231,13 @@ def cli_at(at, *args: str) -> list[str]:
     import sys
 
     return [sys.executable, "-c", FROZEN_CLI, at.isoformat(), *args]
+
+
+def start_publish(site, fake, *args: str) -> subprocess.Popen:
+    """A real `publish` process on ``site`` against ``fake``, its output (stderr too) piped."""
+    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
+    return subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), *args],
+                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def wait_until(condition, process, what: str, timeout: float = 60) -> None:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import timedelta
 
@@ -24,7 +22,7 @@ import pytest
 
 from scheduler import ledger as L
 from scheduler.ledger import Ledger
-from tests.conftest import wait_until
+from tests.conftest import start_publish, wait_until
 from tests.test_release import EXPECTED_TITLES, SLOT, SLOT_AT, releaser_for
 
 # step → (endpoint, mode)
@@ -146,22 +144,13 @@ SKIP = {"upload-body": 1, "upload-cover": 1}  # killed at the second upload: the
 HOLD = 120.0  # far longer than the test: the process is killed while it waits
 
 
-def start_publish(site, fake) -> subprocess.Popen:
-    from tests.conftest import REPO_ROOT
-
-    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
-    return subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path),
-                             "--at", SLOT_AT], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
 @pytest.mark.parametrize("step, fault", KILLS, ids=[f"{s}-{f}" for s, f in KILLS])
 def test_kill_9_at_any_step_then_a_restart_pushes_once(site, fake, counts, step, fault):
     endpoint, mode = STEPS[step]
     use_mode(site, mode)
     fake.timeout_hold = HOLD
     fake.inject(endpoint, fault, after=SKIP.get(step, 0))
-    process = start_publish(site, fake)
+    process = start_publish(site, fake, "--at", SLOT_AT)
     try:
         # The fake records the call before it holds it (and after any effect).
         wait_until(lambda: any(c.endpoint == endpoint and c.fault for c in list(fake.calls)), process,

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from scheduler import ledger as L
 from scheduler.ledger import Ledger
-from tests.conftest import REPO_ROOT, SERVER_URLS, reset_database, server_url, wait_until
+from tests.conftest import REPO_ROOT, SERVER_URLS, reset_database, server_url, start_publish, wait_until
 from tests.test_faults import advance_fake_clock
 from tests.test_release import SLOT, SLOT_AT
 
@@ -43,12 +43,6 @@ def run_publish(site, fake, *args: str, timeout: float = 120) -> subprocess.Comp
     env.pop("TUIWEN_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), *args],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def start_publish(site, fake, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
-    return subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), *args],
-                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def output(result: subprocess.CompletedProcess) -> str:
