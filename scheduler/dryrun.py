@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from publishers.base import DraftArticle
 from publishers.preview import PreviewArticle, write_preview
-from publishers.render import content_problems
+from publishers.render import Rendered, content_problems
 
 from .articles import Cover, choose_cover, render_post, theme
 from .checks import image_problems
@@ -128,22 +128,24 @@ def choose_rendered(config: Config, posts: list[Post], published: Published, slo
     """
     rules = rules_from_config(config)
     look = theme(config)
+    pages: dict[int, Rendered] = {}  # id(post) → its page: a post chosen again is not rendered again
     while True:
         bundle = choose(posts, published, slot, rules)
         if body_checks is not None and not _body_checked(bundle, body_checks):
             continue
-        rendered, rejected = [], False
+        rejected = False
         for post in bundle.items:
-            result = render_post(post, config, look)
+            if id(post) in pages:
+                continue
+            result = pages[id(post)] = render_post(post, config, look)
             for message in content_problems(result):
                 post.report(post.body_line, ERROR, message)
                 rejected = True
             for line, message in image_problems(post, result, config.content.dir):  # damaged pictures
                 post.report(line, ERROR, message)
                 rejected = True
-            rendered.append(result)
         if not rejected:
-            return bundle, rendered
+            return bundle, [pages[id(post)] for post in bundle.items]
 
 
 def _body_checked(bundle: Bundle, body_checks: Callable[[Post], None]) -> bool:

@@ -309,6 +309,29 @@ def test_a_release_renders_each_post_once(site, fake, monkeypatch):
     assert sorted(rendered) == sorted(item.post_path for item in outcome.release.items)  # once each
 
 
+def test_a_post_dropped_after_rendering_costs_the_others_no_second_render(site, fake, monkeypatch):
+    """The first post chosen is too long for WeChat once laid out; it is dropped and the bundle chosen
+    again, and the posts that were already rendered are not rendered a second time."""
+    from scheduler import articles, dryrun, release
+
+    site.post("news/2024-03-30-too-long.md", "title: 排版后超长\nstatus: ready\npriority: 9\n"
+              "reviewed_by: 王丽\napproved_by: 李明\n", "这一段正文会被排成很长的网页代码。\n\n" * 900)
+    rendered = []
+
+    def counting(post, config, look=None):
+        rendered.append(post.rel)
+        return articles.render_post(post, config, look)
+
+    monkeypatch.setattr(dryrun, "render_post", counting)
+    monkeypatch.setattr(release, "render_post", counting)
+    outcome = releaser_for(site, fake).release(SLOT)
+    assert outcome.release.status == L.CONFIRMED
+    sent = [item.post_path for item in outcome.release.items]
+    assert "news/2024-03-30-too-long.md" not in sent and "news/2024-03-30-too-long.md" in rendered
+    assert sorted(rendered) == sorted([*sent, "news/2024-03-30-too-long.md"])  # every post once
+    assert [a["title"] for a in fake.mass_sends[0]["articles"]] == EXPECTED_TITLES
+
+
 def test_an_unknown_send_is_asked_about_no_sooner_than_a_minute_after_the_last_try(site, fake):
     # WeChat answers a repeat of a clientmsgid within a minute with 45066 and starts the minute
     # again: a daemon asking every few seconds would never learn the outcome.
