@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # annotations only: the settings load word rules, which use t
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when the layout of the file or of Post changes
+FORMAT = 3  # bump when the layout of the file or of Post changes
 RACY_SECONDS = 2.0
 _PACKAGES = ("scheduler", "publishers")
 # Every target a post may name a file with, in one pass and generously (code blocks and
@@ -122,14 +122,16 @@ class Cache:
         self.path = path
         self.stamp = stamp
         self.posts: dict[str, tuple[tuple, dict[str, Any]]] = {}  # rel → (file key, Post fields but path)
-        self.checks: dict[tuple[str, str], CheckEntry] = {}
-        self.headers: dict[tuple[str, str], tuple[Problem, ...]] = {}  # what the header rules said
+        # Results are keyed by post version: (rel, sha256, the console approvals the post has).
+        self.checks: dict[tuple, CheckEntry] = {}
+        self.headers: dict[tuple, tuple[Problem, ...]] = {}  # what the header rules said
+        self.web: dict[str, tuple] = {}  # rel → its approvals given in the web console (see approvals_of)
         self.hits = self.misses = 0
         self._dirty = False
         self._states: dict[tuple[str, str], tuple] = {}  # image states, once per run
         self._seen_posts: set[str] = set()
-        self._seen_checks: set[tuple[str, str]] = set()
-        self._seen_headers: set[tuple[str, str]] = set()
+        self._seen_checks: set[tuple] = set()
+        self._seen_headers: set[tuple] = set()
         self._load()
 
     @classmethod
@@ -137,7 +139,9 @@ class Cache:
         """The cache of a config file (a disabled one when caching is off)."""
         folder = cache_dir()
         name = hashlib.sha256(str(config.path).encode()).hexdigest()[:20] + ".pickle"
-        return cls(folder / name if folder else None, stamp(config))
+        cache = cls(folder / name if folder else None, stamp(config))
+        cache.web = approvals_of(config)
+        return cache
 
     @classmethod
     def kept(cls, config: Config) -> Cache:
@@ -160,6 +164,7 @@ class Cache:
             gc.freeze()
         else:
             cache.new_run()
+        cache.web = approvals_of(config)  # an approval in the console changes its post's results only
         return cache
 
     def new_run(self) -> None:
@@ -210,37 +215,47 @@ class Cache:
 
     def check(self, post: Post, root: Path, rendered: bool) -> CheckEntry | None:
         """The stored results for this version of the post, if its images are unchanged."""
-        entry = self.checks.get((post.rel, post.sha256))
+        key = self._version(post.rel, post.sha256)
+        entry = self.checks.get(key)
         if entry is None or (rendered and entry.rendered is None):
             return None
         for base, ref, state in entry.deps:
             if self.image_state(root, base, ref) != state:
                 return None
-        self._seen_checks.add((post.rel, post.sha256))
+        self._seen_checks.add(key)
         return entry
 
     def keep_check(self, rel: str, sha256: str) -> None:
         """Keep the stored results of this post version at the next save, unused this run (they are
         still checked against its images whenever used)."""
-        if (rel, sha256) in self.checks:
-            self._seen_checks.add((rel, sha256))
+        key = self._version(rel, sha256)
+        if key in self.checks:
+            self._seen_checks.add(key)
 
     def put_check(self, post: Post, deps: tuple, rules: list[Problem], rendered: list[Problem] | None) -> None:
-        self.checks[(post.rel, post.sha256)] = CheckEntry(deps, tuple(rules), None if rendered is None else tuple(rendered))
-        self._seen_checks.add((post.rel, post.sha256))
+        key = self._version(post.rel, post.sha256)
+        self.checks[key] = CheckEntry(deps, tuple(rules), None if rendered is None else tuple(rendered))
+        self._seen_checks.add(key)
         self._dirty = True
 
     def header(self, rel: str, sha256: str) -> tuple[Problem, ...] | None:
         """What the header rules (``checks.check_header``) said about this post version."""
-        found = self.headers.get((rel, sha256))
+        key = self._version(rel, sha256)
+        found = self.headers.get(key)
         if found is not None:
-            self._seen_headers.add((rel, sha256))
+            self._seen_headers.add(key)
         return found
 
     def put_header(self, rel: str, sha256: str, problems: list[Problem]) -> None:
-        self.headers[(rel, sha256)] = tuple(problems)
-        self._seen_headers.add((rel, sha256))
+        key = self._version(rel, sha256)
+        self.headers[key] = tuple(problems)
+        self._seen_headers.add(key)
         self._dirty = True
+
+    def _version(self, rel: str, sha256: str) -> tuple:
+        """What the rules' results for a post depend on besides the stamp: its content, and the
+        approvals given to it in the web console (those of the file records are in the stamp)."""
+        return rel, sha256, self.web.get(rel, ())
 
     def image_state(self, root: Path, base: str, ref: str) -> tuple:
         """Where a local image reference from folder ``base`` leads and what is there now (once per run)."""
@@ -349,9 +364,20 @@ def stamp(config: Config) -> str:
     image, word lists; for a folder, the files directly in it — such as the
     sign-off records at the top of the content folder).
     """
-    parts: list[Any] = [FORMAT, __version__, repr(config), *_code_state()]
+    from dataclasses import replace
+
+    # Console approvals are not in it: each post's results are keyed by its own (Cache._version).
+    parts: list[Any] = [FORMAT, __version__, repr(replace(config, web_approvals=())), *_code_state()]
     parts.extend((str(path), _files_state(path)) for path in sorted(set(_paths(config))))
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def approvals_of(config: Config) -> dict[str, tuple]:
+    """Each post's approvals given in the web console (``Config.web_approvals``), by post path."""
+    index: dict[str, tuple] = {}
+    for rel, approval in config.web_approvals:
+        index[rel] = (*index.get(rel, ()), approval)
+    return index
 
 
 @functools.cache

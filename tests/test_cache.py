@@ -239,3 +239,41 @@ def test_headers_read_through_the_cache_equal_headers_read_afresh(sample):
 
 def read_checked_plain(config):
     return bulk.read_checked(config, render=False, workers=1)
+
+
+def test_an_approval_given_in_the_console_rechecks_only_the_post_it_approves(repo, monkeypatch):
+    """The console records approvals in the ledger; each one changes what its post's check says
+    (审核/签发, and what is still missing), and nothing about the other posts."""
+    from datetime import datetime, timedelta, timezone
+
+    from scheduler.dryrun import with_web_approvals
+    from scheduler.ledger import Ledger
+    from scheduler.signoff import approve_in_ledger
+    from tests.test_signoff import ROLES
+
+    repo.write_config(ROLES)
+    rels = [f"news/2024-03-0{n}-post.md" for n in range(1, 5)]
+    for n, rel in enumerate(rels, 1):
+        repo.post(rel, f"title: 第{n}篇\nstatus: ready\n", f"正文{n}。\n")
+    age_tree(repo.content)
+
+    def checked():  # as each command does: the config with the console's approvals, and the cache
+        config = with_web_approvals(repo.config)
+        return check_repository(config, cache=Cache.for_config(config)), config
+
+    ledger = Ledger(repo.config.database.url)
+    ledger.adopt(repo.config.account.key, repo.config.account.name)
+    checked()
+    reads = counting_reads(monkeypatch)
+    at = datetime(2024, 3, 30, 10, tzinfo=timezone(timedelta(hours=8)))
+    for n, (by, role) in enumerate((("张三", "初审"), ("李四", "复审"), ("王五", "终审"))):
+        approve_in_ledger(repo.config, ledger, repo.content / rels[1], by, role, at + timedelta(hours=n))
+        reads.clear()
+        cached, config = checked()
+        assert reads == [rels[1]], role  # the approved post is checked again, the others come from the cache
+        monkeypatch.setenv("TUIWEN_CACHE", "off")
+        assert snapshot(cached) == snapshot(check_repository(config)), role  # what a check without cache says
+        monkeypatch.delenv("TUIWEN_CACHE")
+    approved = next(p for p in cached.posts if p.rel == rels[1])
+    assert (approved.reviewed_by, approved.approved_by) == ("张三、李四", "王五")
+    ledger.close()
