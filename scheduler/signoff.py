@@ -261,6 +261,13 @@ def describe(state: Status, config: Config) -> str:
 
 # --- recording ----------------------------------------------------------------
 
+def _where_scan_looks(parts: tuple[str, ...]) -> bool:
+    """True when ``scan`` finds a file at these real (link-free) path parts under the content folder:
+    one look instead of resolving every post.  False says nothing (a post may be a link to the file)."""
+    if not parts or not parts[-1].endswith(".md") or any(part.startswith(("_", ".")) for part in parts):
+        return False
+    return len(parts) > 1 or parts[0][:-3].lower() != "readme"
+
 def resolve_post(config: Config, given: str | Path, cwd: Path | None = None) -> Path:
     """The post a user named, relative to the current folder or to content/; SignoffError otherwise."""
     root = config.content.dir.resolve()
@@ -272,7 +279,7 @@ def resolve_post(config: Config, given: str | Path, cwd: Path | None = None) -> 
         raise SignoffError(f"{given} 不在内容仓库 {root} 之内，只能审核 content/ 里的文章")
     if not resolved.is_file():
         raise SignoffError(f"找不到文章 {given}")
-    if resolved not in {p.resolve() for p in scan(root)}:
+    if not (_where_scan_looks(resolved.relative_to(root).parts) or resolved in {p.resolve() for p in scan(root)}):
         raise SignoffError(f"{given} 不是文章：文章是 content/<分类>/ 下的 .md 文件（以 _ 或 . 开头的文件夹不算）")
     return resolved
 

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler import signoff
 from scheduler.articles import render_post
@@ -555,3 +557,47 @@ def test_a_console_approval_names_a_post_of_content_whatever_the_servers_folder_
                                                   datetime(2024, 3, 30, 10, 0, tzinfo=SHANGHAI))
     assert post.rel == POST and approval.sha256 == hashlib.sha256((signed.content / POST).read_bytes()).hexdigest()
     ledger.close()
+
+
+_NAMES = ["news", "policy", "_covers", ".git", "a.md", "b.md", "README.md", "readme.md", "_draft.md", ".hidden.md",
+          "notes.txt"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(files=st.lists(st.lists(st.sampled_from(_NAMES), min_size=1, max_size=3), min_size=1, max_size=8),
+       links=st.lists(st.tuples(st.integers(0, 7), st.lists(st.sampled_from(_NAMES), min_size=1, max_size=2)),
+                      max_size=3))
+def test_only_what_the_scan_calls_a_post_can_be_approved(files, links):
+    """Whatever the folder names, links and READMEs: a file can be approved exactly when the scan
+    that finds the posts finds it (or a link to it)."""
+    import os
+    import tempfile
+    from types import SimpleNamespace
+
+    from scheduler.posts import scan
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder).resolve() / "content"
+        made: list[Path] = []
+        for parts in files:
+            path = root.joinpath(*parts)
+            if any(p.exists() and not p.is_dir() for p in path.parents) or path.exists():
+                continue  # a name taken by a file already
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("---\ntitle: 文章\n---\n正文。\n", encoding="utf-8")
+            made.append(path)
+        for target, parts in links:  # posts (or folders) that are links to a made file
+            link = root.joinpath(*parts)
+            if made and not link.exists() and not link.is_symlink() and all(
+                    p.is_dir() for p in link.parents if p.is_relative_to(root)):
+                link.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(made[target % len(made)], link)
+        config = SimpleNamespace(content=SimpleNamespace(dir=root))
+        posts = {p.resolve() for p in scan(root)}
+        for path in made:
+            try:
+                signoff.resolve_post(config, path)  # type: ignore[arg-type]
+                accepted = True
+            except signoff.SignoffError:
+                accepted = False
+            assert accepted == (path.resolve() in posts), path.relative_to(root)
