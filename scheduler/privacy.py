@@ -30,9 +30,13 @@ class Finding:
 # --- numbers ------------------------------------------------------------------
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![0-9A-Za-z])")
-_CARD = re.compile(r"(?<![\d-])[3-6]\d{3}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![\d-])")
-_MOBILE = re.compile(r"(?<![\d-])1[3-9]\d(?:[ -]?\d{4}){2}(?![\d-])")
+# Each starts with its first digit and looks behind it from there ((?<!x[1-9]) after [1-9] is
+# (?<!x) before it): a pattern that opens with a look-behind is tried at every character of the
+# text, one that opens with a character class only where that character is.
+_ID = re.compile(r"[1-9](?<![0-9A-Za-z][1-9])\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+                 r"(?![0-9A-Za-z])")
+_CARD = re.compile(r"[3-6](?<![\d-][3-6])\d{3}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![\d-])")
+_MOBILE = re.compile(r"1(?<![\d-]1)[3-9]\d(?:[ -]?\d{4}){2}(?![\d-])")
 
 
 # A label says the number is someone's ID or insurance card, whatever its check digit:

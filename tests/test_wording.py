@@ -380,3 +380,52 @@ def test_rules_are_reloaded_when_the_file_changes(repo):
     rules.write_text('[[rule]]\nfind = ["丁戊"]\nright = "丙"\n\n[[rule]]\nfind = ["甲乙"]\nright = "丙"\n', encoding="utf-8")
     assert len(check_repository(repo.config).problems) == 2
     assert wording.checker_for(repo.config) is wording.checker_for(repo.config)
+
+
+# --- the fast forms of the patterns find exactly what their plain forms find -----------------
+
+# The patterns as first written (a look-behind first): the rewritten ones must agree with them.
+PLAIN_NUMBER_PATTERNS = {
+    "_ID": r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+           r"(?![0-9A-Za-z])",
+    "_CARD": r"(?<![\d-])[3-6]\d{3}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![\d-])",
+    "_MOBILE": r"(?<![\d-])1[3-9]\d(?:[ -]?\d{4}){2}(?![\d-])",
+}
+PLAIN_PLACEHOLDER = r"(?<=[\u4e00-\u9fff])[xX]{2,3}(?![a-z])|(?<![A-Za-z])[xX]{2,3}(?=[\u4e00-\u9fff])"
+# Pieces that make the patterns match, nearly match, and fail at their edges.
+PIECES = st.one_of(
+    st.sampled_from(["430621199001011234", "43062119900101123X", "6222021234567890", "6222 0212 3456 7890",
+                     "13812345678", "138 1234 5678", "138-1234-5678", "2024", "1", "3", "-", " ", "x", "X", "xx",
+                     "XXX", "xxxx", "a", "Z", "某", "医保发", "(2022)", "（2023）", "【2021】", "22号", "〔2022〕",
+                     "\n", "。", "医保发(2022)22号", "局【2021】 5 号", "某某[2019]123号"]),
+    st.text(alphabet="0123456789 -xXaZ某局(（）)", max_size=6),
+)
+TEXTS = st.lists(PIECES, max_size=14).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=TEXTS)
+def test_the_number_patterns_find_what_their_plain_forms_find(text):
+    import re
+
+    from scheduler import privacy
+
+    for name, plain in PLAIN_NUMBER_PATTERNS.items():
+        fast = getattr(privacy, name)
+        assert [m.span() for m in fast.finditer(text)] == [m.span() for m in re.finditer(plain, text)], name
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=TEXTS)
+def test_the_built_in_patterns_find_what_they_find_without_their_shortcuts(text):
+    """The placeholder pattern in its fast form, and each pattern with its ``requires`` filter,
+    report exactly what the plain pattern reports on the whole text."""
+    import dataclasses
+    import re
+
+    rules = read_words_file(BUILTIN_WORDS)
+    placeholder = next(p for p in rules.patterns if p.kind == "占位符")
+    assert [m.span() for m in placeholder.regex.finditer(text)] == [m.span() for m in re.finditer(PLAIN_PLACEHOLDER, text)]
+    plain = dataclasses.replace(rules, patterns=tuple(dataclasses.replace(p, requires=None) for p in rules.patterns))
+    assert any(p.requires is not None for p in rules.patterns)
+    assert WordChecker(rules).findings(text) == WordChecker(plain).findings(text)
