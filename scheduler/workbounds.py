@@ -50,6 +50,19 @@ def _too_heavy(body: str) -> tuple[int, str] | None:
         if work > MAX_BRACKET_WORK:
             return block_line, ("方括号“[”太多（一段里有 {:,} 个），排版的工作量无法接受，已跳过排版；"
                                 "请删去多余的“[”，或用“【】”代替").format(block.count("["))
+    if _nesting_bound(body) <= MAX_NESTING:
+        return None
+    return _too_deep(body)
+
+
+def _nesting_bound(body: str) -> int:
+    """At least the deepest nesting ``_too_deep`` can find, from four counts instead of a Python
+    loop over every line: each quote level is a ">", and the open lists form a stack of strictly
+    growing indents, all but the first on a line that starts with a space or a tab."""
+    return body.count(">") + 2 + body.count("\n ") + body.count("\n\t")
+
+
+def _too_deep(body: str) -> tuple[int, str] | None:
     indents: list[int] = []
     fence = False
     for index, line in enumerate(body.split("\n")):

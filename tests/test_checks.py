@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler.repository import check_repository
 from tests.conftest import GOOD_FRONT
@@ -491,3 +493,26 @@ def test_a_render_that_never_ends_is_stopped_and_reported(repo, monkeypatch):
     error = only_error(repo, "news/slow.md")
     assert (error.line, error.message) == (5, "排版超过 1 秒仍未完成，已放弃；这篇文章的排版过于复杂（如大量嵌套或未配对的符号），请简化后再检查")
     assert problems(repo, "news/fine.md") == []
+
+
+_LINE = st.builds(
+    lambda indent, quotes, marker, text: indent + "> " * quotes + marker + text,
+    st.sampled_from(["\t", "\t ", " \t", "\t\t", "  \t"]) | st.integers(0, 40).map(lambda n: " " * n),
+    st.integers(0, 15),
+    st.sampled_from(["- ", "* ", "+ ", "1. ", "12) ", "-\t", "", "```", "~~~", "-", "1.x "]),
+    st.sampled_from(["项", "", "正文", "> 引"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(_LINE, max_size=40))
+def test_the_quick_nesting_bound_never_lets_a_too_deep_body_through(lines):
+    """The two-pass bound decides most bodies; whatever the lists, quotes, tabs and fences, what
+    it lets through is what the line-by-line walk lets through."""
+    from scheduler import workbounds
+
+    body = "\n".join(lines)
+    assert workbounds._nesting_bound(body) >= 0
+    if workbounds._nesting_bound(body) <= workbounds.MAX_NESTING:
+        assert workbounds._too_deep(body) is None
+    assert workbounds._too_heavy(body) == workbounds._too_deep(body)
