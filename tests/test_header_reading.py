@@ -167,7 +167,7 @@ def test_scandir_walk_finds_what_rglob_found(entries):
                     target.symlink_to(root / "a.md")  # inside, maybe dangling
                 else:
                     target.symlink_to(outside / "deep" if name.endswith("z") else outside / "deep" / "x.md")
-            except (FileExistsError, NotADirectoryError):
+            except OSError:  # taken by a file, or below a link to itself (ELOOP): the tree stays as it is
                 continue
         walked = scan_rel(root)
         assert [p for p, _ in walked] == rglob_way(root) == list(scan(root))

@@ -129,7 +129,7 @@ def image_deps(cache: Cache, posts: list[Post], header_errors_suffice: bool = Fa
     for post in posts:
         if not post.parsed:
             continue
-        entry = cache.checks.get((post.rel, post.sha256))
+        entry = cache.checks.get(cache.version(post.rel, post.sha256))
         if entry is None and header_errors_suffice and _header_error(cache, post):
             continue
         if entry is None:
@@ -141,10 +141,10 @@ def image_deps(cache: Cache, posts: list[Post], header_errors_suffice: bool = Fa
 
 def _header_error(cache: Cache, post: Post) -> bool:
     """Whether reading the post or its header rules, as the cache stored them, found an error."""
-    read, header = cache.posts.get(post.rel), cache.headers.get((post.rel, post.sha256))
+    read, header = cache.read_problems(post.rel), cache.headers.get(cache.version(post.rel, post.sha256))
     if read is None or header is None:
         return False
-    return any(p.severity == ERROR for p in (*read[1]["problems"], *header))
+    return any(p.severity == ERROR for p in (*read, *header))
 
 
 def images_unchanged(cache: Cache, root: Path, deps: dict[tuple[str, str], tuple]) -> bool:
