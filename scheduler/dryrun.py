@@ -21,7 +21,7 @@ from publishers.render import Rendered, content_problems
 from .articles import Cover, choose_cover, render_post, theme
 from .checks import image_problems
 from .config import Config
-from .plan import Bundle, Published, choose, due, next_slots, rules_from_config
+from .plan import Bundle, Published, choose, choose_again, due, next_slots, rules_from_config
 from .posts import ERROR, Post
 
 if TYPE_CHECKING:
@@ -129,8 +129,10 @@ def choose_rendered(config: Config, posts: list[Post], published: Published, slo
     rules = rules_from_config(config)
     look = theme(config)
     pages: dict[int, Rendered] = {}  # id(post) → its page: a post chosen again is not rendered again
+    bundle = None
     while True:
-        bundle = choose(posts, published, slot, rules)
+        # After a post was found wrong, only the posts that could have gone are ranked again.
+        bundle = choose(posts, published, slot, rules) if bundle is None else choose_again(bundle, published, rules)
         if body_checks is not None and not _body_checked(bundle, body_checks):
             continue
         rejected = False

@@ -368,6 +368,22 @@ def choose(posts: Iterable[Post], already_published: Published | Iterable[str] |
     return Bundle(slot, tuple(items), tuple(left_out))
 
 
+# Eligible posts that other posts kept out of a bundle: the only ones a second choice can take.
+_CROWDED_OUT = frozenset({DUPLICATE, CATEGORY_CAP, BUNDLE_FULL})
+
+
+def choose_again(bundle: Bundle, already_published: Published | Iterable[str] | None,
+                 rules: Rules = Rules()) -> Bundle:
+    """``choose`` of the same posts for the same slot, after some of ``bundle``'s items were found
+    wrong (their problems grew): only the eligible posts are ranked again; a post ineligible for
+    itself (published, a draft, out of its dates, wrong) stays so whatever the others are."""
+    contenders = [*bundle.items, *(o.post for o in bundle.left_out if o.reason_code in _CROWDED_OUT)]
+    again = choose(contenders, already_published, bundle.slot, rules)
+    kept = [o for o in bundle.left_out if o.reason_code not in _CROWDED_OUT]
+    left_out = sorted(kept + list(again.left_out), key=lambda o: (o.post.rel, o.post.sha256, o.reason_code))
+    return Bundle(again.slot, again.items, tuple(left_out))
+
+
 def forecast(posts: Iterable[Post], published: Published | Iterable[str] | None, slots: Iterable[Slot],
              tz: ZoneInfo | str, at: datetime, n: int, rules: Rules = Rules(), *, reasons: bool = True) -> list[Bundle]:
     """The bundles of the next n slots after ``at``, each assuming the earlier ones went out.
