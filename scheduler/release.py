@@ -369,7 +369,7 @@ class Releaser:
                 # Busy, lost, or "wait a minute" (45066): whether it went out is asked, not assumed.
                 return self.ledger.advance(release.id, L.UNCONFIRMED, f"发送结果未知：{exc.message}",
                                            error=exc.message)
-            raise self._fail(release, exc.message, code=exc.code) from exc
+            raise self._fail(release, exc.message) from exc
 
     def _confirm(self, release: Release) -> Release:
         """Ask WeChat what became of a send whose answer was lost."""
@@ -501,17 +501,17 @@ class Releaser:
             return call()
         except PublishError as exc:
             if not (exc.retryable or isinstance(exc, UnknownOutcome)):
-                raise self._fail(release, exc.message, code=exc.code) from None
+                raise self._fail(release, exc.message) from None
             current = self.ledger.retry(release.id)
             if current.attempt > MAX_ATTEMPTS:
-                raise self._fail(release, f"重试 {MAX_ATTEMPTS} 次仍失败：{exc.message}", code=exc.code) from None
+                raise self._fail(release, f"重试 {MAX_ATTEMPTS} 次仍失败：{exc.message}") from None
             self.ledger.event(self.account, "retry", f"暂时失败，稍后重试：{exc.message}", release.id)
             raise _Stop(self.ledger.get(release.id), f"暂时失败，稍后重试：{exc.message}") from None
 
     def _cached(self, sha256: str, kind: str) -> bool:
         return self.ledger.media(self.media_owner, sha256, kind) is not None
 
-    def _fail(self, release: Release, message: str, code: int | None = None) -> _Stop:
+    def _fail(self, release: Release, message: str) -> _Stop:
         failed = self.ledger.advance(release.id, L.FAILED, message, error=message)
         self._discard_staged(release)
         return _Stop(failed, message)

@@ -249,6 +249,12 @@ def test_a_release_gives_up_after_its_fifth_failed_attempt_and_frees_its_posts(s
         runs.append(releaser_for(site, fake, max_attempts=1).release(SLOT).release.status)
     assert runs == [L.UPLOADED] * 4 + [L.FAILED]
     assert fake.count("draft/add") == 5 and fake.mass_sends == []
+    ledger = Ledger(site.config.database.url)
+    failed = ledger.find(site.config.account.key, SLOT)
+    assert failed.error.startswith("重试 5 次仍失败：") and "繁忙" in failed.error  # what people read, and why
+    retries = [e.message for e in ledger.events(site.config.account.key, failed.id) if e.kind == "retry"]
+    assert len(retries) == 4 and all(m.startswith("暂时失败，稍后重试：") and "繁忙" in m for m in retries)
+    ledger.close()
     assert releaser_for(site, fake, max_attempts=1).release(SLOT).release.status == L.FAILED
     assert fake.count("draft/add") == 5  # given up: no sixth try
 
@@ -449,6 +455,19 @@ def test_when_wechat_cannot_be_asked_the_unknown_send_waits(site, fake):
     again = releaser_for(site, fake, max_attempts=1).resume(first.release)
     assert again.release.status == L.UNCONFIRMED and len(fake.mass_sends) == 1
     assert any(m.startswith("无法向微信确认：") for m in again.messages)
+
+
+def test_when_wechat_cannot_be_asked_about_a_lost_publish_it_waits_and_says_why(site, fake):
+    site.write_config(site.config_path.read_text(encoding="utf-8").replace('mode = "mass_send"', 'mode = "publish"'))
+    fake.inject("freepublish/submit", "lost")
+    fake.inject("freepublish/batchget", "busy", times=100)
+    first = releaser_for(site, fake, max_attempts=1).release(SLOT)
+    assert first.release.status == L.UNCONFIRMED and fake.count("freepublish/submit") == 1
+    [said] = [m for m in first.messages if m.startswith("无法向微信确认：")]
+    assert "繁忙" in said  # WeChat's own reason, for the person reading the log
+    fake.clear_faults()
+    again = releaser_for(site, fake).resume(first.release)
+    assert again.release.status == L.CONFIRMED and fake.count("freepublish/submit") == 1  # found, not resubmitted
 
 
 def test_a_hand_edited_ledger_row_stops_the_release_instead_of_sending_a_null(site, fake):
