@@ -311,7 +311,8 @@ def recheck_module(name: str, children: int, keep: Path, whole: bool = False) ->
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(ROOT / "tests", folder, ignore=shutil.ignore_patterns(*IGNORED))
     started = time.monotonic()
-    alive = [k for k, s in results_of(project, globs).items() if s not in KILLED | {"skipped"}]
+    # Survivors read and judged equivalent cannot be killed by any test: not run again.
+    alive = [k for k, s in results_of(project, globs).items() if s not in KILLED | {"skipped"} and k not in EQUIVALENT]
     if alive:
         mutmut(project, "run", "--max-children", str(children), *alive)
     return summary(name, results_of(project, globs), started, project, len(focus))
