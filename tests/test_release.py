@@ -299,10 +299,11 @@ def test_preview_to_with_nothing_to_push_sends_nothing(site, fake):
     assert fake.count("draft/add") == 0 and fake.previews == []
 
 
-def test_a_release_renders_each_post_once(site, fake, monkeypatch):
+def counting_renders(monkeypatch) -> list[str]:
+    """The path of each post rendered from now on, as choosing and preparing a release render them."""
     from scheduler import articles, dryrun, release
 
-    rendered = []
+    rendered: list[str] = []
 
     def counting(post, config, look=None):
         rendered.append(post.rel)
@@ -310,6 +311,11 @@ def test_a_release_renders_each_post_once(site, fake, monkeypatch):
 
     monkeypatch.setattr(dryrun, "render_post", counting)
     monkeypatch.setattr(release, "render_post", counting)
+    return rendered
+
+
+def test_a_release_renders_each_post_once(site, fake, monkeypatch):
+    rendered = counting_renders(monkeypatch)
     outcome = releaser_for(site, fake).release(SLOT)
     assert outcome.release.status == L.CONFIRMED
     assert sorted(rendered) == sorted(item.post_path for item in outcome.release.items)  # once each
@@ -318,18 +324,9 @@ def test_a_release_renders_each_post_once(site, fake, monkeypatch):
 def test_a_post_dropped_after_rendering_costs_the_others_no_second_render(site, fake, monkeypatch):
     """The first post chosen is too long for WeChat once laid out; it is dropped and the bundle chosen
     again, and the posts that were already rendered are not rendered a second time."""
-    from scheduler import articles, dryrun, release
-
     site.post("news/2024-03-30-too-long.md", "title: 排版后超长\nstatus: ready\npriority: 9\n"
               "reviewed_by: 王丽\napproved_by: 李明\n", "这一段正文会被排成很长的网页代码。\n\n" * 900)
-    rendered = []
-
-    def counting(post, config, look=None):
-        rendered.append(post.rel)
-        return articles.render_post(post, config, look)
-
-    monkeypatch.setattr(dryrun, "render_post", counting)
-    monkeypatch.setattr(release, "render_post", counting)
+    rendered = counting_renders(monkeypatch)
     outcome = releaser_for(site, fake).release(SLOT)
     assert outcome.release.status == L.CONFIRMED
     sent = [item.post_path for item in outcome.release.items]
