@@ -126,7 +126,6 @@ class Cache:
         self.checks: dict[tuple, CheckEntry] = {}
         self.headers: dict[tuple, tuple[Problem, ...]] = {}  # what the header rules said
         self.web: dict[str, tuple] = {}  # rel → its approvals given in the web console (see approvals_of)
-        self.hits = self.misses = 0
         self._dirty = False
         self._states: dict[tuple[str, str], tuple] = {}  # image states, once per run
         self._seen_posts: set[str] = set()
@@ -173,7 +172,6 @@ class Cache:
         self._seen_posts = set()
         self._seen_checks = set()
         self._seen_headers = set()
-        self.hits = self.misses = 0
 
     @classmethod
     def disabled(cls) -> Cache:
