@@ -14,9 +14,10 @@ def daemon(configs: list[Config]) -> int:
     left out (and said so) while the others are served."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..daemon import Daemon, serve
+    from ..daemon import Daemon
     from ..ledger import Ledger
     from ..runtime import DeferredReleaser, open_ledger
+    from ..serving import serve
     from ..stats import daily_figures
 
     _daemon_logging(configs[0])
@@ -64,7 +65,7 @@ class _LocalFormatter(logging.Formatter):
         return datetime.fromtimestamp(record.created, self.tz).strftime("%Y-%m-%d %H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
-        from ..daemon import current
+        from ..serving import current
 
         record.levelname_zh = LEVELS_ZH.get(record.levelname, record.levelname)
         account = getattr(current, "account", "")  # one process serving several accounts: whose line
