@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from click.testing import CliRunner
@@ -204,24 +205,30 @@ def _csrf(html):
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def test_the_final_signer_withdraws_one_article_in_the_console(site, fake):
+@contextlib.contextmanager
+def _release_page(site, fake, name, role):
+    """A release pushed, and its console page as ``name`` (with ``role``) sees it: (client, page, its URL)."""
     release = pushed(site, fake)
-    _user(site, "zhong", "终审")
+    _user(site, name, role)
     app, login = _console(site)
-    key = site.config.account.key
+    url = f"/a/{site.config.account.key}/releases/{release['id']}"
     try:
-        client = login("zhong")
-        page = client.get(f"/a/{key}/releases/{release['id']}")
+        client = login(name)
+        yield client, client.get(url), url
+    finally:
+        app.state.console.close()
+
+
+def test_the_final_signer_withdraws_one_article_in_the_console(site, fake):
+    key = site.config.account.key
+    with _release_page(site, fake, "zhong", "终审") as (client, page, url):
         assert page.status_code == 200 and "撤回这一篇" in page.text
-        done = client.post(f"/a/{key}/releases/{release['id']}/withdraw",
-                           data={"article": "1", "reason": "标题有误", "csrf_token": _csrf(page.text)})
+        done = client.post(f"{url}/withdraw", data={"article": "1", "reason": "标题有误", "csrf_token": _csrf(page.text)})
         assert done.status_code == 200, done.text
         assert "已撤回：zhong" in done.text and "标题有误" in done.text
         assert "（已撤回 1 篇）" in client.get(f"/a/{key}/releases").text
-        no_csrf = client.post(f"/a/{key}/releases/{release['id']}/withdraw", data={"article": "2", "reason": "x"})
+        no_csrf = client.post(f"{url}/withdraw", data={"article": "2", "reason": "x"})
         assert no_csrf.status_code == 403
-    finally:
-        app.state.console.close()
     urls = [a["url"] for a in fake.mass_sends[0]["articles"]]
     assert fake.served(urls[0]) is None and fake.served(urls[1]) is not None
     [after] = log_json(site)
@@ -229,19 +236,10 @@ def test_the_final_signer_withdraws_one_article_in_the_console(site, fake):
 
 
 def test_a_user_without_the_final_role_is_refused_and_it_is_recorded(site, fake):
-    release = pushed(site, fake)
-    _user(site, "chu", "初审")
-    app, login = _console(site)
-    key = site.config.account.key
-    try:
-        client = login("chu")
-        page = client.get(f"/a/{key}/releases/{release['id']}")
+    with _release_page(site, fake, "chu", "初审") as (client, page, url):
         assert "撤回这一篇" not in page.text and "需要“终审”角色" in page.text
-        refused = client.post(f"/a/{key}/releases/{release['id']}/withdraw",
-                              data={"article": "1", "reason": "想撤", "csrf_token": _csrf(page.text)})
+        refused = client.post(f"{url}/withdraw", data={"article": "1", "reason": "想撤", "csrf_token": _csrf(page.text)})
         assert refused.status_code == 403
-    finally:
-        app.state.console.close()
     assert fake.count("message/mass/delete") == 0
     config = site.config
     ledger = open_ledger(config)
