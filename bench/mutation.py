@@ -140,6 +140,10 @@ EQUIVALENT = {
        for n in (3, 5)},
     **{f"scheduler.release.xǁReleaserǁ_confirm__mutmut_{n}": "_Stop(None, …): the state machine keeps the "
        "release it was carrying, the same one" for n in (9, 26, 45, 54, 59)},
+    "scheduler.release.xǁReleaserǁ_attempt__mutmut_24": "_Stop(None, …): the outcome's release is read again "
+                                                        "from the ledger by id at the end, the same row",
+    "scheduler.release.xǁReleaserǁ_send__mutmut_11": "a clientmsgid recorded for a free publish too: only a "
+                                                     "mass send (and its resend) ever reads it",
     **{f"scheduler.release.xǁReleaserǁ_still_sending__mutmut_{n}": "a sent release always has sent_at: the "
        "fallbacks are never reached" for n in (3, 4)},
     "scheduler.ledger.xǁLedgerǁreopen__mutmut_34": "typing.cast() does nothing at run time",

@@ -467,6 +467,28 @@ def test_when_wechat_cannot_be_asked_about_a_lost_publish_it_waits_and_says_why(
     assert again.release.status == L.CONFIRMED and fake.count("freepublish/submit") == 1  # found, not resubmitted
 
 
+def test_the_release_timeline_says_when_the_send_began(site, fake):
+    """What the console's release page lists, step by step: the send begun, then sent."""
+    ledger = Ledger(site.config.database.url)
+    sent = releaser_for(site, fake).release(SLOT).release
+    steps = [e.message for e in ledger.events(site.config.account.key, sent.id)]
+    assert steps.index("开始发送") == steps.index("已群发") - 1
+    ledger.close()
+
+
+def test_a_send_begun_by_a_process_that_died_is_asked_about_and_the_timeline_says_so(site, fake):
+    account = site.config.account.key
+    ledger = Ledger(site.config.database.url)
+    stopped = _stopped_after_the_draft(site, fake)
+    # The process died between recording the send as begun and sending it.
+    ledger.advance(stopped.id, L.DRAFTED, "（进程在这里退出）", send_started_at=SLOT + timedelta(minutes=1),
+                   clientmsgid=clientmsgid(account, SLOT))
+    resumed = releaser_for(site, fake, now=lambda: SLOT + timedelta(minutes=5)).resume(ledger.get(stopped.id))
+    assert resumed.release.status == L.CONFIRMED and len(fake.mass_sends) == 1, resumed.messages
+    assert "上次发送结果未知，向微信确认" in [e.message for e in ledger.events(account, stopped.id)]
+    ledger.close()
+
+
 def test_a_hand_edited_ledger_row_stops_the_release_instead_of_sending_a_null(site, fake):
     release = _stopped_after_the_draft(site, fake)
     Ledger(site.config.database.url).advance(release.id, L.DRAFTED, "手工修改", draft_media_id=None)
