@@ -129,6 +129,13 @@ EQUIVALENT = {
                                                       "last 4 characters are digits either way",
     "scheduler.privacy.x_private_numbers__mutmut_79": "a mobile's digits only feed its mask, whose first 3 and "
                                                       "last 4 characters are digits either way",
+    **{f"scheduler.privacy.x_id_checksum_ok__mutmut_{n}": "zip's strict check: the ID patterns give 18 "
+       "characters, so the first 17 and the 17 weights always agree in length" for n in (7, 10, 12)},
+    "scheduler.privacy.x__masked_id__mutmut_10": "the floor of the stars never applies: a masked number has "
+                                                 "15 to 19 characters, so len - 10 is at least 5",
+    "scheduler.privacy.x_private_numbers__mutmut_100": "the card pattern takes at most 19 digits: 20 is never seen",
+    **{f"scheduler.privacy.x_private_numbers__mutmut_{n}": "a mobile's digits only feed its mask, whose first 3 "
+       "and last 4 characters are digits however the separators are removed" for n in (120, 121)},
     "scheduler.ledger.xǁLedgerǁevents__mutmut_2": "no ORDER BY: SQL promises no order, but the event table is "
                                                    "append-only and every backend reads it in insert order",
     **{f"scheduler.ledger.x__ensure_sqlite_folder__mutmut_{n}": "split at every '///' or take part 1: a "

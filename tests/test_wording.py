@@ -188,6 +188,41 @@ def test_an_unlabelled_number_shaped_like_an_id_is_a_warning_when_its_check_digi
     february_30 = next(n for n in (f"1101051949023012{d}0" for d in "0123456789") if not id_checksum_ok(n))
     assert private_numbers(f"编号 {february_30} 的材料") == []  # nobody was born on 30 February
     assert private_numbers("编号 990105194912310021 的材料") == []  # 99 is no province
+    april_31 = next(n for n in (f"1101051949043112{d}0" for d in "0123456789") if not id_checksum_ok(n))
+    assert private_numbers(f"编号 {april_31} 的材料") == []  # nor on 31 April
+
+
+def _bad_check_digit(first17: str) -> str:
+    return next(first17 + d for d in "0123456789" if not id_checksum_ok(first17 + d))
+
+
+def test_an_id_shaped_number_is_warned_for_births_from_1900_to_this_year():
+    from datetime import date
+
+    this_year = date.today().year
+    for year in (1900, this_year):
+        number = _bad_check_digit(f"110105{year}0101002")
+        [problem] = private_numbers(f"材料编号 {number} 已收到")
+        assert problem.severity == "warning", year
+        assert problem.message.endswith("如是证件号请打码（如 430621********1234）或删除；不是的话可忽略"), year
+    for year in (1899, this_year + 1):  # nobody alive was born then, or is yet to be
+        assert private_numbers(f"材料编号 {_bad_check_digit(f'110105{year}0101002')} 已收到") == [], year
+
+
+def test_a_labelled_id_with_a_wrong_check_digit_says_it_may_be_a_typo():
+    number = _bad_check_digit("11010519491231002")
+    [problem] = private_numbers(f"参保人身份证号：{number}，已备案")
+    assert "（校验位对不上，可能抄错了，但仍是某人的号码）" in problem.message
+    [right] = private_numbers("参保人身份证号：11010519491231002X，已备案")
+    assert "校验位" not in right.message
+
+
+def test_every_id_in_a_text_is_found_after_a_labelled_one():
+    second = next(n for n in (f"11010519500101001{c}" for c in "0123456789X") if id_checksum_ok(n))
+    found = private_numbers(f"参保人身份证号：11010519491231002X；其配偶 {second} 同时备案")
+    assert len(found) == 2 and "110105********002X" in found[0].message and second[-4:] in found[1].message
+
+
 def check_digit(body: str) -> str:
     """The Luhn check digit (ISO/IEC 7812-1), written independently of scheduler.privacy:
     from the right, every other digit of the body doubled, with the digit sum of the product."""
