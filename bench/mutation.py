@@ -118,17 +118,11 @@ EQUIVALENT = {
     "publishers.sanitize.xǁ_TreeBuilderǁhandle_endtag__mutmut_11": "nh3's output is well formed: the closing "
                                                                    "tag is always the top of the stack",
     "publishers.sanitize.xǁ_TreeBuilderǁhandle_starttag__mutmut_11": "nh3 writes every attribute with a value",
-    "scheduler.privacy.x_id_checksum_ok__mutmut_9": "zip() stops at the 17 weights either way",
     "scheduler.privacy.x_luhn_ok__mutmut_15": "-total is a multiple of 10 exactly when total is",
     "scheduler.privacy.x_private_numbers__mutmut_27": "two findings never touch: every pattern refuses a digit "
                                                       "right before and after it",
     "scheduler.privacy.x_private_numbers__mutmut_28": "two findings never touch: every pattern refuses a digit "
                                                       "right before and after it",
-    "scheduler.privacy.x_private_numbers__mutmut_58": "the card pattern never matches more than 19 digits",
-    "scheduler.privacy.x_private_numbers__mutmut_78": "a mobile's digits only feed its mask, whose first 3 and "
-                                                      "last 4 characters are digits either way",
-    "scheduler.privacy.x_private_numbers__mutmut_79": "a mobile's digits only feed its mask, whose first 3 and "
-                                                      "last 4 characters are digits either way",
     **{f"scheduler.privacy.x_id_checksum_ok__mutmut_{n}": "zip's strict check: the ID patterns give 18 "
        "characters, so the first 17 and the 17 weights always agree in length" for n in (7, 10, 12)},
     "scheduler.privacy.x__masked_id__mutmut_10": "the floor of the stars never applies: a masked number has "

@@ -212,7 +212,8 @@ def test_an_id_shaped_number_is_warned_for_births_from_1900_to_this_year():
 def test_a_labelled_id_with_a_wrong_check_digit_says_it_may_be_a_typo():
     number = _bad_check_digit("11010519491231002")
     [problem] = private_numbers(f"参保人身份证号：{number}，已备案")
-    assert "（校验位对不上，可能抄错了，但仍是某人的号码）" in problem.message
+    masked = f"{number[:6]}********{number[-4:]}"
+    assert f"{masked}（校验位对不上，可能抄错了，但仍是某人的号码），公开发布会泄露个人信息" in problem.message
     [right] = private_numbers("参保人身份证号：11010519491231002X，已备案")
     assert "校验位" not in right.message
 
