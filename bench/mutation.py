@@ -130,6 +130,19 @@ EQUIVALENT = {
     "scheduler.privacy.x_private_numbers__mutmut_100": "the card pattern takes at most 19 digits: 20 is never seen",
     **{f"scheduler.privacy.x_private_numbers__mutmut_{n}": "a mobile's digits only feed its mask, whose first 3 "
        "and last 4 characters are digits however the separators are removed" for n in (120, 121)},
+    # A shortcut or memo skipped: the slow path it stands in for gives the same answer.
+    **{f"scheduler.plan.{name}": "a memo skipped: each post's never-eligible reason is worked out again, "
+       "the same" for name in ("x__ineligible__mutmut_10", "x_choose__mutmut_28", "x_choose__mutmut_34",
+                               "x_forecast__mutmut_29", "x_forecast__mutmut_35")},
+    "scheduler.plan.x_choose__mutmut_54": "a caller asking for no reasons never reads them: None and () alike",
+    "scheduler.plan.x_choose_again__mutmut_5": "the contenders were all eligible, so none of them is published",
+    **{f"scheduler.signoff.{name}": "a shortcut skipped: resolving every post, which it stands in for, gives "
+       "the same answer" for name in ("x__where_scan_looks__mutmut_3", "x__where_scan_looks__mutmut_8",
+                                      "x__where_scan_looks__mutmut_9", "x__where_scan_looks__mutmut_15",
+                                      "x__where_scan_looks__mutmut_17", "x_resolve_post__mutmut_24")},
+    "scheduler.signoff.x__web__mutmut_4": "a memo skipped: the console's approvals are indexed again, the same",
+    **{f"scheduler.signoff.x_check_signoff__mutmut_{n}": "the records file is read again instead of reusing "
+       "what was read: the same records" for n in (4, 7)},
     "scheduler.ledger.xǁLedgerǁevents__mutmut_2": "no ORDER BY: SQL promises no order, but the event table is "
                                                    "append-only and every backend reads it in insert order",
     **{f"scheduler.ledger.x__ensure_sqlite_folder__mutmut_{n}": "split at every '///' or take part 1: a "

@@ -442,6 +442,8 @@ def test_choosing_again_after_posts_are_found_wrong_is_choosing_afresh(scenario,
 def test_forecast_never_publishes_twice(scenario, n):
     posts, published, rules, _ = scenario
     bundles = forecast(posts, published, TUE_FRI, SH, sh("2024-03-30 12:00"), n, rules)
+    for bundle in bundles:  # each post in each bundle, taken or with its reason (what `publish plan` lists)
+        assert sorted(map(id, [*bundle.items, *(o.post for o in bundle.left_out)])) == sorted(map(id, posts))
     chosen = [p.rel for b in bundles for p in b.items]
     assert len(bundles) == n and len(chosen) == len(set(chosen)) and not set(chosen) & published
     quick = forecast(posts, published, TUE_FRI, SH, sh("2024-03-30 12:00"), n, rules, reasons=False)

@@ -338,6 +338,10 @@ def test_a_console_approval_counts_at_once_without_the_file_and_an_edit_voids_it
     assert state.complete
     seen = signoff.with_ledger(config, ledger)
     assert signoff.names(read_post(path, config.content.dir, seen), seen) == ("张三、李四", "王五")
+    # A post nobody approved in the console, beside those that were: all its roles still missing.
+    signed.post("news/2024-03-31-other.md", "title: 另一篇\nstatus: ready\n", "正文。\n")
+    other = signoff.status(read_post(signed.content / "news/2024-03-31-other.md", config.content.dir, seen), seen)
+    assert other.approved == () and other.missing == ("初审", "复审", "终审")
 
     path.write_text(path.read_text(encoding="utf-8") + "改动。\n", encoding="utf-8")
     edited = signoff.status(read_post(path, config.content.dir, seen), seen)
