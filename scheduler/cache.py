@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -370,9 +370,7 @@ def stamp(config: Config) -> str:
     image, word lists; for a folder, the files directly in it — such as the
     sign-off records at the top of the content folder).
     """
-    from dataclasses import replace
-
-    # Console approvals are not in it: each post's results are keyed by its own (Cache._version).
+    # Console approvals are not in it: each post's results are keyed by its own (Cache.version).
     parts: list[Any] = [FORMAT, __version__, repr(replace(config, web_approvals=())), *_code_state()]
     parts.extend((str(path), _files_state(path)) for path in sorted(set(_paths(config))))
     return hashlib.sha256(repr(parts).encode()).hexdigest()

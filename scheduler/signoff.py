@@ -22,8 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .cache import ParsedFiles
-from .posts import ERROR, WARNING, Post, read_post, scan
+from .cache import ParsedFiles, approvals_of
+from .posts import ERROR, WARNING, Post, is_post, read_post, scan
 
 if TYPE_CHECKING:
     from .config import Config
@@ -155,10 +155,7 @@ def _web(config: Config, rel: str) -> tuple[Approval, ...]:
     web = config.web_approvals
     last = _web_index[0]
     if last[0] is not web:  # asked for every post in turn: indexed once per set of approvals
-        index: dict[str, tuple[Approval, ...]] = {}
-        for path, approval in web:
-            index[path] = (*index.get(path, ()), approval)
-        last = _web_index[0] = (web, index)
+        last = _web_index[0] = (web, approvals_of(config))
     return last[1].get(rel, ())
 
 
@@ -261,13 +258,6 @@ def describe(state: Status, config: Config) -> str:
 
 # --- recording ----------------------------------------------------------------
 
-def _where_scan_looks(parts: tuple[str, ...]) -> bool:
-    """True when ``scan`` finds a file at these real (link-free) path parts under the content folder:
-    one look instead of resolving every post.  False says nothing (a post may be a link to the file)."""
-    if not parts or not parts[-1].endswith(".md") or any(part.startswith(("_", ".")) for part in parts):
-        return False
-    return len(parts) > 1 or parts[0][:-3].lower() != "readme"
-
 def resolve_post(config: Config, given: str | Path, cwd: Path | None = None) -> Path:
     """The post a user named, relative to the current folder or to content/; SignoffError otherwise."""
     root = config.content.dir.resolve()
@@ -279,7 +269,8 @@ def resolve_post(config: Config, given: str | Path, cwd: Path | None = None) -> 
         raise SignoffError(f"{given} 不在内容仓库 {root} 之内，只能审核 content/ 里的文章")
     if not resolved.is_file():
         raise SignoffError(f"找不到文章 {given}")
-    if not (_where_scan_looks(resolved.relative_to(root).parts) or resolved in {p.resolve() for p in scan(root)}):
+    # Where it is, looked at once; resolving every post only when it may be a link to the file.
+    if not (is_post(root, resolved.relative_to(root).as_posix()) or resolved in {p.resolve() for p in scan(root)}):
         raise SignoffError(f"{given} 不是文章：文章是 content/<分类>/ 下的 .md 文件（以 _ 或 . 开头的文件夹不算）")
     return resolved
 
