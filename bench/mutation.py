@@ -136,10 +136,6 @@ EQUIVALENT = {
                                "x_forecast__mutmut_29", "x_forecast__mutmut_35")},
     "scheduler.plan.x_choose__mutmut_54": "a caller asking for no reasons never reads them: None and () alike",
     "scheduler.plan.x_choose_again__mutmut_5": "the contenders were all eligible, so none of them is published",
-    **{f"scheduler.signoff.{name}": "a shortcut skipped: resolving every post, which it stands in for, gives "
-       "the same answer" for name in ("x__where_scan_looks__mutmut_3", "x__where_scan_looks__mutmut_8",
-                                      "x__where_scan_looks__mutmut_9", "x__where_scan_looks__mutmut_15",
-                                      "x__where_scan_looks__mutmut_17", "x_resolve_post__mutmut_24")},
     "scheduler.signoff.x__web__mutmut_4": "a memo skipped: the console's approvals are indexed again, the same",
     **{f"scheduler.signoff.x_check_signoff__mutmut_{n}": "the records file is read again instead of reusing "
        "what was read: the same records" for n in (4, 7)},
