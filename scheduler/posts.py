@@ -433,16 +433,16 @@ def _parse_text(text: str, tz: ZoneInfo) -> datetime | None:
             return datetime(year, month, day, hour, minute, second, tzinfo=tz)
         except ValueError:
             pass  # 2024-02-30 08:00: the formats below say no the same way
+    if len(text) == 10:  # a bare date: too short for any of the formats with a time (12 characters at least)
+        try:
+            return datetime.combine(date.fromisoformat(text), time(), tzinfo=tz)
+        except ValueError:
+            return None
     for fmt in _FORMATS:
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=tz)
         except ValueError:
             pass
-    if len(text) == 10:
-        try:
-            return datetime.combine(date.fromisoformat(text), time(), tzinfo=tz)
-        except ValueError:
-            return None
     try:  # with an offset, as YAML timestamps are written: 2024-04-01T08:00:00+08:00
         moment = datetime.fromisoformat(text)
     except ValueError:

@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -115,6 +115,24 @@ def test_padded_dates_parse_as_strptime_parses_them(text):
     else:
         got = _parse_text(text, SH)
         assert got is None or got.utcoffset() is not None  # left to fromisoformat, as before
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(
+    st.tuples(st.sampled_from(["2024", "0001", "1999", "24"]), st.sampled_from(["-", "/", ""]),
+              st.sampled_from(["01", "02", "12", "13", "00", "1"]), st.sampled_from(["-", ""]),
+              st.sampled_from(["01", "29", "30", "31", "00", "9"]),
+              st.sampled_from(["", " ", "T", " 8", " 8:0", "T8:5", " 08:0"])).map("".join),
+    st.text(alphabet="0123456789-: T/", min_size=8, max_size=12)))
+def test_short_dates_parse_as_the_formats_then_the_bare_date_parse_them(text):
+    expected = strptime_way(text)
+    if expected == "other" and len(text) == 10:
+        try:
+            expected = datetime.combine(date.fromisoformat(text), time(), tzinfo=SH)
+        except ValueError:
+            expected = None
+    if expected != "other":
+        assert _parse_text(text, SH) == expected
 
 
 def test_every_character_the_field_rule_refuses_is_looked_at():
