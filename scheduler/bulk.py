@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .cache import Cache, collector_paused, dependencies, file_key, racy
 from .config import Config
@@ -56,7 +57,7 @@ def read_checked(config: Config, *, render: bool, cache: Cache | None = None, wo
         posts.append(post)
     if workers is None:
         workers = _cores() if len(todo) >= parallel_min else 1
-    done = _run(config, [t[1] for t in todo], render, workers, cache.enabled)
+    done = _in_processes(_read_and_check, config, [t[1] for t in todo], workers, render, cache.enabled)
     for (index, _, info), (post, read, ruled, deps) in zip(todo, done, strict=True):
         posts[index] = post
         if not cache.enabled:
@@ -69,56 +70,75 @@ def read_checked(config: Config, *, render: bool, cache: Cache | None = None, wo
     return posts  # type: ignore[return-value]
 
 
-def read_headers(config: Config, *, cache: Cache | None = None,
-                 files: Files | None = None) -> tuple[list[Post], BodyChecks]:
+def read_headers(config: Config, *, cache: Cache | None = None, files: Files | None = None,
+                 workers: int | None = None, parallel_min: int = PARALLEL_MIN) -> tuple[list[Post], BodyChecks]:
     """Every post with its front matter and header rules only (``check_header``), in ``scan`` order,
     and the means to run the body rules on the few posts that need them (what choosing a bundle asks).
 
     A post passed through the returned ``BodyChecks`` ends with exactly the problems
-    ``read_checked(render=False)`` gives it.  Always one process: reading headers is
-    cheaper than starting another.  ``files``: as for ``read_checked``.
+    ``read_checked(render=False)`` gives it.  ``files``, ``workers`` and ``parallel_min``:
+    as for ``read_checked`` (a first run over thousands of posts reads them on every core).
     """
-    from .checks import check_header
-
     cache = cache or Cache.disabled()
-    root = config.content.dir
     now = time.time()
-    folders: dict[Path, bool] = {}
     records = signoff_records(config)
-    posts: list[Post] = []
+    posts: list[Post | None] = []
+    todo: list[tuple[int, Path, str, os.stat_result | None]] = []
     read: dict[int, int] = {}
     with collector_paused():
-        for path, rel, info in stat_files(root) if files is None else files:
-            posts.append(_header_post(config, cache, path, rel, info, now, folders, records, read, check_header))
-    return posts, BodyChecks(config, cache, read)
+        for path, rel, info in stat_files(config.content.dir) if files is None else files:
+            post = cache.post(path, rel, file_key(info)) if info is not None and cache.enabled else None
+            if post is None:
+                todo.append((len(posts), path, rel, info))
+            else:
+                cache.keep_post(rel)
+                _cached_header(config, cache, post, records, read)
+            posts.append(post)
+        if workers is None:
+            workers = _cores() if len(todo) >= parallel_min else 1
+        fresh = _in_processes(_read_headers, config, [(path, rel) for _, path, rel, _ in todo], workers, records)
+        for (index, _, _, info), (post, count) in zip(todo, fresh, strict=True):
+            posts[index] = post
+            if post.parsed:
+                read[id(post)] = count
+                cache.keep_check(post.rel, post.sha256)  # still this post's results, for the next full check
+            if cache.enabled and info is not None and not racy(info, now):
+                cache.put_post(post, file_key(info), count)
+                if post.parsed:
+                    cache.put_header(post.rel, post.sha256, post.problems[count:])
+    return posts, BodyChecks(config, cache, read)  # type: ignore[return-value]
 
 
-def _header_post(config: Config, cache: Cache, path: Path, rel: str, info: os.stat_result | None, now: float,
-                 folders: dict[Path, bool], records: dict | None, read: dict[int, int],
-                 check_header: Callable[..., None]) -> Post:
-    """One post of ``read_headers``: from the cache, else read; with its header rules."""
-    root = config.content.dir
-    post = cache.post(path, rel, file_key(info)) if info is not None and cache.enabled else None
-    fresh = post is None
-    if post is None:
-        post = read_post(path, root, config, folders, rel)
-    else:
-        cache.keep_post(rel)
+def _cached_header(config: Config, cache: Cache, post: Post, records: dict | None, read: dict[int, int]) -> None:
+    """A post from the cache, with its header rules (stored too when they ran on this version)."""
+    if not post.parsed:
+        return
     count = len(post.problems)
-    keep = cache.enabled and info is not None and not racy(info, now)
-    if post.parsed:
-        cache.keep_check(post.rel, post.sha256)  # still this post's results, for the next full check
-        read[id(post)] = count
-        stored = None if fresh else cache.header(rel, post.sha256)
-        if stored is not None:  # the cached post carries what the rules filled in (审核/签发) too
-            post.problems.extend(stored)
-        else:
-            check_header(post, config, records)  # fills 审核/签发 from the records: stored so, as read_checked does
-            if keep:
-                cache.put_header(rel, post.sha256, post.problems[count:])
-    if fresh and keep and info is not None:
-        cache.put_post(post, file_key(info), count)
-    return post
+    cache.keep_check(post.rel, post.sha256)
+    read[id(post)] = count
+    stored = cache.header(post.rel, post.sha256)
+    if stored is not None:  # the cached post carries what the rules filled in (审核/签发) too
+        post.problems.extend(stored)
+        return
+    from .checks import check_header
+
+    check_header(post, config, records)  # fills 审核/签发 from the records: stored so, as read_checked does
+    cache.put_header(post.rel, post.sha256, post.problems[count:])
+
+
+def _read_headers(config: Config, files: list[tuple[Path, str]], records: dict | None) -> list[tuple[Post, int]]:
+    """(post, how many of its problems came from reading) for each file, read with its header rules."""
+    from .checks import check_header
+
+    root = config.content.dir
+    folders: dict[Path, bool] = {}
+    out = []
+    for path, rel in files:
+        post = read_post(path, root, config, folders, rel)
+        count = len(post.problems)
+        check_header(post, config, records)
+        out.append((post, count))
+    return out
 
 
 class BodyChecks:
@@ -186,19 +206,23 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _run(config: Config, paths: list[Path], render: bool, workers: int, deps: bool) -> list[tuple]:
-    if workers <= 1 or len(paths) < 2:
-        return _read_and_check(config, paths, render, deps)
-    from concurrent.futures import ProcessPoolExecutor  # here: a dry run never starts a process
+def _in_processes(function: Callable[..., list[tuple]], config: Config, items: list, workers: int,
+                  *args: Any) -> list[tuple]:
+    """``function(config, items, *args)``: a list of tuples, a post first in each.  With more than
+    one worker, the items are cut into chunks that many processes work on, and the posts come
+    back without their bodies (read again by whoever needs one)."""
+    if workers <= 1 or len(items) < 2:
+        return function(config, items, *args)
+    from concurrent.futures import ProcessPoolExecutor  # here: a warm run never starts a process
 
     # Imported before the pool starts, so forked workers inherit them instead of each importing.
     from . import articles, checks  # noqa: F401
 
-    size = max(1, -(-len(paths) // (workers * _CHUNKS_PER_WORKER)))
-    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    size = max(1, -(-len(items) // (workers * _CHUNKS_PER_WORKER)))
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
     n = len(chunks)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(_worker_chunk, [config] * n, chunks, [render] * n, [deps] * n)
+        results = pool.map(_worker_chunk, [function] * n, [config] * n, chunks, *([arg] * n for arg in args))
         return [item for chunk in results for item in chunk]
 
 
@@ -237,8 +261,8 @@ def _read_and_check_all(config: Config, paths: list[Path], render: bool, want_de
     return out
 
 
-def _worker_chunk(config: Config, paths: list[Path], render: bool, deps: bool) -> list[tuple]:
-    out = _read_and_check(config, paths, render, deps)
+def _worker_chunk(function: Callable[..., list[tuple]], config: Config, items: list, *args: Any) -> list[tuple]:
+    out = function(config, items, *args)
     for post, *_ in out:
         if post.parsed:
             post.body = None  # not sent back: read again by whoever needs it
