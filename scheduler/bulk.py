@@ -200,6 +200,11 @@ def _from_cache(cache: Cache, path: Path, rel: str, info: os.stat_result, root: 
 
 
 def _cores() -> int:
+    """How many processes a big first read uses: ``TUIWEN_JOBS`` when it is a number (as
+    ``publish check --jobs`` takes it), else every core this process may run on."""
+    jobs = os.environ.get("TUIWEN_JOBS", "").strip()
+    if jobs.isdigit() and int(jobs) >= 1:
+        return min(int(jobs), 64)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux

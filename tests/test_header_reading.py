@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -251,3 +252,24 @@ def test_choosing_on_headers_takes_the_bundle_full_checks_take(posts, max_articl
             assert all(p.problems == problems[p.rel] for p in got.items)
         looked_at = [p for p in headers if re.search("正文", "".join(x.message for x in p.problems))]
         assert all(p.rel in problems for p in looked_at)
+
+
+def test_tuiwen_jobs_1_keeps_a_first_dry_run_in_one_process(repo, monkeypatch):
+    """A bureau machine may give a process one core: TUIWEN_JOBS=1 (as for `publish check`) means no other."""
+    import concurrent.futures
+
+    from scheduler.bulk import read_headers
+
+    for i in range(4):
+        repo.post(f"news/p{i}.md")
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setenv("TUIWEN_JOBS", "1")
+    posts, _ = read_headers(repo.config, parallel_min=1)
+    assert [p.rel for p in posts] == [f"news/p{i}.md" for i in range(4)]
+    monkeypatch.setenv("TUIWEN_JOBS", "2")
+    with pytest.raises(AssertionError, match="pool was started"):
+        read_headers(repo.config, parallel_min=1)
