@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # annotations only: the settings load word rules, which use t
 
 log = logging.getLogger(__name__)
 
-FORMAT = 3  # bump when the layout of the file or of Post changes
+FORMAT = 4  # bump when the layout of the file or of Post changes
 RACY_SECONDS = 2.0
 _PACKAGES = ("scheduler", "publishers")
 # Every target a post may name a file with, in one pass and generously (code blocks and
@@ -125,12 +125,16 @@ class Cache:
         # Results are keyed by post version: (rel, sha256, the console approvals the post has).
         self.checks: dict[tuple, CheckEntry] = {}
         self.headers: dict[tuple, tuple[Problem, ...]] = {}  # what the header rules said
+        # The pages of the posts a dry run chose last (deps, page, problems): the next dry run of an
+        # unchanged repository shows the same bundle, and need not render it again.
+        self.pages: dict[tuple, tuple[tuple, Any, tuple]] = {}
         self.web: dict[str, tuple] = {}  # rel → its approvals given in the web console (see approvals_of)
         self._dirty = False
         self._states: dict[tuple[str, str], tuple] = {}  # image states, once per run
         self._seen_posts: set[str] = set()
         self._seen_checks: set[tuple] = set()
         self._seen_headers: set[tuple] = set()
+        self._seen_pages: set[tuple] = set()
         self._load()
 
     @classmethod
@@ -172,6 +176,7 @@ class Cache:
         self._seen_posts = set()
         self._seen_checks = set()
         self._seen_headers = set()
+        self._seen_pages = set()
 
     @classmethod
     def disabled(cls) -> Cache:
@@ -222,9 +227,8 @@ class Cache:
         entry = self.checks.get(key)
         if entry is None or (rendered and entry.rendered is None):
             return None
-        for base, ref, state in entry.deps:
-            if self.image_state(root, base, ref) != state:
-                return None
+        if not self._unchanged(root, entry.deps):
+            return None
         self._seen_checks.add(key)
         return entry
 
@@ -254,6 +258,24 @@ class Cache:
         self.headers[key] = tuple(problems)
         self._seen_headers.add(key)
         self._dirty = True
+
+    def page(self, post: Post, root: Path) -> tuple[Any, tuple] | None:
+        """The stored (page, problems) of this post version, if its images are unchanged."""
+        key = self.version(post.rel, post.sha256)
+        entry = self.pages.get(key)
+        if entry is None or not self._unchanged(root, entry[0]):
+            return None
+        self._seen_pages.add(key)
+        return entry[1], entry[2]
+
+    def put_page(self, post: Post, deps: tuple, page: Any, problems: tuple) -> None:
+        key = self.version(post.rel, post.sha256)
+        self.pages[key] = (deps, page, problems)
+        self._seen_pages.add(key)
+        self._dirty = True
+
+    def _unchanged(self, root: Path, deps: tuple) -> bool:
+        return all(self.image_state(root, base, ref) == state for base, ref, state in deps)
 
     def version(self, rel: str, sha256: str) -> tuple:
         """What the rules' results for a post depend on besides the stamp: its content, and the
@@ -288,19 +310,23 @@ class Cache:
         if not isinstance(data, dict) or data.get("stamp") != self.stamp:
             return
         self.posts, self.checks, self.headers = data["posts"], data["checks"], data["headers"]
+        self.pages = data["pages"]
 
     def save(self) -> None:
         """Write what this run saw (entries of vanished posts are dropped); quietly skip on any error."""
         if self.path is None:
             return
+        # A run that rendered nothing (a check) keeps the last dry run's pages of posts still there.
+        seen_pages = self._seen_pages or {key for key in self.pages if key[0] in self._seen_posts}
         if (not self._dirty and len(self._seen_posts) == len(self.posts) and len(self._seen_checks) == len(self.checks)
-                and len(self._seen_headers) == len(self.headers)):
+                and len(self._seen_headers) == len(self.headers) and len(seen_pages) == len(self.pages)):
             return
         data = {
             "stamp": self.stamp,
             "posts": {rel: entry for rel, entry in self.posts.items() if rel in self._seen_posts},
             "checks": {key: entry for key, entry in self.checks.items() if key in self._seen_checks},
             "headers": {key: entry for key, entry in self.headers.items() if key in self._seen_headers},
+            "pages": {key: entry for key, entry in self.pages.items() if key in seen_pages},
         }
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -117,7 +117,7 @@ def _published_sqlite(url: str, account: str) -> Published | None:
 
 
 def choose_rendered(config: Config, posts: list[Post], published: Published, slot: datetime,
-                    body_checks: Callable[[Post], None] | None = None):
+                    body_checks: Callable[[Post], None] | None = None, cache: Cache | None = None):
     """choose(), then render the chosen; a post WeChat would refuse is dropped and the choice redone.
 
     With ``body_checks``, the posts carry their header rules only: the body rules run on each
@@ -125,6 +125,7 @@ def choose_rendered(config: Config, posts: list[Post], published: Published, slo
     bundle is the one fully checked posts give: a post is only ever taken while nothing ranked
     above it could be, so posts never taken cannot change what is taken.  Only the reasons given
     for posts left out differ: one never looked at may be "bundle full" rather than "has errors".
+    ``cache``: the pages of the last dry run, reused for a post whose version and images are unchanged.
     """
     rules = rules_from_config(config)
     look = theme(config)
@@ -139,15 +140,36 @@ def choose_rendered(config: Config, posts: list[Post], published: Published, slo
         for post in bundle.items:
             if id(post) in pages:
                 continue
-            result = pages[id(post)] = render_post(post, config, look)
-            for message in content_problems(result):
-                post.report(post.body_line, ERROR, message)
-                rejected = True
-            for line, message in image_problems(post, result, config.content.dir):  # damaged pictures
+            pages[id(post)], problems = _page(post, config, look, cache)
+            for line, message in problems:
                 post.report(line, ERROR, message)
                 rejected = True
         if not rejected:
             return bundle, [pages[id(post)] for post in bundle.items]
+
+
+def _page(post: Post, config: Config, look, cache: Cache | None) -> tuple[Rendered, tuple[tuple[int, str], ...]]:
+    """The post rendered, with (line, message) for what WeChat would refuse in it or its pictures."""
+    from .cache import dependencies
+
+    root = config.content.dir
+    if cache is None or not cache.enabled:
+        return _rendered(post, config, look)
+    stored = cache.page(post, root)
+    if stored is not None:
+        return stored
+    deps = dependencies(cache, post, root)
+    page = _rendered(post, config, look)
+    if deps is not None:  # None: an image changed a moment ago, and may change again unseen
+        cache.put_page(post, deps, *page)
+    return page
+
+
+def _rendered(post: Post, config: Config, look) -> tuple[Rendered, tuple[tuple[int, str], ...]]:
+    result = render_post(post, config, look)
+    problems = [(post.body_line, message) for message in content_problems(result)]
+    problems += image_problems(post, result, config.content.dir)  # damaged pictures
+    return result, tuple(problems)
 
 
 def _body_checked(bundle: Bundle, body_checks: Callable[[Post], None]) -> bool:
@@ -170,7 +192,7 @@ def dry_run(config: Config, at: datetime, out: Path | None, cache: Cache | None 
 
     posts, body_checks = read_headers(config, cache=cache, files=files)
     slot, state = target_slot(config, at)
-    bundle, rendered = choose_rendered(config, posts, read_published(config), slot, body_checks)
+    bundle, rendered = choose_rendered(config, posts, read_published(config), slot, body_checks, cache)
     body_checks.save()
     result = DryRun(slot, state, bundle)
     for post, page in zip(bundle.items, rendered, strict=True):

@@ -9,41 +9,50 @@ through aliases (``&a [*b, *b, …]``) is refused before anything walks it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-try:  # the C loader is ~10x faster; fall back where libyaml is missing
-    from yaml import CSafeLoader as _Base
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Base  # type: ignore[assignment]  # the same loader, in pure Python
+if TYPE_CHECKING:
+    import yaml
 
 MAX_NODES = 5000  # a real header has a dozen scalars; aliases can make billions out of a few lines
 
 
-class _Loader(_Base):
-    """The safe loader, with dates, bad numbers and binary kept as the text written."""
+@functools.cache
+def _yaml():
+    """PyYAML and the loader, imported on first use: a run whose posts all come from the cache
+    reads no header, and importing PyYAML costs a tenth of such a run."""
+    import yaml
+
+    try:  # the C loader is ~10x faster; fall back where libyaml is missing
+        from yaml import CSafeLoader as base
+    except ImportError:  # pragma: no cover
+        from yaml import SafeLoader as base  # type: ignore[assignment]  # the same loader, in pure Python
+
+    class Loader(base):
+        """The safe loader, with dates, bad numbers and binary kept as the text written."""
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
+    Loader.add_constructor("tag:yaml.org,2002:binary", _as_text)
+    Loader.add_constructor("tag:yaml.org,2002:int", _or_text(base.construct_yaml_int))
+    Loader.add_constructor("tag:yaml.org,2002:float", _or_text(base.construct_yaml_float))
+    return yaml, Loader, yaml.resolver.Resolver.yaml_implicit_resolvers
 
 
-def _as_text(loader: _Loader, node: yaml.ScalarNode) -> Any:
+def _as_text(loader: Any, node: yaml.ScalarNode) -> Any:
     return loader.construct_scalar(node)
 
 
 def _or_text(construct):
-    def build(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    def build(loader: Any, node: yaml.ScalarNode) -> Any:
         try:
             return construct(loader, node)
         except (ValueError, TypeError, OverflowError):
             return loader.construct_scalar(node)
     return build
 
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _as_text)
-_Loader.add_constructor("tag:yaml.org,2002:binary", _as_text)
-_Loader.add_constructor("tag:yaml.org,2002:int", _or_text(_Base.construct_yaml_int))
-_Loader.add_constructor("tag:yaml.org,2002:float", _or_text(_Base.construct_yaml_float))
 
 # PyYAML's English problems → what an editor should know (the first that matches).
 _REASONS = (
@@ -87,7 +96,6 @@ _SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
 _NOT_SIMPLE = re.compile("[^\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _DECIMAL = re.compile(r"0|-?[1-9][0-9]*")
-_RESOLVERS = yaml.resolver.Resolver.yaml_implicit_resolvers
 _TEXT_TAGS = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp")  # timestamps stay text here
 
 
@@ -134,7 +142,7 @@ def _key_tag(key: str) -> str:
 
 def _tag(text: str) -> str:
     """The tag YAML's implicit resolvers give a plain scalar (as the loader's resolver does)."""
-    for tag, pattern in _RESOLVERS.get(text[0], ()):
+    for tag, pattern in _yaml()[2].get(text[0], ()):
         if pattern.match(text):
             return tag
     return _TEXT_TAGS[0]
@@ -142,8 +150,9 @@ def _tag(text: str) -> str:
 
 def load_yaml(source: str) -> tuple[Any, tuple[int, str] | None]:
     """``load_front_matter`` through the YAML loader, for any header."""
+    yaml, loader, _ = _yaml()
     try:
-        value = yaml.load(source, Loader=_Loader)
+        value = yaml.load(source, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         colon = _full_width_colon(source)
         if colon is not None:  # the parser stumbles a line later; the line to fix is this one
@@ -192,17 +201,18 @@ def _reason(exc: yaml.MarkedYAMLError, source: str, line: int) -> str:
     for english, chinese in _REASONS:
         if english in text:
             return chinese
-    if isinstance(exc, yaml.constructor.ConstructorError):
+    if isinstance(exc, _yaml()[0].constructor.ConstructorError):
         return _TAGGED
     return "无法解析" + _HINT
 
 
 def _failing_line(source: str) -> int:
     """The first line that fails to load on its own (for errors PyYAML gives no position for)."""
+    yaml, loader, _ = _yaml()
     lines = source.split("\n")
     for index, line in enumerate(lines):
         try:
-            yaml.load(line, Loader=_Loader)
+            yaml.load(line, Loader=loader)
         except Exception:  # noqa: BLE001 - the same failures as above, one line at a time
             return index + 1
     return 1

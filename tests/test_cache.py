@@ -281,3 +281,70 @@ def test_an_approval_given_in_the_console_rechecks_only_the_post_it_approves(rep
     approved = next(p for p in cached.posts if p.rel == rels[1])
     assert (approved.reviewed_by, approved.approved_by) == ("张三、李四", "王五")
     ledger.close()
+
+
+def preview_files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def counting_renders(monkeypatch) -> list[str]:
+    from scheduler import dryrun
+
+    renders: list[str] = []
+    real = dryrun.render_post
+
+    def render(post, *more):
+        renders.append(post.rel)
+        return real(post, *more)
+
+    monkeypatch.setattr(dryrun, "render_post", render)
+    return renders
+
+
+def test_a_dry_run_shows_the_same_preview_whether_its_pages_come_from_the_cache_or_not(sample, tmp_path, monkeypatch):
+    from scheduler.dryrun import dry_run
+    from scheduler.posts import parse_when
+
+    config = sample.config
+    at = parse_when("2024-04-02 09:00", config.account.tz)
+    renders = counting_renders(monkeypatch)
+    plain = dry_run(config, at, tmp_path / "plain")
+    assert renders, "the sample should give the dry run something to render"
+    dry_run(config, at, tmp_path / "cold", cache=Cache.for_config(config))
+    renders.clear()
+    warm = dry_run(config, at, tmp_path / "warm", cache=Cache.for_config(config))
+    assert renders == []  # nothing changed: the last dry run's pages
+    assert preview_files(tmp_path / "plain") == preview_files(tmp_path / "cold") == preview_files(tmp_path / "warm")
+    assert [p.rel for p in plain.bundle.items] == [p.rel for p in warm.bundle.items]
+    check_repository(config, cache=Cache.for_config(config))  # a check in between keeps the pages
+    dry_run(config, at, tmp_path / "again", cache=Cache.for_config(config))
+    assert renders == []
+
+
+def test_a_changed_or_damaged_picture_renders_its_post_again(repo, tmp_path, monkeypatch):
+    from scheduler.dryrun import dry_run
+    from scheduler.posts import parse_when
+
+    repo.image("news/images/a.jpg", size=(40, 30))
+    post = repo.post("news/a.md", body="正文。\n\n![现场](images/a.jpg)\n")
+    repo.post("news/b.md", body="没有图片的一篇。\n")
+    age_tree(repo.content)
+    config = repo.config
+    at = parse_when("2024-04-02 09:00", config.account.tz)
+    renders = counting_renders(monkeypatch)
+    first = dry_run(config, at, tmp_path / "first", cache=Cache.for_config(config))
+    assert sorted(renders) == ["news/a.md", "news/b.md"]
+    renders.clear()
+    image = repo.image("news/images/a.jpg", size=(60, 30))  # another picture under the same name
+    age(image)
+    second = dry_run(config, at, tmp_path / "second", cache=Cache.for_config(config))
+    assert renders == ["news/a.md"]
+    assert preview_files(tmp_path / "second") == preview_files(dry_run(config, at, tmp_path / "plain").index.parent)
+    assert preview_files(tmp_path / "second") != preview_files(tmp_path / "first")
+    assert [p.rel for p in second.bundle.items] == [p.rel for p in first.bundle.items]
+    age(repo.raw("news/images/a.jpg", b"\xff\xd8\xff\xe0 damaged"))
+    for _ in range(2):  # found when rendered, and again from the cache
+        third = dry_run(config, at, None, cache=Cache.for_config(config))
+        assert [p.rel for p in third.bundle.items] == ["news/b.md"]
+        [problem] = [p for p in third.bundle.left_out if p.post.rel == post.relative_to(repo.content).as_posix()]
+        assert problem.reason_code == "invalid"
