@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from markdown.preprocessors import Preprocessor
+
+from .rendered import Note
 
 IDEOGRAPHIC_SPACE = "\u3000"
 _MAX_QUOTE_DEPTH = 8  # deeper quotes are left as written
@@ -68,17 +69,6 @@ _OWN_LINE = re.compile(
 _NO_SPACE_ITEM = re.compile(r"(?:[0-9]{1,2}\.(?=[^0-9\s.])|-(?=[\u2e80-\u9fff\uff00-\uffef“‘《（]))")
 _GOES_ON = ("，", ",", "、")  # an item ending so continues on the next line
 _TEXT, _ITEM_LINE, _OWN, _HEAD, _TABLE, _QUOTED, _RULE, _CODE, _HTML = range(9)
-
-
-@dataclass(frozen=True)
-class Note:
-    """Where the source could be read two ways, and the reading tuiwen chose (in Chinese, for the editor)."""
-
-    line: int  # 1-based, in the body as given to the renderer
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class EditorLines(Preprocessor):

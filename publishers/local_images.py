@@ -9,25 +9,13 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from .assets import WECHAT_IMAGE_HOSTS, UnsafePath, resolve_local, sniff_image
 from .elements import clean_text, url_parts
-from .sanitize import Removal, snippet
-
-PLACEHOLDER_PREFIX = "tuiwen-image:"
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """A local image to upload; its ``placeholder`` stands in the HTML until ``replace_images``."""
-
-    placeholder: str
-    path: Path
-    sha256: str
-    alt: str = ""
+from .rendered import PLACEHOLDER_PREFIX, ImageRef, Removal
+from .sanitize import snippet
 
 
 class LocalImages:

@@ -16,7 +16,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .base import DraftArticle
-from .render import Rendered, replace_images
+from .rendered import Rendered, replace_images
 
 
 @dataclass(frozen=True)

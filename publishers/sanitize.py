@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from html import unescape
 from html.parser import HTMLParser
 from typing import Any
@@ -20,6 +19,8 @@ from xml.etree.ElementTree import Element, SubElement
 
 import css_inline
 import nh3
+
+from .rendered import Removal
 
 # Tags raw HTML may keep: the ones the WeChat editor shows and the renderer styles.
 ALLOWED_TAGS = frozenset(
@@ -98,18 +99,6 @@ _clean_template = _cleaner(
 )
 _inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 _STYLE_BLOCK = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Removal:
-    """One thing the renderer left out, for ``publish check`` to show the editor."""
-
-    kind: str  # the removed tag ("script", "iframe" …) or "event", "url", "class", "id", "image" …
-    snippet: str  # what it was, shortened
-    message: str  # in Chinese, for the editor
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def snippet(text: str, limit: int = _SNIPPET) -> str:

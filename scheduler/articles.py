@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from publishers.base import Article
-from publishers.render import Rendered, Theme, render
+from publishers.rendered import Rendered, Theme
 
 from . import signoff
 from .config import Config
@@ -87,6 +87,8 @@ def choose_cover(post: Post, rendered: Rendered, config: Config) -> Cover:
 
 
 def render_post(post: Post, config: Config, look: Theme | None = None) -> Rendered:
+    from publishers.render import render  # here: a dry run whose pages are cached never loads the renderer
+
     article = to_article(post, config)
     if post.cover:
         article = _with_cover(article, post)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from publishers.assets import UnsafePath, find_image_refs, is_remote, is_wechat_image, resolve_local, sniff_image
 from publishers.limits import AUTHOR_MAX, BODY_IMAGE_MAX_BYTES, DIGEST_MAX, SOURCE_URL_MAX_BYTES, TITLE_MAX, wechat_len
-from publishers.render import Theme, content_problems
+from publishers.rendered import Theme, content_problems
 
 from .articles import render_post
 from .config import Config

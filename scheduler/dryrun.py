@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from publishers.base import DraftArticle
 from publishers.preview import PreviewArticle, write_preview
-from publishers.render import Rendered, content_problems
+from publishers.rendered import Rendered, content_problems
 
 from .articles import Cover, choose_cover, render_post, theme
 from .checks import image_problems

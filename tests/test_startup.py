@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
+from scheduler.cache import RACY_SECONDS
 from tests.conftest import REPO_ROOT
 
 
@@ -21,6 +23,21 @@ def loaded_after(code: str) -> set[str]:
 def test_help_dry_run_and_check_do_not_load_the_ledger_libraries():
     modules = loaded_after("import scheduler.cli, scheduler.commands, scheduler.dryrun, scheduler.checks, scheduler.bulk")
     assert "sqlalchemy" not in modules and "alembic" not in modules and "wechatpy" not in modules
+
+
+def test_a_dry_run_of_an_unchanged_repository_loads_neither_the_renderer_nor_yaml(repo):
+    """Its posts and pages come from the cache: the Markdown stack and PyYAML are a tenth of such a run."""
+    repo.post("news/a.md", body="正文。\n")
+    run = ("from click.testing import CliRunner\nfrom scheduler.cli import main\n"
+           f"result = CliRunner().invoke(main, ['--config', {str(repo.config_path)!r}, '--dry-run', "
+           "'--at', '2024-04-02 09:00', '--out', " + repr(str(repo.root / "preview")) + "])\n"
+           "assert result.exit_code == 0, result.output")
+    first = loaded_after(run)
+    assert {"publishers.render", "markdown", "yaml"} <= first  # the first run reads and renders
+    time.sleep(RACY_SECONDS + 0.1)  # a file changed within this window is not cached (its ctime cannot be set)
+    loaded_after(run)  # now cached
+    again = loaded_after(run)
+    assert not {"publishers.render", "markdown", "nh3", "css_inline", "yaml"} & again
 
 
 def test_status_does_not_load_the_renderer_or_wechatpy():
