@@ -755,3 +755,67 @@ def test_an_error_without_its_message_is_still_explained(fake, wx):
         draft(wx)
     assert raised.value.code == 99999
     assert raised.value.message == describe(99999, "")
+
+
+def test_a_retry_is_logged_with_what_failed_and_when_it_is_tried_again(fake, wx, sleeps, caplog):
+    """The daemon's log is where an operator sees a flaky network: which call, why, and the count."""
+    fake.inject("media/uploadimg", "busy")
+    fake.inject("draft/get", "http500")
+    with caplog.at_level(logging.DEBUG, logger="publishers.wechat"):
+        wx.upload_image(image("PNG"), "b.png")
+        wx.draft_exists(draft(wx))
+    assert "微信接口 media/uploadimg 暂时失败（busy），1 秒后重试（第 1 次，共 4 次）" in caplog.messages
+    assert "微信接口 draft/get 暂时失败（http5xx），1 秒后重试（第 1 次，共 4 次）" in caplog.messages
+    assert "POST draft/get: http5xx 500 (attempt 1)" in caplog.messages  # the status, when there is no errcode
+    assert "POST media/uploadimg: busy -1 (attempt 1)" in caplog.messages
+
+
+def test_a_connection_that_never_opened_sent_nothing(fake, wx, sleeps, monkeypatch):
+    """A connect timeout comes before a byte of the request: even a mass send is known not to have gone
+    (a plain failure to try again), never an unknown outcome that waits to be confirmed."""
+    import requests
+
+    media_id = draft(wx)
+
+    def no_connection(*args, **kwargs):
+        raise requests.exceptions.ConnectTimeout("connect timed out")
+
+    monkeypatch.setattr(wx.client._http, "request", no_connection)
+    with pytest.raises(PublishError) as raised:
+        wx.mass_send(media_id, "k1")
+    assert type(raised.value) is PublishError and raised.value.retryable
+    assert "无法连接微信接口" in str(raised.value)
+    with pytest.raises(PublishError) as raised:
+        wx.draft_exists(media_id)  # a safe call is tried again first
+    assert "无法连接微信接口" in str(raised.value) and "已尝试 4 次" in str(raised.value) and sleeps == [1, 2, 4]
+
+
+def test_a_publish_answer_without_msg_data_id_records_none(fake, wx):
+    """Older answers of freepublish/submit carry only publish_id; comments then have no article to ask about."""
+    media_id = draft(wx)
+    fake.inject("freepublish/submit", {"errcode": 0, "errmsg": "ok", "publish_id": "100000777"})
+    submitted = wx.submit(media_id)
+    assert submitted.publish_id == "100000777" and submitted.msg_data_id == ""
+
+
+def test_datacube_is_asked_beside_cgi_bin_not_under_it(fake, wx):
+    """WeChat's 数据统计 lives at /datacube/…, the rest at /cgi-bin/…: the fake answers each at its own path."""
+    answer = wx.client.datacube.getarticletotaldetail("2025-12-30")  # the fake's clock: 2026-01-01
+    assert answer.get("errcode", 0) == 0
+    assert [c.endpoint for c in fake.calls if "getarticletotaldetail" in c.endpoint] == ["datacube/getarticletotaldetail"]
+
+
+def test_a_log_record_the_filter_cannot_read_still_reaches_the_handlers():
+    """The token filter must not swallow a malformed log call: logging itself reports it."""
+    logger = logging.getLogger("publishers.wechat")
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    logger.propagate = False  # the test run's own handlers would fail the test on the bad call
+    try:
+        logger.warning("%s and %s", "only one")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    assert [r.msg for r in seen] == ["%s and %s"]
