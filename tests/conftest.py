@@ -233,9 +233,14 @@ def cli_at(at, *args: str) -> list[str]:
     return [sys.executable, "-c", FROZEN_CLI, at.isoformat(), *args]
 
 
+def wechat_env(fake, **more: str) -> dict[str, str]:
+    """This process's environment with ``fake``'s credentials (and ``more``): for a real `publish` process."""
+    return {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret, **more}
+
+
 def start_publish(site, fake, *args: str) -> subprocess.Popen:
     """A real `publish` process on ``site`` against ``fake``, its output (stderr too) piped."""
-    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
+    env = wechat_env(fake)
     return subprocess.Popen([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), *args],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

@@ -3,7 +3,6 @@ plus `publish plan` / `status` and a real daemon process stopped by SIGTERM."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -15,7 +14,7 @@ import time_machine
 from scheduler import ledger as L
 from scheduler.daemon import Daemon
 from scheduler.ledger import Ledger
-from tests.conftest import cli_at, run_together, wait_until
+from tests.conftest import cli_at, run_together, wait_until, wechat_env
 from tests.test_release import EXPECTED_TITLES, releaser_for
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -228,8 +227,7 @@ def _three_posts(site, posts: int = 3) -> None:
 def _start_daemon(site, fake, at: datetime, **environ: str) -> subprocess.Popen:
     """A real `publish daemon` process on the shipped slots, its clock starting at ``at``."""
     # PYTHONFAULTHANDLER: should it ever fail to stop, SIGABRT prints where each of its threads is.
-    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret, "PYTHONFAULTHANDLER": "1",
-           **environ}
+    env = wechat_env(fake, PYTHONFAULTHANDLER="1", **environ)
     return subprocess.Popen(cli_at(at, "daemon", "--config", str(site.config_path)),
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 

@@ -9,7 +9,6 @@ searched for the AppSecret and for every access token the fake issued.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from sqlalchemy import MetaData, create_engine, select
 
 from scheduler.ledger import Ledger
 from scheduler.runtime import SealedTokenStorage
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, wechat_env
 
 DEBUG_PUBLISH = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, "
                  "format='%(levelname)s %(name)s: %(message)s'); "
@@ -27,7 +26,7 @@ DEBUG_PUBLISH = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, 
 
 
 def run_publish(site, fake, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
+    env = wechat_env(fake)
     return subprocess.run([sys.executable, "-c", DEBUG_PUBLISH, "--config", str(site.config_path), *args],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
 

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from scheduler import ledger as L
 from scheduler.ledger import Ledger
-from tests.conftest import REPO_ROOT, SERVER_URLS, reset_database, server_url, start_publish, wait_until
+from tests.conftest import REPO_ROOT, SERVER_URLS, reset_database, server_url, start_publish, wait_until, wechat_env
 from tests.test_faults import advance_fake_clock
 from tests.test_release import SLOT, SLOT_AT
 
@@ -39,7 +39,7 @@ TRACEBACK = "Traceback"
 
 def run_publish(site, fake, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """``publish`` as a person runs it: a new process, its output as they would read it."""
-    env = {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret}
+    env = wechat_env(fake)
     env.pop("TUIWEN_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "scheduler.cli", "--config", str(site.config_path), *args],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
