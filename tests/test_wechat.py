@@ -895,3 +895,10 @@ def test_a_days_figures_are_read_from_the_days_own_answer(fake, wx):
     assert figures.articles == () and figures.delayed is False
     assert [c.body for c in fake.calls if c.endpoint == "datacube/getarticletotaldetail"] == [
         {"begin_date": "2025-12-31", "end_date": "2025-12-31"}]
+
+
+@pytest.mark.parametrize("written, used", [("https://gw.example.cn/wechatX", "https://gw.example.cn/wechatX/cgi-bin/"),
+                                          ("https://gw.example.cn/wx//", "https://gw.example.cn/wx/cgi-bin/")])
+def test_api_base_url_is_used_as_written_but_its_trailing_slashes(written, used):
+    """[account].api_base_url names a relay in front of WeChat; the endpoints follow under cgi-bin/."""
+    assert f"api_base_url={used!r}" in repr(WeChatPublisher("wx1234567890abcdef", "s" * 32, api_base_url=written))
