@@ -48,6 +48,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
+def last_beat(db: Path) -> str | None:
+    """When the daemon last reconciled, as its ledger says (read only, beside the daemon)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as connection:
+            return connection.execute("SELECT max(beat_at) FROM heartbeat").fetchone()[0]
+    except sqlite3.Error:
+        return None
+
+
 def publish_command() -> list[str]:
     return [sys.executable, "-m", "scheduler.cli"]
 
@@ -86,9 +97,10 @@ def run(seconds: float = 60, env: dict | None = None, new_ledger: bool = False) 
             try:
                 time.sleep(3)  # start-up and the first reconcile are not idling
                 start_cpu, start = cpu_seconds(child.pid), time.monotonic()
-                samples = []
+                samples, beats = [], set()
                 while time.monotonic() - start < seconds and child.poll() is None:
                     samples.append(rss_mb(child.pid))
+                    beats.add(last_beat(root / "ledger.db"))  # every reconcile touches the heartbeat
                     time.sleep(0.5)
                 cpu = cpu_seconds(child.pid) - start_cpu
                 elapsed = time.monotonic() - start
@@ -96,7 +108,7 @@ def run(seconds: float = 60, env: dict | None = None, new_ledger: bool = False) 
                 child.send_signal(signal.SIGTERM)
                 code = child.wait(timeout=30)
         text = log.read_text(encoding="utf-8", errors="replace")
-        reconciles = sum(1 for line in text.splitlines() if "reconcile" in line and "executed successfully" in line)
+        reconciles = len(beats - {None})
         errors = [line for line in text.splitlines() if " ERROR " in line or "Traceback" in line]
     return {
         "seconds": elapsed, "rss_max": max(samples, default=0.0), "rss_last": samples[-1] if samples else 0.0,
