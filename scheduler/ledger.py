@@ -387,7 +387,7 @@ class Ledger:
             unfinished = set(session.scalars(select(Release.account).distinct().where(
                 Release.account.in_(keys), Release.status.in_(list(IN_PROGRESS)))))
             latest = session.execute(select(Release.account, func.max(Release.slot)).where(
-                Release.account.in_(keys)).group_by(Release.account)).tuples().all()
+                Release.account.in_(keys)).group_by(Release.account)).all()
         return unfinished, dict(latest)
 
     def stop_beating(self, name: str) -> None:
