@@ -131,7 +131,7 @@ def _read_headers(config: Config, files: list[tuple[Path, str]], records: dict |
     from .checks import check_header
 
     root = config.content.dir
-    folders: dict[Path, bool] = {}
+    folders: dict[str, bool] = {}
     out = []
     for path, rel in files:
         post = read_post(path, root, config, folders, rel)
@@ -250,7 +250,7 @@ def _read_and_check_all(config: Config, paths: list[Path], render: bool, want_de
     images = _ImageChecker(root)
     look = theme(config) if render else None
     memo = Cache.disabled()  # image states, looked up once per folder and reference
-    folders: dict[Path, bool] = {}
+    folders: dict[str, bool] = {}
     records = signoff_records(config)
     out = []
     for path in paths:

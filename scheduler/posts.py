@@ -172,7 +172,7 @@ def load_posts(config: Config) -> list[Post]:
     return [read_post(path, root, config) for path in scan(root)]
 
 
-def read_post(path: Path, root: Path, config: Config, folders: dict[Path, bool] | None = None,
+def read_post(path: Path, root: Path, config: Config, folders: dict[str, bool] | None = None,
               rel: str | None = None) -> Post:
     """Read one post; problems are recorded on it, never raised.
 
@@ -181,7 +181,7 @@ def read_post(path: Path, root: Path, config: Config, folders: dict[Path, bool] 
     such a folder needs no ``realpath``.
     """
     post = Post(path=path, rel=rel if rel is not None else path.relative_to(root).as_posix())
-    refusal = _refusal(path, root, folders)
+    refusal = _refusal(path, root, post.rel, folders)
     if refusal:
         post.report(1, ERROR, refusal)
         return post
@@ -207,9 +207,9 @@ def read_post(path: Path, root: Path, config: Config, folders: dict[Path, bool] 
 MAX_POST_BYTES = 1024 * 1024  # WeChat takes under 20,000 characters of HTML: a bigger source never fits
 
 
-def _refusal(path: Path, root: Path, folders: dict[Path, bool] | None = None) -> str | None:
+def _refusal(path: Path, root: Path, rel: str, folders: dict[str, bool] | None = None) -> str | None:
     """Why a post file must not be read at all (checked with stat only, before any open)."""
-    info = _plain_stat(path, root, folders) if folders is not None else None
+    info = _plain_stat(path, root, folders, rel) if folders is not None else None
     if info is None:  # a link somewhere on the way, or no memo: where does it really lead?
         real = Path(os.path.realpath(path))
         if not real.is_relative_to(Path(os.path.realpath(root))):
@@ -226,28 +226,32 @@ def _refusal(path: Path, root: Path, folders: dict[Path, bool] | None = None) ->
     return None
 
 
-def _plain_stat(path: Path, root: Path, folders: dict[Path, bool]) -> os.stat_result | None:
+def _plain_stat(path: Path, root: Path, folders: dict[str, bool], rel: str) -> os.stat_result | None:
     """The file's own stat when neither it nor any folder between it and ``root`` is a symbolic
-    link (so it is inside the content folder as written); None when that is not sure."""
+    link (so it is inside the content folder as written); None when that is not sure.  ``rel``:
+    the file relative to ``root`` (POSIX), by whose folders ``folders`` remembers."""
     try:
         info = os.lstat(path)
     except OSError:
         return None
-    if stat.S_ISLNK(info.st_mode) or not _plain_folder(path.parent, root, folders):
+    if stat.S_ISLNK(info.st_mode) or not _plain_folder(root, rel.rpartition("/")[0], folders):
         return None
     return info
 
 
-def _plain_folder(folder: Path, root: Path, folders: dict[Path, bool]) -> bool:
+def _plain_folder(root: Path, folder: str, folders: dict[str, bool]) -> bool:
+    """Whether ``folder`` (relative to ``root``, POSIX; "" for ``root``) and every folder above it
+    are real folders, no links.  Keyed by text: hashing a Path per post costs more than the lstat."""
     known = folders.get(folder)
     if known is None:
-        if folder == root:
+        if not folder:
             known = True
-        elif len(folder.parts) <= len(root.parts) or ".." in folder.parts or not folder.is_relative_to(root):
-            known = False
+        elif any(part in ("", ".", "..") for part in folder.split("/")):
+            known = False  # not as scanning writes it: let realpath decide
         else:
             try:
-                known = not stat.S_ISLNK(os.lstat(folder).st_mode) and _plain_folder(folder.parent, root, folders)
+                known = not stat.S_ISLNK(os.lstat(root / folder).st_mode) and _plain_folder(
+                    root, folder.rpartition("/")[0], folders)
             except OSError:
                 known = False
         folders[folder] = known
