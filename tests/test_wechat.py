@@ -778,11 +778,7 @@ def test_a_connection_that_never_opened_sent_nothing(fake, wx, sleeps, monkeypat
     import requests
 
     media_id = draft(wx)
-
-    def no_connection(*args, **kwargs):
-        raise requests.exceptions.ConnectTimeout("connect timed out")
-
-    monkeypatch.setattr(wx.client._http, "request", no_connection)
+    failing(wx, monkeypatch, requests.exceptions.ConnectTimeout("connect timed out"))
     with pytest.raises(PublishError) as raised:
         wx.mass_send(media_id, "k1")
     assert type(raised.value) is PublishError and raised.value.retryable
@@ -835,17 +831,22 @@ def answering(wx, monkeypatch, status: int, body: bytes) -> None:
     monkeypatch.setattr(wx.client._http, "request", answer)
 
 
+def failing(wx, monkeypatch, error: Exception) -> None:
+    """Every request of ``wx`` fails with ``error`` on the way, before WeChat's answer is read."""
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(wx.client._http, "request", fail)
+
+
 def test_an_answer_broken_off_leaves_a_mass_send_unknown(fake, wx, monkeypatch):
     """A connection that breaks while the answer comes in: the send may have gone, so it is confirmed
     later with WeChat (UnknownOutcome), never taken as unsent and sent again."""
     import requests
 
     media_id = draft(wx)
-
-    def broken(*args, **kwargs):
-        raise requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")
-
-    monkeypatch.setattr(wx.client._http, "request", broken)
+    failing(wx, monkeypatch, requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"))
     with pytest.raises(UnknownOutcome) as raised:
         wx.mass_send(media_id, "k1")
     assert "连接在应答前断开" in str(raised.value)
