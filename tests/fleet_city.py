@@ -160,13 +160,25 @@ def owner_of_port(port: int, pids: list[int]) -> int | None:
         except OSError:
             continue
     for pid in pids:
-        try:
-            links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
-        except OSError:
-            continue
-        if any(f"socket:[{inode}]" in links for inode in inodes):
+        if any(f"socket:[{inode}]" in _open_files(pid) for inode in inodes):
             return pid
     return None
+
+
+def _open_files(pid: int) -> set[str]:
+    """What the descriptors of ``pid`` point at; one closed while looked at is simply not there
+    (a busy daemon opens and closes descriptors all the time: skipping the whole process lost it)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return set()
+    links = set()
+    for fd in fds:
+        try:
+            links.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+    return links
 
 
 def wait_for(condition, what: str, timeout: float) -> None:
