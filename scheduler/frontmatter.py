@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import yaml
@@ -20,8 +20,14 @@ if TYPE_CHECKING:
 MAX_NODES = 5000  # a real header has a dozen scalars; aliases can make billions out of a few lines
 
 
+class _YAML(NamedTuple):
+    module: Any  # yaml
+    loader: type  # the safe loader, with dates, bad numbers and binary kept as the text written
+    resolvers: dict  # first character → [(tag, pattern)]: how YAML types a plain scalar
+
+
 @functools.cache
-def _yaml():
+def _yaml() -> _YAML:
     """PyYAML and the loader, imported on first use: a run whose posts all come from the cache
     reads no header, and importing PyYAML costs a tenth of such a run."""
     import yaml
@@ -38,7 +44,7 @@ def _yaml():
     Loader.add_constructor("tag:yaml.org,2002:binary", _as_text)
     Loader.add_constructor("tag:yaml.org,2002:int", _or_text(base.construct_yaml_int))
     Loader.add_constructor("tag:yaml.org,2002:float", _or_text(base.construct_yaml_float))
-    return yaml, Loader, yaml.resolver.Resolver.yaml_implicit_resolvers
+    return _YAML(yaml, Loader, yaml.resolver.Resolver.yaml_implicit_resolvers)
 
 
 def _as_text(loader: Any, node: yaml.ScalarNode) -> Any:
@@ -142,7 +148,7 @@ def _key_tag(key: str) -> str:
 
 def _tag(text: str) -> str:
     """The tag YAML's implicit resolvers give a plain scalar (as the loader's resolver does)."""
-    for tag, pattern in _yaml()[2].get(text[0], ()):
+    for tag, pattern in _yaml().resolvers.get(text[0], ()):
         if pattern.match(text):
             return tag
     return _TEXT_TAGS[0]
@@ -201,7 +207,7 @@ def _reason(exc: yaml.MarkedYAMLError, source: str, line: int) -> str:
     for english, chinese in _REASONS:
         if english in text:
             return chinese
-    if isinstance(exc, _yaml()[0].constructor.ConstructorError):
+    if isinstance(exc, _yaml().module.constructor.ConstructorError):
         return _TAGGED
     return "无法解析" + _HINT
 
