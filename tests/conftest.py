@@ -233,6 +233,21 @@ def cli_at(at, *args: str) -> list[str]:
     return [sys.executable, "-c", FROZEN_CLI, at.isoformat(), *args]
 
 
+def counting_renders(monkeypatch) -> list[str]:
+    """The path of each post rendered from now on, as choosing and preparing a release render them."""
+    from scheduler import articles, dryrun, release
+
+    rendered: list[str] = []
+
+    def counting(post, config, look=None):
+        rendered.append(post.rel)
+        return articles.render_post(post, config, look)
+
+    monkeypatch.setattr(dryrun, "render_post", counting)
+    monkeypatch.setattr(release, "render_post", counting)
+    return rendered
+
+
 def wechat_env(fake, **more: str) -> dict[str, str]:
     """This process's environment with ``fake``'s credentials (and ``more``): for a real `publish` process."""
     return {**os.environ, "WECHAT_APP_ID": fake.appid, "WECHAT_APP_SECRET": fake.secret, **more}

@@ -13,7 +13,7 @@ from scheduler import bulk
 from scheduler import cache as cache_module
 from scheduler.cache import Cache
 from scheduler.repository import check_repository
-from tests.conftest import REPO_ROOT, Repo
+from tests.conftest import REPO_ROOT, Repo, counting_renders
 
 HOUR_AGO = time.time() - 3600
 
@@ -285,20 +285,6 @@ def test_an_approval_given_in_the_console_rechecks_only_the_post_it_approves(rep
 
 def preview_files(out: Path) -> dict[str, bytes]:
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-
-
-def counting_renders(monkeypatch) -> list[str]:
-    from scheduler import dryrun
-
-    renders: list[str] = []
-    real = dryrun.render_post
-
-    def render(post, *more):
-        renders.append(post.rel)
-        return real(post, *more)
-
-    monkeypatch.setattr(dryrun, "render_post", render)
-    return renders
 
 
 def test_a_dry_run_shows_the_same_preview_whether_its_pages_come_from_the_cache_or_not(sample, tmp_path, monkeypatch):

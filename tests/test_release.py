@@ -13,6 +13,7 @@ from scheduler import ledger as L
 from scheduler.ledger import Ledger
 from scheduler.release import PROTECTION_MESSAGE, Releaser, clientmsgid
 from scheduler.runtime import SealedTokenStorage
+from tests.conftest import counting_renders
 from tests.fake_wechat import CLIENT_TIMEOUT
 
 SLOT_AT = "2024-04-02 09:00"  # a Tuesday slot in the campaign month
@@ -297,21 +298,6 @@ def test_preview_to_with_nothing_to_push_sends_nothing(site, fake):
     assert result.exit_code == 0, result.output
     assert "没有可发布的文章，未发送预览" in result.output
     assert fake.count("draft/add") == 0 and fake.previews == []
-
-
-def counting_renders(monkeypatch) -> list[str]:
-    """The path of each post rendered from now on, as choosing and preparing a release render them."""
-    from scheduler import articles, dryrun, release
-
-    rendered: list[str] = []
-
-    def counting(post, config, look=None):
-        rendered.append(post.rel)
-        return articles.render_post(post, config, look)
-
-    monkeypatch.setattr(dryrun, "render_post", counting)
-    monkeypatch.setattr(release, "render_post", counting)
-    return rendered
 
 
 def test_a_release_renders_each_post_once(site, fake, monkeypatch):
